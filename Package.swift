@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SecureChat",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "securechatd", targets: ["securechatd"]),
+        .library(name: "SecureChat", targets: ["SecureChat"]),
+    ],
+    dependencies: [
+        // Event loops, sockets, channel pipelines: the I/O layer everything else sits on.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Structured logging with per-connection metadata.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // The command line of securechatd.
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System OpenSSL 3 (Debian: libssl-dev). Only Sources/SecureChat/TLS imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "SecureChat",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "securechatd",
+            dependencies: [
+                "SecureChat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SecureChatTests",
+            dependencies: [
+                "SecureChat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)
