@@ -1,0 +1,239 @@
+import Logging
+import NIOCore
+
+/// The single owner of shared state: users, rooms, history. Everything that more than one connection can see
+/// goes through here, one step at a time.
+///
+/// Delivery is synchronous: the hub puts one shared buffer into each recipient's `ClientOutbox` and moves on.
+/// It never awaits a client, so a slow reader cannot slow the hub; a reader whose outbox overflows is removed
+/// in the same step.
+public actor Hub {
+    struct Member {
+        let info: ClientInfo
+        let name: Username
+        let outbox: any ClientOutbox
+        var room: RoomName
+        var isOperator: Bool
+        var messagesSent = 0
+    }
+
+    let configuration: HubConfiguration
+    let logger: Logger
+    var members: [ConnectionID: Member] = [:]
+    var idsByName: [String: ConnectionID] = [:]
+    var rooms: [RoomName: Room] = [:]
+    var statistics: HubStatistics
+
+    public init(configuration: HubConfiguration = HubConfiguration(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.statistics = HubStatistics(
+            usersOnline: 0, rooms: 1, startedAt: .now(), messages: 0, deliveries: 0, logins: 0,
+            overflowEvictions: 0
+        )
+        self.rooms[.lobby] = Room(name: .lobby, historyCapacity: configuration.historyLines)
+    }
+
+    // MARK: - Queries
+
+    public var onlineCount: Int { members.count }
+
+    public func currentStatistics() -> HubStatistics {
+        var result = statistics
+        result.usersOnline = members.count
+        result.rooms = rooms.count
+        return result
+    }
+
+    /// Messages the member has sent (chat lines and DMs).
+    public func messagesSent(by id: ConnectionID) -> Int {
+        members[id]?.messagesSent ?? 0
+    }
+
+    /// `/users`: the caller's room, or everyone with `all`. Sorted by name.
+    public func users(seenBy id: ConnectionID, all: Bool) -> [UserListing] {
+        guard let caller = members[id] else { return [] }
+        let listed = all ? Array(members.values) : (rooms[caller.room]?.members.keys.compactMap { members[$0] } ?? [])
+        return listed.map {
+            UserListing(name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
+        }.sorted { $0.name.lowercased() < $1.name.lowercased() }
+    }
+
+    /// `/rooms`: every room with its member count, sorted by name.
+    public func roomList() -> [RoomListing] {
+        rooms.values.map { RoomListing(name: $0.name, members: $0.members.count) }.sorted { $0.name.value < $1.name.value }
+    }
+
+    /// `/whois`.
+    public func whois(_ name: String) -> WhoisListing? {
+        guard let id = idsByName[name.lowercased()], let member = members[id] else { return nil }
+        return WhoisListing(
+            name: member.name.display, room: member.room, isOperator: member.isOperator,
+            transport: member.info.transport, connectedAt: member.info.connectedAt,
+            certificateFingerprint: member.info.certificateFingerprint
+        )
+    }
+
+    // MARK: - Login and leaving
+
+    /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
+    /// sees every line exactly once, either replayed or live.
+    public func login(_ info: ClientInfo, name: Username, outbox: any ClientOutbox) -> LoginOutcome {
+        guard idsByName[name.key] == nil else { return .nameTaken }
+        let isOperator = members.isEmpty
+        members[info.id] = Member(info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator)
+        idsByName[name.key] = info.id
+        statistics.logins += 1
+        logger.info(
+            "user logged in",
+            metadata: ["connection": "\(info.id)", "user": "\(name)", "peer": "\(info.address)"]
+        )
+
+        let others = rooms[.lobby]?.members.count ?? 0
+        var welcome = "Welcome, \(name)! You are in #lobby with \(others) other\(others == 1 ? "" : "s")."
+        welcome += " Type /help for commands."
+        deliver(ServerLine.notice(welcome), to: .connection(info.id))
+        if isOperator {
+            deliver(ServerLine.notice("You are an operator."), to: .connection(info.id))
+        }
+        enter(info.id, room: .lobby)
+        return .loggedIn(room: .lobby, isOperator: isOperator)
+    }
+
+    /// Removes a connection (quit, drop, eviction). Idempotent: a second call for the same id does nothing.
+    public func disconnect(_ id: ConnectionID, reason: String) {
+        remove(id, reason: reason)
+    }
+
+    // MARK: - Talking
+
+    /// A chat line: to everyone in the sender's room but the sender, and into the room's history.
+    public func say(_ id: ConnectionID, _ text: String) {
+        guard let member = members[id] else { return }
+        members[id]?.messagesSent += 1
+        statistics.messages += 1
+        let line = ServerLine.chat(from: member.name.display, text)
+        deliver(line, to: .roomExcept(member.room, id))
+        rooms[member.room]?.history.append(.init(time: .now(), line: line))
+    }
+
+    /// A direct message to anyone, in any room. The sender gets a confirmation. Never stored in history.
+    public func directMessage(from id: ConnectionID, to target: String, _ text: String) -> DirectMessageOutcome {
+        guard let sender = members[id] else { return .noSuchUser }
+        guard let targetID = idsByName[target.lowercased()], let recipient = members[targetID] else {
+            return .noSuchUser
+        }
+        if targetID == id { return .toSelf }
+        members[id]?.messagesSent += 1
+        statistics.messages += 1
+        deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
+        deliver(ServerLine.directMessageSent(to: recipient.name.display, text), to: .connection(id))
+        return .sent
+    }
+
+    // MARK: - Rooms
+
+    /// Moves a member to `room`, creating it if needed; replays its history and announces the move in one step.
+    public func join(_ id: ConnectionID, room: RoomName) -> JoinOutcome {
+        guard let member = members[id] else { return .alreadyThere }
+        if member.room == room { return .alreadyThere }
+        if rooms[room] == nil && rooms.count >= configuration.maximumRooms { return .tooManyRooms }
+        leaveCurrentRoom(id, notice: "\(member.name) left \(member.room) (joined \(room))")
+        enter(id, room: room)
+        return .joined
+    }
+
+    /// `/leave`: back to `#lobby`.
+    public func leaveRoom(_ id: ConnectionID) -> LeaveRoomOutcome {
+        guard let member = members[id], member.room != .lobby else { return .alreadyInLobby }
+        _ = join(id, room: .lobby)
+        return .movedToLobby
+    }
+
+    // MARK: - Internals
+
+    /// Puts a member into a room: history replay to them, then the join notice to the others and into history.
+    func enter(_ id: ConnectionID, room name: RoomName) {
+        guard let member = members[id] else { return }
+        if rooms[name] == nil {
+            rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
+        }
+        members[id]?.room = name
+        rooms[name]!.members[id] = member.outbox
+        if name != .lobby || member.room != .lobby {
+            let count = rooms[name]!.members.count
+            deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
+        }
+        replayHistory(of: name, to: id)
+        announce("\(member.name) joined \(name)", in: name, except: id)
+    }
+
+    func replayHistory(of room: RoomName, to id: ConnectionID) {
+        guard let history = rooms[room]?.history, !history.isEmpty, let outbox = members[id]?.outbox else { return }
+        _ = outbox.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"))
+        history.forEach { entry in
+            _ = outbox.enqueue(ServerLine.replayed(entry.line, at: entry.time))
+        }
+        _ = outbox.enqueue(ServerLine.notice("End of history."))
+        statistics.deliveries += history.count + 2
+    }
+
+    /// A notice to a room that also goes into its history (joins and leaves).
+    func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil) {
+        let line = ServerLine.notice(text)
+        deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
+        rooms[room]?.history.append(.init(time: .now(), line: line))
+    }
+
+    func leaveCurrentRoom(_ id: ConnectionID, notice: String) {
+        guard let member = members[id] else { return }
+        let room = member.room
+        rooms[room]?.members[id] = nil
+        announce(notice, in: room)
+        if room != .lobby, rooms[room]?.members.isEmpty == true {
+            rooms[room] = nil
+        }
+    }
+
+    func remove(_ id: ConnectionID, reason: String) {
+        guard let member = members[id] else { return }
+        leaveCurrentRoom(id, notice: "\(member.name) left \(member.room) (\(reason))")
+        members[id] = nil
+        idsByName[member.name.key] = nil
+        logger.info(
+            "user left",
+            metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason)"]
+        )
+    }
+
+    /// Hands `line` to every recipient's outbox. Recipients whose outbox overflows are removed afterwards, which
+    /// announces their departure (and may, in turn, overflow someone else: handled the same way).
+    func deliver(_ line: ByteBuffer, to delivery: Delivery) {
+        var overflowed: [ConnectionID] = []
+        func send(_ id: ConnectionID, _ outbox: any ClientOutbox) {
+            if outbox.enqueue(line) == .overflow { overflowed.append(id) }
+        }
+        switch delivery {
+        case .everyone:
+            for (id, member) in members { send(id, member.outbox) }
+            statistics.deliveries += members.count
+        case .room(let room):
+            guard let recipients = rooms[room]?.members else { return }
+            for (id, outbox) in recipients { send(id, outbox) }
+            statistics.deliveries += recipients.count
+        case .roomExcept(let room, let sender):
+            guard let recipients = rooms[room]?.members else { return }
+            for (id, outbox) in recipients where id != sender { send(id, outbox) }
+            statistics.deliveries += recipients.count - (recipients[sender] == nil ? 0 : 1)
+        case .connection(let id):
+            guard let member = members[id] else { return }
+            send(id, member.outbox)
+            statistics.deliveries += 1
+        }
+        for id in overflowed {
+            statistics.overflowEvictions += 1
+            logger.notice("evicting client", metadata: ["connection": "\(id)", "reason": "send queue overflow"])
+            remove(id, reason: "send queue overflow")
+        }
+    }
+}

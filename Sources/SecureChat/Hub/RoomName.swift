@@ -1,0 +1,29 @@
+/// A room's name: `#` followed by 1–32 of `a-z`, `0-9`, `_`, `-`. Typing the `#` is optional; upper-case
+/// letters are folded to lower case.
+public struct RoomName: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+
+    public static let lobby = RoomName(uncheckedValue: "#lobby")
+    public static let maximumLength = 32
+
+    private init(uncheckedValue: String) {
+        self.value = uncheckedValue
+    }
+
+    /// Parses what a user typed after `/join`; nil when it is not a valid room name.
+    public init?(parsing text: String) {
+        var body = Substring(text)
+        if body.hasPrefix("#") { body = body.dropFirst() }
+        let lowered = body.lowercased()
+        guard (1...Self.maximumLength).contains(lowered.utf8.count),
+            lowered.utf8.allSatisfy({ byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            })
+        else { return nil }
+        self.value = "#" + lowered
+    }
+
+    public var description: String { value }
+}

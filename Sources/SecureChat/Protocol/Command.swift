@@ -1,0 +1,88 @@
+/// A line the user typed that starts with `/`, parsed.
+public enum Command: Equatable, Sendable {
+    case help
+    case users(all: Bool)
+    case stats
+    case quit(reason: String?)
+    case message(to: String, text: String)
+    case join(room: String)
+    case leave
+    case rooms
+    case whois(user: String)
+    case ping
+    case kick(user: String, reason: String?)
+    case ban(user: String, reason: String?)
+    case unban(target: String)
+    case bans
+
+    /// Why a command line could not be parsed, worded for the user.
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case unknown(String)
+        case usage(String)
+
+        public var description: String {
+            switch self {
+            case .unknown(let name): return "unknown command /\(name); type /help for the list"
+            case .usage(let usage): return "usage: \(usage)"
+            }
+        }
+    }
+
+    /// Parses a sanitised line that starts with `/`. Command names are case-insensitive.
+    public static func parse(_ line: String) -> Result<Command, Problem> {
+        precondition(line.hasPrefix("/"))
+        let body = line.dropFirst()
+        let nameEnd = body.firstIndex(of: " ") ?? body.endIndex
+        let name = body[..<nameEnd].lowercased()
+        let rest = body[nameEnd...].drop(while: { $0 == " " })
+        let (first, remainder) = splitWord(rest)
+        let argument = first.map(String.init)
+        let tail = remainder.isEmpty ? nil : String(remainder)
+
+        switch name {
+        case "help", "h", "?":
+            return .success(.help)
+        case "users", "who":
+            if let argument, argument.lowercased() != "all" { return .failure(.usage("/users [all]")) }
+            return .success(.users(all: argument != nil))
+        case "stats":
+            return .success(.stats)
+        case "quit", "exit":
+            return .success(.quit(reason: rest.isEmpty ? nil : String(rest)))
+        case "msg", "dm", "tell":
+            guard let argument, let tail else { return .failure(.usage("/msg <user> <text>")) }
+            return .success(.message(to: argument, text: tail))
+        case "join":
+            guard let argument, tail == nil else { return .failure(.usage("/join <#room>")) }
+            return .success(.join(room: argument))
+        case "leave", "part":
+            return .success(.leave)
+        case "rooms", "list":
+            return .success(.rooms)
+        case "whois":
+            guard let argument, tail == nil else { return .failure(.usage("/whois <user>")) }
+            return .success(.whois(user: argument))
+        case "ping":
+            return .success(.ping)
+        case "kick":
+            guard let argument else { return .failure(.usage("/kick <user> [reason]")) }
+            return .success(.kick(user: argument, reason: tail))
+        case "ban":
+            guard let argument else { return .failure(.usage("/ban <user> [reason]")) }
+            return .success(.ban(user: argument, reason: tail))
+        case "unban":
+            guard let argument, tail == nil else { return .failure(.usage("/unban <user|address>")) }
+            return .success(.unban(target: argument))
+        case "bans":
+            return .success(.bans)
+        default:
+            return .failure(.unknown(String(body[..<nameEnd].prefix(32))))
+        }
+    }
+
+    private static func splitWord(_ text: Substring) -> (Substring?, Substring) {
+        guard !text.isEmpty else { return (nil, "") }
+        let end = text.firstIndex(of: " ") ?? text.endIndex
+        return (text[..<end], text[end...].drop(while: { $0 == " " }))
+    }
+}

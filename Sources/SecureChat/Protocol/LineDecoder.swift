@@ -1,0 +1,108 @@
+import NIOCore
+
+/// What the line decoder hands up the pipeline: a complete line, or the news that an over-long one was dropped.
+public enum InboundLine: Sendable, Equatable {
+    /// One line without its terminator (`\n` or `\r\n`).
+    case line(ByteBuffer)
+    /// A line grew past the limit. Its bytes were discarded as they arrived, up to and including its newline.
+    case overlong
+    /// The first bytes of a plaintext connection were a TLS handshake record: the client dialled the wrong port.
+    case tlsOnPlaintextPort
+}
+
+/// Splits a byte stream into lines of at most `maximumLength` bytes.
+///
+/// A longer line is never held whole: once the limit is passed, the decoder reports `.overlong` once and then
+/// throws bytes away until the next newline, so a client sending an endless line costs at most `maximumLength`
+/// bytes of buffer.
+public struct LineDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = InboundLine
+
+    private let maximumLength: Int
+    private var discarding = false
+    private var firstBytesChecked: Bool
+    /// How far into the buffer we already searched for a newline, so a line that trickles in byte by byte is
+    /// scanned once, not quadratically.
+    private var scanned = 0
+
+    /// - Parameters:
+    ///   - maximumLength: the longest line accepted, in bytes, without its terminator.
+    ///   - detectTLSClientHello: report a TLS handshake record at the very start of the stream.
+    public init(maximumLength: Int, detectTLSClientHello: Bool = false) {
+        precondition(maximumLength > 0)
+        self.maximumLength = maximumLength
+        self.firstBytesChecked = !detectTLSClientHello
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if !self.firstBytesChecked {
+            guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return .needMoreData }
+            self.firstBytesChecked = true
+            // 0x16 is the TLS handshake content type; no chat client starts a session with that control byte.
+            if first == 0x16 {
+                buffer.moveReaderIndex(to: buffer.writerIndex)
+                context.fireChannelRead(Self.wrapInboundOut(.tlsOnPlaintextPort))
+                return .needMoreData
+            }
+        }
+        let view = buffer.readableBytesView
+        let searchStart = view.startIndex + self.scanned
+        if let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - view.startIndex
+            self.scanned = 0
+            if self.discarding {
+                self.discarding = false
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                return .continue
+            }
+            if length > self.maximumLength + 1 {  // +1: a trailing \r is not part of the line
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                context.fireChannelRead(Self.wrapInboundOut(.overlong))
+                return .continue
+            }
+            var line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+                line.moveWriterIndex(to: line.writerIndex - 1)
+            }
+            if line.readableBytes > self.maximumLength {
+                context.fireChannelRead(Self.wrapInboundOut(.overlong))
+                return .continue
+            }
+            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+            return .continue
+        }
+        if self.discarding {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            self.scanned = 0
+            return .needMoreData
+        }
+        if view.count > self.maximumLength + 1 {
+            self.discarding = true
+            self.scanned = 0
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            context.fireChannelRead(Self.wrapInboundOut(.overlong))
+            return .needMoreData
+        }
+        self.scanned = view.count
+        return .needMoreData
+    }
+
+    public mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
+        // A last line without a newline is still a line: `printf 'hi' | nc` should deliver "hi".
+        while try self.decode(context: context, buffer: &buffer) == .continue {}
+        if !self.discarding, buffer.readableBytes > 0, let rest = buffer.readSlice(length: buffer.readableBytes) {
+            var line = rest
+            if line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+                line.moveWriterIndex(to: line.writerIndex - 1)
+            }
+            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+        }
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        return .needMoreData
+    }
+}

@@ -1,0 +1,183 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One client's writer: a bounded queue that the hub fills synchronously and that drains on the channel's event
+/// loop, a batch at a time, with one flush per batch.
+///
+/// The queue is bounded by bytes. A line that does not fit drops the queue and closes the connection ("send
+/// queue overflow"), so a client that stops reading costs the server at most `limit` bytes here plus what
+/// NIO's channel buffer holds after the last batch. A channel that stays unwritable for `writeTimeout` is
+/// closed too, even if little is queued.
+///
+/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `spare`, `writable` and `stallTimer` are only
+/// touched on the channel's event loop.
+public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
+    public typealias InboundIn = InboundLine
+    public typealias InboundOut = InboundLine
+    public typealias OutboundOut = ByteBuffer
+
+    private struct Queue {
+        var lines = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        var bytes = 0
+        /// A drain is scheduled, or will run when the channel becomes writable again.
+        var drainPending = false
+        var closing = false
+        var closeReason: String?
+    }
+
+    private let lock = NIOLock()
+    private var queue = Queue()
+
+    private let eventLoop: any EventLoop
+    private let limit: Int
+    private let writeTimeout: TimeAmount
+    private let logger: Logger
+
+    // Event-loop confined.
+    private var context: ChannelHandlerContext?
+    private var spare = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    private var writable = true
+    private var stallTimer: Scheduled<Void>?
+
+    public init(eventLoop: any EventLoop, limit: Int, writeTimeout: TimeAmount, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.limit = limit
+        self.writeTimeout = writeTimeout
+        self.logger = logger
+    }
+
+    /// Why the connection was closed by the server side, if it was.
+    public var closeReason: String? {
+        lock.withLock { queue.closeReason }
+    }
+
+    // MARK: - ClientOutbox
+
+    public func enqueue(_ line: ByteBuffer) -> EnqueueResult {
+        enum Action { case none, scheduleDrain, evict }
+        let (result, action): (EnqueueResult, Action) = lock.withLock {
+            if queue.closing { return (.closed, .none) }
+            if queue.bytes + line.readableBytes > limit {
+                queue.closing = true
+                queue.closeReason = "send queue overflow"
+                queue.lines.removeAll()
+                queue.bytes = 0
+                return (.overflow, .evict)
+            }
+            queue.lines.append(line)
+            queue.bytes += line.readableBytes
+            if queue.drainPending { return (.queued, .none) }
+            queue.drainPending = true
+            return (.queued, .scheduleDrain)
+        }
+        switch action {
+        case .none: break
+        case .scheduleDrain: eventLoop.execute { self.drain() }
+        case .evict: eventLoop.execute { self.closeNow(reason: "send queue overflow") }
+        }
+        return result
+    }
+
+    public func close(reason: String) {
+        let first: Bool = lock.withLock {
+            if queue.closing { return false }
+            queue.closing = true
+            queue.closeReason = reason
+            return true
+        }
+        guard first else { return }
+        eventLoop.execute { self.drainAndClose() }
+    }
+
+    // MARK: - ChannelHandler
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.writable = context.channel.isWritable
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        stallTimer?.cancel()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        lock.withLock {
+            queue.closing = true
+            queue.lines.removeAll()
+            queue.bytes = 0
+        }
+        stallTimer?.cancel()
+        stallTimer = nil
+        context.fireChannelInactive()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        if writable {
+            stallTimer?.cancel()
+            stallTimer = nil
+            drain()
+        } else if stallTimer == nil {
+            stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { [self] in
+                lock.withLock { queue.closeReason = queue.closeReason ?? "write timeout (client stopped reading)" }
+                closeNow(reason: "write timeout (client stopped reading)")
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Writer
+
+    /// Writes everything queued as one batch and flushes once. While the channel is unwritable the batch waits
+    /// (the drain stays pending) until `channelWritabilityChanged` says the socket drains again.
+    private func drain() {
+        guard let context, writable else { return }
+        lock.withLock {
+            swap(&queue.lines, &spare)
+            queue.bytes = 0
+            queue.drainPending = false
+        }
+        guard !spare.isEmpty else { return }
+        for line in spare {
+            context.write(wrapOutboundOut(line), promise: nil)
+        }
+        spare.removeAll(keepingCapacity: spare.count <= 1024)
+        context.flush()
+    }
+
+    /// Sends what is queued (best effort), then closes once it was written.
+    private func drainAndClose() {
+        guard let context else { return }
+        lock.withLock {
+            swap(&queue.lines, &spare)
+            queue.bytes = 0
+        }
+        guard let last = spare.popLast() else {
+            context.close(promise: nil)
+            return
+        }
+        for line in spare { context.write(wrapOutboundOut(line), promise: nil) }
+        spare.removeAll()
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(last), promise: written)
+        // The write-timeout timer (if the client is not reading) still closes the connection if this never
+        // completes.
+        let channel = context.channel
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        if !writable, stallTimer == nil {
+            stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { channel.close(promise: nil) }
+        }
+    }
+
+    private func closeNow(reason: String) {
+        guard let context else { return }
+        logger.notice("closing connection", metadata: ["reason": "\(reason)"])
+        context.close(promise: nil)
+    }
+}

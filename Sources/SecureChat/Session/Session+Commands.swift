@@ -1,0 +1,124 @@
+import NIOCore
+
+extension Session {
+    /// A line from a logged-in user: a command if it starts with `/` (`//` sends a literal `/`), else chat.
+    func handle(_ text: String, state: inout State) async {
+        if text.hasPrefix("//") {
+            await hub.say(info.id, String(text.dropFirst()))
+            return
+        }
+        guard text.hasPrefix("/") else {
+            await hub.say(info.id, text)
+            return
+        }
+        switch Command.parse(text) {
+        case .failure(let problem):
+            send(ServerLine.error(problem.description.capitalizedFirst + "."))
+        case .success(let command):
+            await execute(command, state: &state)
+        }
+    }
+
+    private func execute(_ command: Command, state: inout State) async {
+        switch command {
+        case .help:
+            for line in Self.helpLines { send(ServerLine.notice(line)) }
+        case .users(let all):
+            await listUsers(all: all, room: state.room)
+        case .stats:
+            await showStatistics()
+        case .quit(let reason):
+            send(ServerLine.notice("Bye!"))
+            let why = reason.map { "quit: \($0)" } ?? "quit"
+            await hub.disconnect(info.id, reason: why)
+            state.closeReason = why
+        case .message(let target, let text):
+            switch await hub.directMessage(from: info.id, to: target, text) {
+            case .sent: break
+            case .noSuchUser: send(ServerLine.error("No user named \(target) is online."))
+            case .toSelf: send(ServerLine.error("You cannot send a direct message to yourself."))
+            }
+        case .join(let typed):
+            guard let room = RoomName(parsing: typed) else {
+                send(ServerLine.error("Room names are # and 1-\(RoomName.maximumLength) of a-z, 0-9, _ and -."))
+                return
+            }
+            switch await hub.join(info.id, room: room) {
+            case .joined: state.room = room
+            case .alreadyThere: send(ServerLine.error("You are already in \(room)."))
+            case .tooManyRooms: send(ServerLine.error("The server has too many rooms; join an existing one (/rooms)."))
+            }
+        case .leave:
+            switch await hub.leaveRoom(info.id) {
+            case .movedToLobby: state.room = .lobby
+            case .alreadyInLobby: send(ServerLine.error("You are in #lobby already; /quit leaves the server."))
+            }
+        case .rooms:
+            let rooms = await hub.roomList()
+            let list = rooms.map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            send(ServerLine.notice("\(rooms.count) room\(rooms.count == 1 ? "" : "s"): \(list)"))
+        case .whois(let target):
+            guard let who = await hub.whois(target) else {
+                send(ServerLine.error("No user named \(target) is online."))
+                return
+            }
+            var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
+            line += " connected since \(who.connectedAt.dateTime), over \(who.transport)"
+            if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
+            send(ServerLine.notice(line + "."))
+        case .ping:
+            send(ServerLine.notice("pong"))
+        case .kick, .ban, .unban, .bans:
+            send(ServerLine.error("That command is for operators only."))
+        }
+    }
+
+    private func listUsers(all: Bool, room: RoomName) async {
+        let users = await hub.users(seenBy: info.id, all: all)
+        let names = users.map { user -> String in
+            var entry = user.name
+            if all { entry += " \(user.room)" }
+            if user.isOperator { entry += " [op]" }
+            if !user.transport.isEncrypted { entry += " [plaintext]" }
+            return entry
+        }.joined(separator: ", ")
+        let count = "\(users.count) user\(users.count == 1 ? "" : "s")"
+        let scope = all ? "online" : "in \(room)"
+        send(ServerLine.notice("\(count) \(scope): \(names)"))
+    }
+
+    private func showStatistics() async {
+        let now = Timestamp.now()
+        let sent = await hub.messagesSent(by: info.id)
+        let since = info.connectedAt
+        var mine = "You: \(sent) message\(sent == 1 ? "" : "s") sent, connected since \(since.dateTime)"
+        mine += " (\(Timestamp.describe(seconds: now.secondsSinceEpoch - since.secondsSinceEpoch))), over \(info.transport)."
+        send(ServerLine.notice(mine))
+        let server = await hub.currentStatistics()
+        var line = "Server: \(server.usersOnline) user\(server.usersOnline == 1 ? "" : "s") online"
+        line += " in \(server.rooms) room\(server.rooms == 1 ? "" : "s"), \(server.messages) message\(server.messages == 1 ? "" : "s") relayed,"
+        line += " up \(Timestamp.describe(seconds: now.secondsSinceEpoch - server.startedAt.secondsSinceEpoch))."
+        send(ServerLine.notice(line))
+    }
+
+    static let helpLines = [
+        "Commands (case-insensitive):",
+        "  /help                  this list",
+        "  /users [all]           who is in your room (or everywhere); [plaintext] marks unencrypted links",
+        "  /msg <user> <text>     a direct message to anyone online",
+        "  /join <#room>          move to a room (created if new); /leave goes back to #lobby",
+        "  /rooms                 the rooms and how many are in each",
+        "  /whois <user>          room, connection time, transport, client certificate",
+        "  /stats                 your messages, connection time and transport; server figures",
+        "  /ping                  check your link: the server answers pong",
+        "  /quit [reason]         leave",
+        "Anything else is a chat line to your room. Start a line with // to send a literal /.",
+    ]
+}
+
+extension String {
+    fileprivate var capitalizedFirst: String {
+        guard let first else { return self }
+        return first.uppercased() + dropFirst()
+    }
+}
