@@ -40,6 +40,15 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @Option(name: .customLong("max-rooms"), help: "Most rooms that may exist at once.")
     var maxRooms: Int = 1000
 
+    @Option(name: .customLong("ban-file"), help: "JSON file that keeps bans across restarts.")
+    var banFile: String?
+
+    @Option(
+        name: .customLong("operator-fingerprint"),
+        help: "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off first-user-is-operator)."
+    )
+    var operatorFingerprints: [String] = []
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -73,6 +82,8 @@ struct SecureChatDaemon: AsyncParsableCommand {
         configuration.loginTimeout = .seconds(Int64(loginTimeout))
         configuration.writeTimeout = .seconds(Int64(writeTimeout))
         configuration.maximumRooms = maxRooms
+        configuration.banFilePath = banFile
+        configuration.operatorFingerprints = operatorFingerprints
 
         let server = try await ChatServer.bind(configuration: configuration, logger: logger)
         print("securechatd \(SecureChatVersion.string): plaintext on port \(server.plaintextPort) (nc localhost \(server.plaintextPort))")

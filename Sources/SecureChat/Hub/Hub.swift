@@ -14,6 +14,8 @@ public actor Hub {
         let outbox: any ClientOutbox
         var room: RoomName
         var isOperator: Bool
+        /// Login order: the longest-connected remaining member succeeds an operator who leaves.
+        let loginSequence: UInt64
         var messagesSent = 0
     }
 
@@ -23,9 +25,20 @@ public actor Hub {
     var idsByName: [String: ConnectionID] = [:]
     var rooms: [RoomName: Room] = [:]
     var statistics: HubStatistics
+    var bans: BanList
+    let banFile: BanFile?
+    var banVersion = 0
+    var loginSequence: UInt64 = 0
 
-    public init(configuration: HubConfiguration = HubConfiguration(), logger: Logger) {
+    public init(
+        configuration: HubConfiguration = HubConfiguration(),
+        bans: BanList = BanList(),
+        banFile: BanFile? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
+        self.bans = bans
+        self.banFile = banFile
         self.logger = logger
         self.statistics = HubStatistics(
             usersOnline: 0, rooms: 1, startedAt: .now(), messages: 0, deliveries: 0, logins: 0,
@@ -79,9 +92,19 @@ public actor Hub {
     /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
     /// sees every line exactly once, either replayed or live.
     public func login(_ info: ClientInfo, name: Username, outbox: any ClientOutbox) -> LoginOutcome {
+        if let ban = bans.matching(name: name.key, address: info.address) {
+            logger.notice(
+                "banned client refused",
+                metadata: ["connection": "\(info.id)", "user": "\(name)", "peer": "\(info.address)"]
+            )
+            return .banned(ban.summary)
+        }
         guard idsByName[name.key] == nil else { return .nameTaken }
-        let isOperator = members.isEmpty
-        members[info.id] = Member(info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator)
+        let isOperator = qualifiesAsOperator(info)
+        loginSequence += 1
+        members[info.id] = Member(
+            info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence
+        )
         idsByName[name.key] = info.id
         statistics.logins += 1
         logger.info(
@@ -195,15 +218,17 @@ public actor Hub {
         }
     }
 
-    func remove(_ id: ConnectionID, reason: String) {
+    /// Removes a member. `notice` replaces the usual "NAME left #room (reason)" (kicks say who kicked).
+    func remove(_ id: ConnectionID, reason: String, notice: String? = nil) {
         guard let member = members[id] else { return }
-        leaveCurrentRoom(id, notice: "\(member.name) left \(member.room) (\(reason))")
+        leaveCurrentRoom(id, notice: notice ?? "\(member.name) left \(member.room) (\(reason))")
         members[id] = nil
         idsByName[member.name.key] = nil
         logger.info(
             "user left",
             metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason)"]
         )
+        if member.isOperator { passOperatorRole(from: member) }
     }
 
     /// Hands `line` to every recipient's outbox. Recipients whose outbox overflows are removed afterwards, which

@@ -4,10 +4,19 @@ public struct HubConfiguration: Sendable {
     public var historyLines: Int = 50
     /// How many rooms may exist at once, `#lobby` included.
     public var maximumRooms: Int = 1000
+    /// SHA-256 fingerprints (lowercase hex, no colons) of TLS client certificates whose holders are operators.
+    /// When empty, the first user to log in is operator and the role passes on when they leave.
+    public var operatorFingerprints: Set<String> = []
 
-    public init(historyLines: Int = 50, maximumRooms: Int = 1000) {
+    public init(historyLines: Int = 50, maximumRooms: Int = 1000, operatorFingerprints: Set<String> = []) {
         self.historyLines = historyLines
         self.maximumRooms = maximumRooms
+        self.operatorFingerprints = Set(operatorFingerprints.map(Self.normalizeFingerprint))
+    }
+
+    /// `AB:CD:...` or `abcd...` → `abcd...`.
+    public static func normalizeFingerprint(_ text: String) -> String {
+        text.lowercased().filter { $0 != ":" }
     }
 }
 
@@ -16,6 +25,18 @@ public enum LoginOutcome: Sendable, Equatable {
     case loggedIn(room: RoomName, isOperator: Bool)
     /// Someone has that name already (compared ignoring case).
     case nameTaken
+    /// The name or the address is banned; the ban's summary says by whom and why.
+    case banned(String)
+}
+
+/// The answer to the operator commands.
+public enum OperatorOutcome: Sendable, Equatable {
+    case done
+    case notOperator
+    case noSuchUser
+    case cannotTargetSelf
+    /// `/unban` found nothing to lift.
+    case notBanned
 }
 
 /// The answer to `Hub.directMessage`.

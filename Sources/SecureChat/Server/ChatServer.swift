@@ -46,7 +46,13 @@ public final class ChatServer: Sendable {
         logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ChatServer {
-        let hub = Hub(configuration: configuration.hubConfiguration, logger: logger)
+        let bans = try configuration.banFilePath.map(BanFile.load(path:)) ?? BanList()
+        let hub = Hub(
+            configuration: configuration.hubConfiguration,
+            bans: bans,
+            banFile: configuration.banFilePath.map(BanFile.init(path:)),
+            logger: logger
+        )
         let ids = NIOLockedValueBox<UInt64>(0)
         let plaintext = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -18,10 +18,16 @@ public struct Configuration: Sendable {
     public var writeTimeout: TimeAmount = .seconds(30)
     /// How many rooms may exist at once.
     public var maximumRooms: Int = 1000
+    /// Where bans are kept across restarts; `nil` keeps them in memory only.
+    public var banFilePath: String?
+    /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
+    public var operatorFingerprints: [String] = []
 
     public init() {}
 
     var hubConfiguration: HubConfiguration {
-        HubConfiguration(historyLines: historyLines, maximumRooms: maximumRooms)
+        HubConfiguration(
+            historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints)
+        )
     }
 }

@@ -68,8 +68,32 @@ extension Session {
             send(ServerLine.notice(line + "."))
         case .ping:
             send(ServerLine.notice("pong"))
-        case .kick, .ban, .unban, .bans:
-            send(ServerLine.error("That command is for operators only."))
+        case .kick(let target, let reason):
+            report(await hub.kick(by: info.id, target: target, reason: reason), target: target)
+        case .ban(let target, let reason):
+            report(await hub.ban(by: info.id, target: target, reason: reason), target: target)
+        case .unban(let target):
+            let outcome = await hub.unban(by: info.id, target: target)
+            if outcome == .done { send(ServerLine.notice("Lifted the ban on \(target).")) }
+            report(outcome, target: target)
+        case .bans:
+            guard let bans = await hub.banList(seenBy: info.id) else {
+                report(.notOperator, target: "")
+                return
+            }
+            send(ServerLine.notice("\(bans.count) ban\(bans.count == 1 ? "" : "s")\(bans.isEmpty ? "." : ":")"))
+            for ban in bans { send(ServerLine.notice("  \(ban.summary)")) }
+        }
+    }
+
+    /// Tells the user why an operator command did nothing (success speaks for itself: the room sees it).
+    private func report(_ outcome: OperatorOutcome, target: String) {
+        switch outcome {
+        case .done: break
+        case .notOperator: send(ServerLine.error("That command is for operators only."))
+        case .noSuchUser: send(ServerLine.error("No user named \(target) is online."))
+        case .cannotTargetSelf: send(ServerLine.error("You cannot do that to yourself."))
+        case .notBanned: send(ServerLine.error("Nothing is banned under \(target)."))
         }
     }
 
@@ -112,6 +136,10 @@ extension Session {
         "  /stats                 your messages, connection time and transport; server figures",
         "  /ping                  check your link: the server answers pong",
         "  /quit [reason]         leave",
+        "Operators:",
+        "  /kick <user> [reason]  disconnect a user",
+        "  /ban <user> [reason]   disconnect and ban their name and address",
+        "  /unban <user|address>  lift a ban;  /bans lists them",
         "Anything else is a chat line to your room. Start a line with // to send a literal /.",
     ]
 }

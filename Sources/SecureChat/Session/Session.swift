@@ -86,6 +86,9 @@ struct Session {
             promptForName()
         case .success(let name):
             switch await hub.login(info, name: name, outbox: outbox) {
+            case .banned(let summary):
+                send(ServerLine.error("You are banned from this server (\(summary))."))
+                state.closeReason = "banned"
             case .nameTaken:
                 send(ServerLine.error("The name \(name) is taken (names are compared ignoring case)."))
                 promptForName()

@@ -1,0 +1,69 @@
+/// One ban: a username (compared ignoring case) and/or an address, with who set it, when and why.
+public struct Ban: Codable, Sendable, Equatable {
+    /// Lower-case username, if the ban names one.
+    public var name: String?
+    /// IP address, if the ban names one.
+    public var address: String?
+    public var bannedBy: String
+    public var bannedAt: Timestamp
+    public var reason: String?
+
+    public init(name: String?, address: String?, bannedBy: String, bannedAt: Timestamp, reason: String?) {
+        self.name = name?.lowercased()
+        self.address = address
+        self.bannedBy = bannedBy
+        self.bannedAt = bannedAt
+        self.reason = reason
+    }
+
+    /// How the ban reads in `/bans` and in the refusal a banned client gets.
+    public var summary: String {
+        var target = [name, address].compactMap { $0 }.joined(separator: " / ")
+        if target.isEmpty { target = "?" }
+        var text = "\(target), by \(bannedBy) at \(bannedAt.dateTime)"
+        if let reason { text += ": \(reason)" }
+        return text
+    }
+}
+
+extension Timestamp: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(secondsSinceEpoch: try decoder.singleValueContainer().decode(Int.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(secondsSinceEpoch)
+    }
+}
+
+/// The server's bans, in the order they were made.
+public struct BanList: Sendable, Equatable {
+    public private(set) var bans: [Ban]
+
+    public init(_ bans: [Ban] = []) {
+        self.bans = bans
+    }
+
+    /// The ban that refuses this name or address, if any.
+    public func matching(name: String, address: String) -> Ban? {
+        let key = name.lowercased()
+        return bans.first { $0.name == key || ($0.address != nil && $0.address == address) }
+    }
+
+    public func matching(address: String) -> Ban? {
+        bans.first { $0.address != nil && $0.address == address }
+    }
+
+    public mutating func add(_ ban: Ban) {
+        bans.append(ban)
+    }
+
+    /// Removes every ban that names `target` as a username (ignoring case) or as an address; returns them.
+    public mutating func remove(matching target: String) -> [Ban] {
+        let key = target.lowercased()
+        let removed = bans.filter { $0.name == key || $0.address == target }
+        bans.removeAll { $0.name == key || $0.address == target }
+        return removed
+    }
+}

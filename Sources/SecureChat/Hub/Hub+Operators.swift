@@ -1,0 +1,122 @@
+/// Operators and bans: who may moderate, and `/kick`, `/ban`, `/unban`, `/bans`.
+extension Hub {
+    /// With configured fingerprints, exactly their holders are operators. Without, the first user to log in is.
+    func qualifiesAsOperator(_ info: ClientInfo) -> Bool {
+        if configuration.operatorFingerprints.isEmpty {
+            return !members.values.contains { $0.isOperator }
+        }
+        guard let fingerprint = info.certificateFingerprint else { return false }
+        return configuration.operatorFingerprints.contains(HubConfiguration.normalizeFingerprint(fingerprint))
+    }
+
+    /// Under the first-client rule, the role passes to the longest-connected remaining user, announced to all.
+    /// Configured operators are never replaced by someone else.
+    func passOperatorRole(from previous: Member) {
+        guard configuration.operatorFingerprints.isEmpty, !members.values.contains(where: { $0.isOperator }) else {
+            return
+        }
+        guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
+        members[heir.info.id]?.isOperator = true
+        deliver(ServerLine.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
+        logger.info("operator role passed on", metadata: ["user": "\(heir.name)", "previous": "\(previous.name)"])
+    }
+
+    /// Whether `id` is an operator right now.
+    public func isOperator(_ id: ConnectionID) -> Bool {
+        members[id]?.isOperator ?? false
+    }
+
+    /// `/kick`: disconnects `target`, telling them and their room who did it and why.
+    public func kick(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
+        switch checkTarget(by: id, target) {
+        case .failure(let outcome): return outcome
+        case .success(let op, let victim):
+            expel(victim, by: op, verb: "kicked", reason: reason)
+            return .done
+        }
+    }
+
+    /// `/ban`: kicks `target` and bans their name and address for the server's life (and across restarts
+    /// with a ban file).
+    public func ban(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
+        switch checkTarget(by: id, target) {
+        case .failure(let outcome): return outcome
+        case .success(let op, let victim):
+            let ban = Ban(
+                name: victim.name.key, address: victim.info.address, bannedBy: op.name.display, bannedAt: .now(),
+                reason: reason
+            )
+            bans.add(ban)
+            persistBans()
+            logger.notice(
+                "ban added",
+                metadata: ["user": "\(victim.name)", "peer": "\(victim.info.address)", "by": "\(op.name)"]
+            )
+            expel(victim, by: op, verb: "banned", reason: reason)
+            return .done
+        }
+    }
+
+    /// `/unban <name|address>`.
+    public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
+        guard let op = members[id] else { return .noSuchUser }
+        guard op.isOperator else { return .notOperator }
+        let lifted = bans.remove(matching: target)
+        if lifted.isEmpty { return .notBanned }
+        persistBans()
+        logger.notice("ban lifted", metadata: ["target": "\(target)", "by": "\(op.name)"])
+        return .done
+    }
+
+    /// `/bans`: nil for a non-operator.
+    public func banList(seenBy id: ConnectionID) -> [Ban]? {
+        guard members[id]?.isOperator == true else { return nil }
+        return bans.bans
+    }
+
+    /// Replaces the ban list (SIGHUP reload of the ban file).
+    public func replaceBans(_ list: BanList) {
+        bans = list
+    }
+
+    private enum TargetCheck {
+        case success(operator: Member, victim: Member)
+        case failure(OperatorOutcome)
+    }
+
+    private func checkTarget(by id: ConnectionID, _ target: String) -> TargetCheck {
+        guard let op = members[id] else { return .failure(.noSuchUser) }
+        guard op.isOperator else { return .failure(.notOperator) }
+        guard let victimID = idsByName[target.lowercased()], let victim = members[victimID] else {
+            return .failure(.noSuchUser)
+        }
+        if victimID == id { return .failure(.cannotTargetSelf) }
+        return .success(operator: op, victim: victim)
+    }
+
+    private func expel(_ victim: Member, by op: Member, verb: String, reason: String?) {
+        let why = reason.map { ": \($0)" } ?? ""
+        deliver(ServerLine.error("You were \(verb) by \(op.name)\(why)"), to: .connection(victim.info.id))
+        let notice = "\(victim.name) was \(verb) by \(op.name)\(reason.map { " (\($0))" } ?? "")"
+        if op.room != victim.room {
+            deliver(ServerLine.notice(notice), to: .connection(op.info.id))
+        }
+        remove(victim.info.id, reason: "\(verb) by \(op.name)", notice: notice)
+        victim.outbox.close(reason: "\(verb) by \(op.name)")
+    }
+
+    private func persistBans() {
+        guard let banFile else { return }
+        banVersion += 1
+        let snapshot = bans
+        let version = banVersion
+        let logger = self.logger
+        Task {
+            do {
+                try await banFile.save(snapshot, version: version)
+            } catch {
+                logger.error("could not save the ban file", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
