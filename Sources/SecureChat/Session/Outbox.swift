@@ -37,7 +37,8 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     // Event-loop confined.
     private var context: ChannelHandlerContext?
     private var spare = CircularBuffer<ByteBuffer>(initialCapacity: 4)
-    private var writable = true
+    /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
+    private var writable = false
     private var stallTimer: Scheduled<Void>?
 
     public init(eventLoop: any EventLoop, limit: Int, writeTimeout: TimeAmount, logger: Logger) {
@@ -94,12 +95,18 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.writable = context.channel.isWritable
+        self.writable = context.channel.isActive && context.channel.isWritable
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         stallTimer?.cancel()
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        drain()
+        context.fireChannelActive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -71,16 +71,21 @@ final class TestClient: Sendable {
 
     /// Connects to `port` on 127.0.0.1. `autoRead: false` makes a client that never reads (a stalled reader).
     static func connect(port: Int, host: String = "127.0.0.1", autoRead: Bool = true) async throws -> TestClient {
+        // The handlers go in before the connection is made: a fast server's greeting must not reach a pipeline
+        // that cannot decode it yet.
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: autoRead)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(LineCollector())
+                }
+            }
             .connect(host: host, port: port).get()
         let collector = try await channel.eventLoop.submit {
-            let collector = LineCollector()
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
-            )
-            try channel.pipeline.syncOperations.addHandler(collector)
-            return NIOLoopBound(collector, eventLoop: channel.eventLoop)
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LineCollector.self), eventLoop: channel.eventLoop)
         }.get()
         return TestClient(channel: channel, collector: collector)
     }
