@@ -1,0 +1,49 @@
+import NIOCore
+
+/// What a session does with an input line, as decided by `LineThrottle`.
+public enum ThrottleDecision: Sendable, Equatable {
+    /// Within the rate limit: process the line.
+    case accept
+    /// Over the rate limit: drop the line and tell the client with an error line.
+    case refuse
+    /// Sustained flooding: drop the line and disconnect the client.
+    case disconnect
+}
+
+/// One client's input throttle: a `RateLimiter` for lines and a `FloodGuard` for the refusals it produces,
+/// so a session asks a single question per line.
+public struct LineThrottle: Sendable {
+    /// The token bucket lines are charged to.
+    public private(set) var rateLimiter: RateLimiter
+    /// The refusal counter that turns sustained flooding into a disconnect.
+    public private(set) var floodGuard: FloodGuard
+
+    /// Combines an existing limiter and guard.
+    public init(rateLimiter: RateLimiter, floodGuard: FloodGuard = FloodGuard()) {
+        self.rateLimiter = rateLimiter
+        self.floodGuard = floodGuard
+    }
+
+    /// Creates a throttle with the project defaults (5 lines/s, burst 10, 20 refusals in 10 s disconnect).
+    /// A rate of `0` turns the limit off, and with it the flood disconnect (nothing is ever refused).
+    public init(
+        ratePerSecond: Double = 5,
+        burst: Int = 10,
+        maxRefusals: Int = 20,
+        refusalWindow: TimeAmount = .seconds(10)
+    ) {
+        self.init(
+            rateLimiter: RateLimiter(ratePerSecond: ratePerSecond, burst: burst),
+            floodGuard: FloodGuard(maxRefusals: maxRefusals, window: refusalWindow)
+        )
+    }
+
+    /// Charges one line.
+    /// - Parameter now: the current monotonic time.
+    public mutating func check(now: NIODeadline) -> ThrottleDecision {
+        if self.rateLimiter.admit(now: now) {
+            return .accept
+        }
+        return self.floodGuard.recordRefusal(now: now) ? .disconnect : .refuse
+    }
+}
