@@ -97,9 +97,11 @@ public enum DevelopmentCertificates {
     }
 
     /// A fingerprint in the form ``TLSHandshakeCompleted/peerCertificateFingerprint`` uses (lowercase hex,
-    /// no colons or spaces), whichever way it was written, e.g. pasted from `openssl x509 -fingerprint`.
+    /// no colons or spaces), whichever way it was written, e.g. pasted from `openssl x509 -fingerprint`
+    /// with or without its `sha256 Fingerprint=` prefix.
     public static func normalizedFingerprint(_ fingerprint: String) -> String {
-        String(fingerprint.lowercased().filter { $0.isHexDigit })
+        let value = fingerprint.split(separator: "=").last ?? Substring(fingerprint)
+        return String(value.lowercased().filter { $0.isHexDigit })
     }
 
     // MARK: Internals
