@@ -124,6 +124,36 @@ struct TLSDevelopmentCertificatesTests {
         #expect(caText.contains("Certificate Sign, CRL Sign"))
     }
 
+    @Test func theShellScriptMakesCertificatesTheServerAccepts() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = repository.appendingPathComponent("certs/generate.sh").path
+        guard FileManager.default.isExecutableFile(atPath: Self.opensslPath),
+            FileManager.default.isExecutableFile(atPath: script)
+        else {
+            return
+        }
+        let directory = try TLSTemporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = [directory.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        // ensure() takes them as they are.
+        let set = try DevelopmentCertificates.ensure(directory: directory.path)
+        #expect(!set.created)
+        #expect(try self.mode(of: set.privateKeyPath) == 0o600)
+        let server = try TLSContext.server(certificateChainPath: set.certificatePath, privateKeyPath: set.privateKeyPath)
+        let client = try TLSContext.client(trustRootsPath: set.caCertificatePath)
+        let (peer, _) = try connectedPair(server: server, client: client, serverHostname: "::1")
+        #expect(peer.recorder.errors.isEmpty, "\(peer.recorder.errors)")
+        #expect(peer.recorder.handshakes.count == 1)
+    }
+
     @Test func generatedClientCertificatesAreSignedByTheCA() throws {
         let directory = try TLSTemporaryDirectory()
         let set = try DevelopmentCertificates.generate(directory: directory.path, clientCertificateNames: ["bob", "eve"])
