@@ -66,10 +66,6 @@ static inline int sc_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
 
-static inline int sc_SSL_set_min_proto_version(SSL *ssl, int version) {
-    return (int)SSL_set_min_proto_version(ssl, version);
-}
-
 // MARK: BIO
 
 static inline int sc_BIO_pending(BIO *bio) {
@@ -80,6 +76,15 @@ static inline int sc_BIO_pending(BIO *bio) {
 /// they have consumed every byte we fed them. EOF is signalled by the channel (channelInactive) instead.
 static inline void sc_BIO_set_mem_eof_return(BIO *bio, int value) {
     (void)BIO_set_mem_eof_return(bio, value);
+}
+
+/// Bytes allocated by a memory BIO (not bytes pending): what an idle connection keeps.
+static inline size_t sc_BIO_mem_allocated(BIO *bio) {
+    BUF_MEM *memory = NULL;
+    if (BIO_get_mem_ptr(bio, &memory) <= 0 || memory == NULL) {
+        return 0;
+    }
+    return memory->max;
 }
 
 // MARK: Keys

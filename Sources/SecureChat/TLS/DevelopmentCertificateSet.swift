@@ -3,7 +3,8 @@ public struct DevelopmentCertificateSet: Sendable, Hashable {
     /// `ca.crt`: the CA clients should trust (`openssl s_client -CAfile ...`). It may be absent if the
     /// server certificate was supplied by someone else; ``caFingerprintSHA256`` is then `nil`.
     public let caCertificatePath: String
-    /// `server.crt`: leaf certificate followed by the CA, for ``TLSContext/server(certificateChainPath:privateKeyPath:clientCAPath:)``.
+    /// `server.crt`: leaf certificate followed by the CA, for
+    /// ``TLSContext/server(certificateChainPath:privateKeyPath:clientCAPath:)``.
     public let certificatePath: String
     /// `server.key` (mode 0600).
     public let privateKeyPath: String

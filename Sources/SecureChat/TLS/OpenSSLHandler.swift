@@ -86,6 +86,11 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.connection.resumableSession()
     }
 
+    /// Bytes held by this connection's memory BIOs (tests check that idle connections stay small).
+    var bufferedAllocation: Int {
+        self.connection.bufferedAllocation
+    }
+
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -379,7 +384,10 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.fail(context: context, error: error)
     }
 
-    private static func merge(_ promises: [EventLoopPromise<Void>], on eventLoop: EventLoop) -> EventLoopPromise<Void>? {
+    private static func merge(
+        _ promises: [EventLoopPromise<Void>],
+        on eventLoop: EventLoop
+    ) -> EventLoopPromise<Void>? {
         switch promises.count {
         case 0:
             return nil
@@ -405,7 +413,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
         } else if let promise {
             // Only zero-length writes: still go through the pipeline so completion keeps write order.
-            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+            let empty = context.channel.allocator.buffer(capacity: 0)
+            context.writeAndFlush(Self.wrapOutboundOut(empty), promise: promise)
         }
     }
 

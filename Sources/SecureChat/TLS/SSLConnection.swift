@@ -148,6 +148,11 @@ final class SSLConnection {
         self.networkToSSLPeak = 0
     }
 
+    /// Bytes allocated by both memory BIOs; for tests of per-connection memory.
+    var bufferedAllocation: Int {
+        Int(sc_BIO_mem_allocated(self.networkToSSL)) + Int(sc_BIO_mem_allocated(self.sslToNetwork))
+    }
+
     // MARK: SSL operations
 
     func doHandshake() -> SSLOperationResult<Void> {

@@ -90,7 +90,10 @@ struct TLSDevelopmentCertificatesTests {
     @Test func theCreatedServerChainVerifiesAgainstTheCA() throws {
         let directory = try TLSTemporaryDirectory()
         let set = try DevelopmentCertificates.ensure(directory: directory.path)
-        let server = try TLSContext.server(certificateChainPath: set.certificatePath, privateKeyPath: set.privateKeyPath)
+        let server = try TLSContext.server(
+            certificateChainPath: set.certificatePath,
+            privateKeyPath: set.privateKeyPath
+        )
         let client = try TLSContext.client(trustRootsPath: set.caCertificatePath)
 
         let (peer, _) = try connectedPair(server: server, client: client, serverHostname: "localhost")
@@ -147,7 +150,10 @@ struct TLSDevelopmentCertificatesTests {
         let set = try DevelopmentCertificates.ensure(directory: directory.path)
         #expect(!set.created)
         #expect(try self.mode(of: set.privateKeyPath) == 0o600)
-        let server = try TLSContext.server(certificateChainPath: set.certificatePath, privateKeyPath: set.privateKeyPath)
+        let server = try TLSContext.server(
+            certificateChainPath: set.certificatePath,
+            privateKeyPath: set.privateKeyPath
+        )
         let client = try TLSContext.client(trustRootsPath: set.caCertificatePath)
         let (peer, _) = try connectedPair(server: server, client: client, serverHostname: "::1")
         #expect(peer.recorder.errors.isEmpty, "\(peer.recorder.errors)")
@@ -156,7 +162,10 @@ struct TLSDevelopmentCertificatesTests {
 
     @Test func generatedClientCertificatesAreSignedByTheCA() throws {
         let directory = try TLSTemporaryDirectory()
-        let set = try DevelopmentCertificates.generate(directory: directory.path, clientCertificateNames: ["bob", "eve"])
+        let set = try DevelopmentCertificates.generate(
+            directory: directory.path,
+            clientCertificateNames: ["bob", "eve"]
+        )
         #expect(set.clientCertificates.map(\.name) == ["bob", "eve"])
         let bob = set.clientCertificates[0]
         #expect(try self.mode(of: bob.privateKeyPath) == 0o600)

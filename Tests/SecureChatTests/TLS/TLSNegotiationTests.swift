@@ -80,7 +80,8 @@ struct TLSNegotiationTests {
             certificateChainPath: mallory.certificatePath,
             privateKeyPath: mallory.privateKeyPath
         )
-        let (_, server) = try connectedPair(server: try pki.serverContext(requestClientCertificates: true), client: client)
+        let serverContext = try pki.serverContext(requestClientCertificates: true)
+        let (_, server) = try connectedPair(server: serverContext, client: client)
 
         #expect(server.recorder.handshakes.isEmpty)
         let error = try #require(server.recorder.tlsErrors.first)

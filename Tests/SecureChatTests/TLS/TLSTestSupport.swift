@@ -174,7 +174,11 @@ func connectedPair(
     session: TLSSession? = nil
 ) throws -> (client: TLSTestPeer, server: TLSTestPeer) {
     let server = try TLSTestPeer(context: serverContext, mode: .server)
-    let client = try TLSTestPeer(context: clientContext, mode: .client(serverHostname: serverHostname), session: session)
+    let client = try TLSTestPeer(
+        context: clientContext,
+        mode: .client(serverHostname: serverHostname),
+        session: session
+    )
     try server.activate()
     try client.activate()
     try interact(client, server)
