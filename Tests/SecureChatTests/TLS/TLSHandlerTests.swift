@@ -181,6 +181,37 @@ struct TLSHandlerTests {
         #expect(!server.channel.isActive)
     }
 
+    @Test func aHandlerAddedToAnActiveChannelStartsTheHandshakeAtOnce() throws {
+        let pki = try TLSTestPKI()
+        let server = try TLSTestPeer(context: try pki.serverContext(), mode: .server)
+        try server.activate()
+        let channel = EmbeddedChannel()
+        channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
+        let handler = try OpenSSLHandler(context: try pki.clientContext(), mode: .client(serverHostname: "localhost"))
+        try channel.pipeline.syncOperations.addHandler(handler)
+
+        let hello = try #require(try channel.readOutbound(as: ByteBuffer.self), "ClientHello sent on add")
+        try server.channel.writeInbound(hello)
+        for buffer in try server.takeOutbound() {
+            try channel.writeInbound(buffer)
+        }
+        #expect(handler.handshakeInfo?.protocolVersion == "TLSv1.3")
+    }
+
+    @Test func closingDuringTheHandshakeClosesAtOnceWithoutError() throws {
+        let pki = try TLSTestPKI()
+        let server = try TLSTestPeer(context: try pki.serverContext(), mode: .server)
+        try server.activate()
+        let pending = TLSFutureOutcome(server.channel.writeAndFlush(ByteBuffer(string: "queued")))
+
+        let closed = TLSFutureOutcome(server.channel.close())
+
+        #expect(closed.succeeded)
+        #expect(pending.failed)
+        #expect(!server.channel.isActive)
+        #expect(server.recorder.errors.isEmpty)
+    }
+
     @Test func writesAfterCloseFail() throws {
         let pki = try TLSTestPKI()
         let (client, server) = try connectedPair(server: try pki.serverContext(), client: try pki.clientContext())
