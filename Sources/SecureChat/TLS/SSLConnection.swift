@@ -1,0 +1,285 @@
+internal import COpenSSL
+import NIOCore
+
+/// The outcome of one non-blocking OpenSSL call.
+///
+/// `WANT_READ`/`WANT_WRITE` are not errors for us, just "feed me more bytes", hence `.incomplete`.
+/// A received close_notify (`SSL_ERROR_ZERO_RETURN`) is an orderly end, not a failure, hence its own case.
+enum SSLOperationResult<Value> {
+    case incomplete
+    case complete(Value)
+    case closedByPeer
+    case failed(TLSError)
+}
+
+/// One TLS connection: an OpenSSL `SSL *` between two memory BIOs.
+///
+/// Why two `BIO_s_mem` and not a BIO pair: a memory BIO grows as needed, so `SSL_write` of any size
+/// completes in one call and feeding a whole network read never has to be split and retried; a BIO pair
+/// has fixed buffers (allocated for the connection's whole life) and turns every large read and write
+/// into a WANT_WRITE loop. The cost of memory BIOs is that their buffer never shrinks; we bound that by
+/// replacing a BIO that has held a large burst with a fresh one once it is empty (see `recycleThreshold`).
+///
+/// Every `SSL_*` I/O call is preceded by `ERR_clear_error()`: the error queue is per thread and shared by
+/// all connections of an event loop. This type knows nothing about channels; ``OpenSSLHandler`` drives it.
+final class SSLConnection {
+    /// A memory BIO that has held more than this much is replaced once drained, so one 1 MiB message
+    /// does not leave 1 MiB allocated for the rest of an idle connection's life.
+    static let recycleThreshold = 17 * 1024
+
+    let context: TLSContext
+    /// `SSL *`, owned; it owns both BIOs.
+    private let ssl: OpaquePointer
+    /// Ciphertext from the network, read by OpenSSL (borrowed from `ssl`).
+    private var networkToSSL: OpaquePointer
+    /// Ciphertext produced by OpenSSL for the network (borrowed from `ssl`).
+    private var sslToNetwork: OpaquePointer
+    private var networkToSSLPeak = 0
+
+    init(context: TLSContext, isServer: Bool, serverHostname: String?, session: TLSSession?) throws {
+        self.context = context
+        OpenSSLErrorQueue.clear()
+        guard let ssl = SSL_new(context.sslContext) else {
+            throw TLSError.configurationFailed("SSL_new: " + OpenSSLErrorQueue.drain())
+        }
+        guard let input = Self.makeMemoryBIO() else {
+            SSL_free(ssl)
+            throw TLSError.configurationFailed("BIO_new: " + OpenSSLErrorQueue.drain())
+        }
+        guard let output = Self.makeMemoryBIO() else {
+            BIO_free(input)
+            SSL_free(ssl)
+            throw TLSError.configurationFailed("BIO_new: " + OpenSSLErrorQueue.drain())
+        }
+        SSL_set_bio(ssl, input, output)
+        self.ssl = ssl
+        self.networkToSSL = input
+        self.sslToNetwork = output
+
+        if isServer {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            try self.configureClient(serverHostname: serverHostname, session: session)
+        }
+    }
+
+    deinit {
+        SSL_free(self.ssl)
+    }
+
+    private static func makeMemoryBIO() -> OpaquePointer? {
+        guard let bio = BIO_new(BIO_s_mem()) else {
+            return nil
+        }
+        sc_BIO_set_mem_eof_return(bio, -1)
+        return bio
+    }
+
+    private func configureClient(serverHostname: String?, session: TLSSession?) throws {
+        if let serverHostname {
+            OpenSSLErrorQueue.clear()
+            // An IP literal is checked against the certificate's IP SANs and must not be sent as SNI.
+            if X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(self.ssl), serverHostname) == 1 {
+                OpenSSLErrorQueue.clear()
+            } else {
+                OpenSSLErrorQueue.clear()
+                guard sc_SSL_set_tlsext_host_name(self.ssl, serverHostname) == 1,
+                    SSL_set1_host(self.ssl, serverHostname) == 1
+                else {
+                    throw TLSError.configurationFailed(
+                        "server name '\(serverHostname)': " + OpenSSLErrorQueue.drain()
+                    )
+                }
+            }
+        }
+        if let session {
+            OpenSSLErrorQueue.clear()
+            guard SSL_set_session(self.ssl, session.session) == 1 else {
+                throw TLSError.configurationFailed("SSL_set_session: " + OpenSSLErrorQueue.drain())
+            }
+        }
+    }
+
+    // MARK: Bytes in and out
+
+    /// Hands ciphertext from the network to OpenSSL. Follow with an SSL call.
+    func consumeDataFromNetwork(_ buffer: ByteBuffer) -> TLSError? {
+        var buffer = buffer
+        while buffer.readableBytes > 0 {
+            let chunk = min(buffer.readableBytes, Int(CInt.max))
+            let written = buffer.withUnsafeReadableBytes { BIO_write(self.networkToSSL, $0.baseAddress, CInt(chunk)) }
+            guard written > 0 else {
+                return TLSError.readFailed("buffering received data: " + OpenSSLErrorQueue.drain())
+            }
+            buffer.moveReaderIndex(forwardBy: Int(written))
+        }
+        self.networkToSSLPeak = max(self.networkToSSLPeak, Int(sc_BIO_pending(self.networkToSSL)))
+        return nil
+    }
+
+    /// All ciphertext OpenSSL has produced so far, or `nil` if there is none.
+    func dataForNetwork(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let pending = Int(sc_BIO_pending(self.sslToNetwork))
+        guard pending > 0 else {
+            return nil
+        }
+        var buffer = allocator.buffer(capacity: pending)
+        let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { pointer in
+            max(0, Int(BIO_read(self.sslToNetwork, pointer.baseAddress, CInt(pending))))
+        }
+        if pending > Self.recycleThreshold, let fresh = Self.makeMemoryBIO() {
+            // Frees the old BIO (and its large buffer); OpenSSL keeps any handshake buffering BIO on top.
+            SSL_set0_wbio(self.ssl, fresh)
+            self.sslToNetwork = fresh
+        }
+        return read > 0 ? buffer : nil
+    }
+
+    /// Drops the input BIO's buffer if it grew large and OpenSSL has consumed everything in it.
+    func releaseConsumedInput() {
+        guard self.networkToSSLPeak > Self.recycleThreshold, sc_BIO_pending(self.networkToSSL) == 0,
+            let fresh = Self.makeMemoryBIO()
+        else {
+            return
+        }
+        SSL_set0_rbio(self.ssl, fresh)
+        self.networkToSSL = fresh
+        self.networkToSSLPeak = 0
+    }
+
+    /// Bytes allocated by both memory BIOs; for tests of per-connection memory.
+    var bufferedAllocation: Int {
+        Int(sc_BIO_mem_allocated(self.networkToSSL)) + Int(sc_BIO_mem_allocated(self.sslToNetwork))
+    }
+
+    // MARK: SSL operations
+
+    func doHandshake() -> SSLOperationResult<Void> {
+        OpenSSLErrorQueue.clear()
+        let rc = SSL_do_handshake(self.ssl)
+        if rc == 1 {
+            return .complete(())
+        }
+        return self.interpret(rc, failure: TLSError.handshakeFailed)
+    }
+
+    /// Decrypts into `buffer`. `.complete(n)` means n bytes were appended; call again until `.incomplete`.
+    func read(into buffer: inout ByteBuffer) -> SSLOperationResult<Int> {
+        var rc: CInt = 0
+        OpenSSLErrorQueue.clear()
+        // 16 KiB is the largest TLS record's plaintext: one SSL_read never returns more.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { pointer in
+            rc = SSL_read(self.ssl, pointer.baseAddress, CInt(min(pointer.count, Int(CInt.max))))
+            return max(0, Int(rc))
+        }
+        if rc > 0 {
+            return .complete(Int(rc))
+        }
+        return self.interpret(rc, failure: TLSError.readFailed)
+    }
+
+    /// Encrypts all of `buffer` into the output BIO.
+    func write(_ buffer: ByteBuffer) -> SSLOperationResult<Void> {
+        var buffer = buffer
+        while buffer.readableBytes > 0 {
+            // SSL_write takes an int length; memory BIOs take everything, so one call per chunk suffices,
+            // but a short count is still honoured by looping.
+            let chunk = min(buffer.readableBytes, 1 << 30)
+            OpenSSLErrorQueue.clear()
+            let rc = buffer.withUnsafeReadableBytes { SSL_write(self.ssl, $0.baseAddress, CInt(chunk)) }
+            guard rc > 0 else {
+                let result: SSLOperationResult<Void> = self.interpret(rc, failure: TLSError.writeFailed)
+                switch result {
+                case .incomplete, .complete:
+                    return .failed(TLSError.writeFailed("no progress: OpenSSL asked to retry a write"))
+                case .closedByPeer:
+                    return .closedByPeer
+                case .failed(let error):
+                    return .failed(error)
+                }
+            }
+            buffer.moveReaderIndex(forwardBy: Int(rc))
+        }
+        return .complete(())
+    }
+
+    /// Sends our close_notify (first call). `.complete` once the peer's close_notify has been received too.
+    func shutdown() -> SSLOperationResult<Void> {
+        OpenSSLErrorQueue.clear()
+        let rc = SSL_shutdown(self.ssl)
+        switch rc {
+        case 1:
+            return .complete(())
+        case 0:
+            return .incomplete
+        default:
+            let result: SSLOperationResult<Void> = self.interpret(rc, failure: TLSError.shutdownFailed)
+            switch result {
+            case .closedByPeer:
+                return .complete(())
+            case let other:
+                return other
+            }
+        }
+    }
+
+    /// Maps a failed call's return code through `SSL_get_error`. Must run right after the call: it reads
+    /// the error queue that call left.
+    private func interpret<Value>(_ rc: CInt, failure: (String) -> TLSError) -> SSLOperationResult<Value> {
+        let code = SSL_get_error(self.ssl, rc)
+        switch code {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_X509_LOOKUP, SSL_ERROR_WANT_ASYNC,
+            SSL_ERROR_WANT_CLIENT_HELLO_CB:
+            return .incomplete
+        case SSL_ERROR_ZERO_RETURN:
+            return .closedByPeer
+        case SSL_ERROR_SYSCALL:
+            return .failed(failure(OpenSSLErrorQueue.drain(fallback: "unexpected end of data")))
+        default:
+            var reason = OpenSSLErrorQueue.drain()
+            let verifyResult = SSL_get_verify_result(self.ssl)
+            if verifyResult != X509_V_OK, let text = X509_verify_cert_error_string(verifyResult) {
+                reason += " (certificate: \(String(cString: text)))"
+            }
+            return .failed(failure(reason))
+        }
+    }
+
+    // MARK: Facts about the connection
+
+    func handshakeInfo() -> TLSHandshakeCompleted {
+        let version = SSL_get_version(self.ssl).map { String(cString: $0) } ?? "unknown"
+        let cipher = SSL_get_current_cipher(self.ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) }
+        return TLSHandshakeCompleted(
+            protocolVersion: version,
+            cipher: cipher ?? "unknown",
+            peerCertificateFingerprint: self.verifiedPeerFingerprint(),
+            sessionReused: SSL_session_reused(self.ssl) == 1
+        )
+    }
+
+    private func verifiedPeerFingerprint() -> String? {
+        guard SSL_get_verify_mode(self.ssl) & SSL_VERIFY_PEER != 0,
+            let certificate = SSL_get0_peer_certificate(self.ssl),
+            SSL_get_verify_result(self.ssl) == X509_V_OK,
+            let digest = CertificateDigest.sha256(certificate)
+        else {
+            return nil
+        }
+        return CertificateDigest.lowercaseHex(digest)
+    }
+
+    /// The current session, if a later connection could resume it. In TLS 1.3 that is only true once
+    /// the server's NewSessionTicket has been read, i.e. after some `read(into:)` following the handshake.
+    func resumableSession() -> TLSSession? {
+        guard let session = SSL_get1_session(self.ssl) else {
+            return nil
+        }
+        guard SSL_SESSION_is_resumable(session) == 1 else {
+            SSL_SESSION_free(session)
+            return nil
+        }
+        return TLSSession(owning: session)
+    }
+}

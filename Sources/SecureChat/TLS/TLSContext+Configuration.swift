@@ -1,0 +1,140 @@
+internal import COpenSSL
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension TLSContext {
+    /// Mozilla "intermediate" (v5.7) TLS 1.2 suites, restricted to ECDHE as DESIGN.md asks: forward
+    /// secrecy and AEAD only. TLS 1.3 suites are listed explicitly so a system-wide config cannot add
+    /// others.
+    static let tls12CipherList = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+    static let tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+    static let groups = "X25519:P-256:P-384"
+    /// Binds server-side sessions to this application. OpenSSL refuses to resume a session without it
+    /// once client certificates are requested ("session id context uninitialized").
+    static let sessionIDContext = Array("SecureChat".utf8)
+
+    func applyProtocolPolicy(minimumVersion: TLSProtocolVersion, maximumVersion: TLSProtocolVersion) throws {
+        let ctx = self.sslContext
+        OpenSSLErrorQueue.clear()
+        guard sc_SSL_CTX_set_min_proto_version(ctx, minimumVersion.openSSLValue) == 1,
+            sc_SSL_CTX_set_max_proto_version(ctx, maximumVersion.openSSLValue) == 1
+        else {
+            throw TLSError.configurationFailed("protocol versions: " + OpenSSLErrorQueue.drain())
+        }
+        guard SSL_CTX_set_cipher_list(ctx, Self.tls12CipherList) == 1 else {
+            throw TLSError.configurationFailed("TLS 1.2 cipher list: " + OpenSSLErrorQueue.drain())
+        }
+        guard SSL_CTX_set_ciphersuites(ctx, Self.tls13CipherSuites) == 1 else {
+            throw TLSError.configurationFailed("TLS 1.3 cipher suites: " + OpenSSLErrorQueue.drain())
+        }
+        guard sc_SSL_CTX_set1_groups_list(ctx, Self.groups) == 1 else {
+            throw TLSError.configurationFailed("groups: " + OpenSSLErrorQueue.drain())
+        }
+        // Compression invites CRIME; renegotiation is a DoS lever and pointless for a chat line protocol.
+        _ = sc_SSL_CTX_set_options(ctx, sc_SSL_OP_NO_COMPRESSION() | sc_SSL_OP_NO_RENEGOTIATION())
+        // Mozilla "intermediate" leaves the choice to the client (which knows whether it has AES hardware),
+        // since every suite offered is strong.
+        _ = sc_SSL_CTX_clear_options(ctx, sc_SSL_OP_CIPHER_SERVER_PREFERENCE())
+        // Frees OpenSSL's per-connection read/write buffers (~34 KiB) whenever they are empty, so an idle
+        // chat connection costs little. Partial writes are not enabled: memory BIOs always accept a whole
+        // SSL_write, and the handler loops anyway.
+        _ = sc_SSL_CTX_set_mode(ctx, sc_SSL_MODE_RELEASE_BUFFERS())
+    }
+
+    func useCertificateChain(path chainPath: String, privateKeyPath: String) throws {
+        let ctx = self.sslContext
+        try Self.checkReadable(chainPath)
+        try Self.checkReadable(privateKeyPath)
+
+        OpenSSLErrorQueue.clear()
+        guard SSL_CTX_use_certificate_chain_file(ctx, chainPath) == 1 else {
+            throw TLSError.invalidCertificate(path: chainPath, reason: OpenSSLErrorQueue.drain())
+        }
+        guard let leaf = SSL_CTX_get0_certificate(ctx) else {
+            throw TLSError.invalidCertificate(path: chainPath, reason: "no certificate in file")
+        }
+        try CertificateValidity.check(leaf, path: chainPath)
+
+        let key = try PEMFile.readPrivateKey(path: privateKeyPath)
+        defer { EVP_PKEY_free(key) }
+        OpenSSLErrorQueue.clear()
+        guard X509_check_private_key(leaf, key) == 1 else {
+            throw TLSError.privateKeyMismatch(
+                path: privateKeyPath,
+                reason: "the key does not belong to the first certificate of \(chainPath): "
+                    + OpenSSLErrorQueue.drain()
+            )
+        }
+        OpenSSLErrorQueue.clear()
+        guard SSL_CTX_use_PrivateKey(ctx, key) == 1, SSL_CTX_check_private_key(ctx) == 1 else {
+            throw TLSError.privateKeyMismatch(path: privateKeyPath, reason: OpenSSLErrorQueue.drain())
+        }
+    }
+
+    func enableServerSessionCache() throws {
+        let ctx = self.sslContext
+        // TLS 1.2 resumes through this cache (session IDs) or stateless tickets, TLS 1.3 through stateless
+        // tickets; both are on. Tickets are encrypted with a per-SSL_CTX key, so a certificate reload
+        // (a new context) simply makes old tickets fall back to a full handshake.
+        _ = sc_SSL_CTX_set_session_cache_mode(ctx, CLong(SSL_SESS_CACHE_SERVER))
+        _ = sc_SSL_CTX_sess_set_cache_size(ctx, 20_000)
+        OpenSSLErrorQueue.clear()
+        let rc = Self.sessionIDContext.withUnsafeBufferPointer {
+            SSL_CTX_set_session_id_context(ctx, $0.baseAddress, CUnsignedInt($0.count))
+        }
+        guard rc == 1 else {
+            throw TLSError.configurationFailed("session id context: " + OpenSSLErrorQueue.drain())
+        }
+    }
+
+    func requestClientCertificates(caPath: String) throws {
+        let ctx = self.sslContext
+        try Self.checkReadable(caPath)
+        OpenSSLErrorQueue.clear()
+        guard SSL_CTX_load_verify_locations(ctx, caPath, nil) == 1 else {
+            throw TLSError.invalidCertificate(path: caPath, reason: OpenSSLErrorQueue.drain())
+        }
+        // The CA names sent in the CertificateRequest let clients pick the right certificate.
+        OpenSSLErrorQueue.clear()
+        guard let names = SSL_load_client_CA_file(caPath) else {
+            throw TLSError.invalidCertificate(path: caPath, reason: OpenSSLErrorQueue.drain())
+        }
+        SSL_CTX_set_client_CA_list(ctx, names)
+        // Without FAIL_IF_NO_PEER_CERT: a client without a certificate still gets in (as a plain user);
+        // a client presenting a certificate that does not verify is refused.
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+    }
+
+    func configureClientTrust(trustRootsPath: String?, verifyPeer: Bool) throws {
+        let ctx = self.sslContext
+        OpenSSLErrorQueue.clear()
+        if let trustRootsPath {
+            try Self.checkReadable(trustRootsPath)
+            guard SSL_CTX_load_verify_locations(ctx, trustRootsPath, nil) == 1 else {
+                throw TLSError.invalidCertificate(path: trustRootsPath, reason: OpenSSLErrorQueue.drain())
+            }
+        } else if SSL_CTX_set_default_verify_paths(ctx) != 1 {
+            throw TLSError.configurationFailed("system trust store: " + OpenSSLErrorQueue.drain())
+        }
+        SSL_CTX_set_verify(ctx, verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+    }
+
+    /// OpenSSL's own message for a missing file is `system library::No such file or directory`; saying
+    /// it in plain words, with the path, is kinder to whoever reads the log.
+    static func checkReadable(_ path: String) throws {
+        guard access(path, R_OK) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw TLSError.fileUnreadable(path: path, reason: reason)
+        }
+    }
+}

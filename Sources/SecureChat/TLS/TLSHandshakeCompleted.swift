@@ -1,0 +1,21 @@
+/// Fired by ``OpenSSLHandler`` as a user inbound event when the TLS handshake has completed, before any
+/// decrypted data is passed on. Also available afterwards as ``OpenSSLHandler/handshakeInfo``.
+public struct TLSHandshakeCompleted: Sendable, Hashable {
+    /// The negotiated protocol, as OpenSSL names it: `"TLSv1.3"` or `"TLSv1.2"`.
+    public let protocolVersion: String
+    /// The negotiated cipher suite, as OpenSSL names it, e.g. `"TLS_AES_256_GCM_SHA384"`.
+    public let cipher: String
+    /// SHA-256 of the peer's leaf certificate (DER), lowercase hex without colons; `nil` unless the peer
+    /// presented a certificate and it verified. On a server this is the client certificate, so it is
+    /// the identity to compare with configured operator fingerprints.
+    public let peerCertificateFingerprint: String?
+    /// Whether an earlier session was resumed (abbreviated handshake).
+    public let sessionReused: Bool
+
+    public init(protocolVersion: String, cipher: String, peerCertificateFingerprint: String?, sessionReused: Bool) {
+        self.protocolVersion = protocolVersion
+        self.cipher = cipher
+        self.peerCertificateFingerprint = peerCertificateFingerprint
+        self.sessionReused = sessionReused
+    }
+}
