@@ -29,9 +29,10 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private let lock = NIOLock()
     private var queue = Queue()
 
-    private let eventLoop: any EventLoop
+    let eventLoop: any EventLoop
     private let limit: Int
     private let writeTimeout: TimeAmount
+    private let counters: ServerCounters?
     private let logger: Logger
 
     // Event-loop confined.
@@ -41,10 +42,17 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private var writable = false
     private var stallTimer: Scheduled<Void>?
 
-    public init(eventLoop: any EventLoop, limit: Int, writeTimeout: TimeAmount, logger: Logger) {
+    public init(
+        eventLoop: any EventLoop,
+        limit: Int,
+        writeTimeout: TimeAmount,
+        counters: ServerCounters? = nil,
+        logger: Logger
+    ) {
         self.eventLoop = eventLoop
         self.limit = limit
         self.writeTimeout = writeTimeout
+        self.counters = counters
         self.logger = logger
     }
 
@@ -75,7 +83,9 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         switch action {
         case .none: break
         case .scheduleDrain: eventLoop.execute { self.drain() }
-        case .evict: eventLoop.execute { self.closeNow(reason: "send queue overflow") }
+        case .evict:
+            counters?.increment(.outboxOverflow)
+            eventLoop.execute { self.closeNow(reason: "send queue overflow") }
         }
         return result
     }
@@ -132,8 +142,13 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             drain()
         } else if stallTimer == nil {
             stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { [self] in
-                lock.withLock { queue.closeReason = queue.closeReason ?? "write timeout (client stopped reading)" }
-                closeNow(reason: "write timeout (client stopped reading)")
+                let reason = "write timeout (client stopped reading)"
+                lock.withLock {
+                    queue.closing = true
+                    queue.closeReason = queue.closeReason ?? reason
+                }
+                counters?.increment(.writeTimeout)
+                closeNow(reason: reason)
             }
         }
         context.fireChannelWritabilityChanged()
