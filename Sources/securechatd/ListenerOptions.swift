@@ -65,7 +65,7 @@ struct ListenerOptions: ParsableArguments {
             Connect with:
               openssl s_client -quiet -connect localhost:\(tlsPort) -CAfile \(ca)
             """)
-        fflush(stdout)
+        fflush(nil)  // stdout may be a pipe (systemd, tests): show the lines now
     }
 }
 
