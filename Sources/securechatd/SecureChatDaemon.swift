@@ -1,8 +1,11 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import SecureChat
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -25,23 +28,10 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Listeners and certificates") var listeners: ListenerOptions
     @OptionGroup(title: "Rooms, history and operators") var hub: HubOptions
     @OptionGroup(title: "Limits and timeouts") var limits: LimitOptions
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-    }
+    @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")
 
         let files = FileDescriptorLimit.raiseToHardLimit()
@@ -51,15 +41,55 @@ struct SecureChatDaemon: AsyncParsableCommand {
         try listeners.apply(to: &configuration, logger: logger)
         hub.apply(to: &configuration)
         limits.apply(to: &configuration)
+        operations.apply(to: &configuration)
 
         let server = try await ChatServer.bind(configuration: configuration, logger: logger)
+        // Anything else in the process that reports through swift-metrics lands in the same /metrics.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metrics.registry))
         var ready = "securechatd \(SecureChatVersion.string) ready: nc localhost \(server.plaintextPort)"
         if let tlsPort = server.tlsPort { ready += " | TLS on port \(tlsPort)" }
         logger.notice("\(ready)")
 
         let reload = ReloadOnHangup(server: server, banFilePath: configuration.banFilePath, logger: logger)
         reload.install()
-        try await server.run()
+        ExitOnSecondInterrupt.install(logger: logger)
+
+        // SIGTERM or SIGINT: stop accepting, tell everyone, drain, close; exit 0 once all connections are gone.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await services.run()
+        logger.notice("stopped")
+    }
+}
+
+/// A second Ctrl-C during a graceful shutdown exits at once.
+enum ExitOnSecondInterrupt {
+    static func install(logger: Logger) {
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = SignalCount()
+        source.setEventHandler {
+            if count.next() >= 2 {
+                logger.warning("second interrupt: exiting now")
+                exit(130)
+            }
+        }
+        source.resume()
+        ReloadOnHangup.retain(source)
+    }
+
+    private final class SignalCount: @unchecked Sendable {
+        // @unchecked Sendable: only touched from the signal source's handler, which a dispatch source never
+        // runs concurrently with itself.
+        private var value = 0
+        func next() -> Int {
+            value += 1
+            return value
+        }
     }
 }
 
@@ -89,8 +119,11 @@ struct ReloadOnHangup: Sendable {
             }
         }
         source.resume()
-        Self.keepAlive.append(source)
+        Self.retain(source)
     }
 
-    nonisolated(unsafe) private static var keepAlive: [any DispatchSourceSignal] = []
+    /// Signal sources live as long as the process: retained once, never released.
+    static func retain(_ source: any DispatchSourceSignal) {
+        _ = Unmanaged.passRetained(source as AnyObject)
+    }
 }

@@ -18,6 +18,8 @@ enum Admission: Sendable {
 /// A connection the listener accepted, its pipeline set up.
 struct AcceptedConnection: Sendable {
     let id: ConnectionID
+    let kind: ListenerKind
+    let acceptedAt: NIODeadline
     let channel: NIOAsyncChannel<InboundLine, Never>
     let outbox: Outbox
     let address: String
@@ -127,7 +129,7 @@ extension ChatServer {
         }
         logger.debug("connection accepted")
         return AcceptedConnection(
-            id: id, channel: asyncChannel, outbox: outbox, address: address, ticket: ticket, handshake: handshake,
+            id: id, kind: kind, acceptedAt: .now(), channel: asyncChannel, outbox: outbox, address: address, ticket: ticket, handshake: handshake,
             loginTimer: loginTimer, logger: logger
         )
     }

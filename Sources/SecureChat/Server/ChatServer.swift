@@ -2,16 +2,18 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The composition root: binds the listeners (plaintext and TLS), admits connections and runs one `Session`
 /// per connection, all in front of one `Hub`.
 ///
 /// `bind` opens the listening sockets (port 0 works; `plaintextPort` / `tlsPort` tell the ports chosen), then
-/// `run()` serves until the surrounding task is cancelled.
-public final class ChatServer: Sendable {
+/// `run()` serves until `shutdown()` (or, under a `ServiceGroup`, SIGTERM/SIGINT) or cancellation.
+public final class ChatServer: Service, Sendable {
     public let configuration: Configuration
     public let hub: Hub
     public let counters: ServerCounters
+    public let metrics: ServerMetrics
     public let connectionLimiter: ConnectionLimiter
     /// The bound plaintext port (the real one when the configuration asked for 0).
     public let plaintextPort: Int
@@ -19,26 +21,31 @@ public final class ChatServer: Sendable {
     public let tlsPort: Int?
     /// The TLS certificate in use; `reloadCertificates()` swaps it for new connections.
     public let tlsContexts: TLSContextStore?
+    /// The bound port of the metrics endpoint, if it is on.
+    public var metricsPort: Int? { metricsServer?.port }
 
-    private let listeners: [NIOAsyncChannel<Admission, Never>]
-    let logger: Logger
-    let refusalLog: LogRateLimiter
+    let listeners: [NIOAsyncChannel<Admission, Never>]
+    let metricsServer: MetricsHTTPServer?
+    let shared: Shared
+    var logger: Logger { shared.logger }
+    var refusalLog: LogRateLimiter { shared.refusalLog }
 
     private init(
-        configuration: Configuration,
         shared: Shared,
         listeners: [NIOAsyncChannel<Admission, Never>],
+        metricsServer: MetricsHTTPServer?,
         plaintextPort: Int,
         tlsPort: Int?
     ) {
-        self.configuration = configuration
+        self.configuration = shared.configuration
+        self.shared = shared
         self.hub = shared.hub
         self.counters = shared.counters
+        self.metrics = shared.metrics
         self.connectionLimiter = shared.limiter
         self.tlsContexts = shared.tlsContexts
-        self.refusalLog = shared.refusalLog
-        self.logger = shared.logger
         self.listeners = listeners
+        self.metricsServer = metricsServer
         self.plaintextPort = plaintextPort
         self.tlsPort = tlsPort
     }
@@ -48,11 +55,17 @@ public final class ChatServer: Sendable {
         let configuration: Configuration
         let hub: Hub
         let counters: ServerCounters
+        let metrics: ServerMetrics
         let limiter: ConnectionLimiter
         let tlsContexts: TLSContextStore?
         let refusalLog: LogRateLimiter
         let logger: Logger
+        let group: any EventLoopGroup
         let connectionIDs: NIOLockedValueBox<UInt64>
+        /// Every open connection's outbox, for the shutdown notice and drain.
+        let connections: NIOLockedValueBox<[ConnectionID: Outbox]>
+        /// False once shutdown has begun: `/healthz` fails and late arrivals are sent away.
+        let accepting: NIOLockedValueBox<Bool>
     }
 
     /// Loads bans and certificates, then opens the listening sockets. Throws with a clear reason when a file is
@@ -74,6 +87,7 @@ public final class ChatServer: Sendable {
         }
         let maximumConnections = configuration.maximumConnections
             ?? FileDescriptorLimit.defaultMaxConnections(openFileLimit: FileDescriptorLimit.current().soft)
+        let counters = ServerCounters()
         let shared = Shared(
             configuration: configuration,
             hub: Hub(
@@ -82,14 +96,18 @@ public final class ChatServer: Sendable {
                 banFile: configuration.banFilePath.map(BanFile.init(path:)),
                 logger: logger
             ),
-            counters: ServerCounters(),
+            counters: counters,
+            metrics: ServerMetrics(counters: counters),
             limiter: ConnectionLimiter(
                 maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress
             ),
             tlsContexts: tlsContexts,
             refusalLog: LogRateLimiter(maxPerInterval: 10, interval: .seconds(1)),
             logger: logger,
-            connectionIDs: NIOLockedValueBox(0)
+            group: group,
+            connectionIDs: NIOLockedValueBox(0),
+            connections: NIOLockedValueBox([:]),
+            accepting: NIOLockedValueBox(true)
         )
 
         let plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, shared, group)
@@ -105,17 +123,40 @@ public final class ChatServer: Sendable {
                 throw error
             }
         }
+        var metricsServer: MetricsHTTPServer?
+        if let port = configuration.metricsPort {
+            do {
+                metricsServer = try await MetricsHTTPServer.bind(
+                    host: configuration.metricsHost, port: port, group: group,
+                    respond: { path in await Self.monitoringResponse(path: path, shared) }
+                )
+                logger.info("metrics endpoint", metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
+            } catch {
+                for listener in listeners { try? await listener.channel.close() }
+                throw error
+            }
+        }
         return ChatServer(
-            configuration: configuration,
             shared: shared,
             listeners: listeners,
+            metricsServer: metricsServer,
             plaintextPort: plaintext.channel.localAddress?.port ?? configuration.plaintextPort,
             tlsPort: tlsPort
         )
     }
 
-    /// Serves until the calling task is cancelled. A connection's failure never ends the server.
+    /// Serves until shutdown. Under a `ServiceGroup`, SIGTERM/SIGINT start a graceful shutdown; cancelling the
+    /// task stops at once. A connection's failure never ends the server.
     public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await serveConnections()
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+        await metricsServer?.close()
+    }
+
+    private func serveConnections() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             for listener in listeners {
                 group.addTask {
@@ -168,7 +209,16 @@ public final class ChatServer: Sendable {
     }
 
     private func serve(_ connection: AcceptedConnection) async {
-        defer { connection.ticket.release() }
+        counters.adjustOpenConnections(tls: connection.kind == .tls, by: 1)
+        shared.connections.withLockedValue { $0[connection.id] = connection.outbox }
+        defer {
+            shared.connections.withLockedValue { $0[connection.id] = nil }
+            counters.adjustOpenConnections(tls: connection.kind == .tls, by: -1)
+            connection.ticket.release()
+        }
+        if !shared.accepting.withLockedValue({ $0 }) {
+            connection.outbox.close(reason: "server shutting down")
+        }
         do {
             try await connection.channel.executeThenClose { inbound, _ in
                 var transport = Transport.plaintext
@@ -177,6 +227,7 @@ public final class ChatServer: Sendable {
                     do {
                         let completed = try await handshake.get()
                         counters.increment(.tlsHandshakeCompleted)
+                        metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
                         transport = .tls(version: completed.protocolVersion, cipher: completed.cipher)
                         fingerprint = completed.peerCertificateFingerprint
                     } catch {
@@ -206,8 +257,12 @@ public final class ChatServer: Sendable {
     }
 
     private func handshakeFailed(_ error: any Error, connection: AcceptedConnection) {
-        counters.increment(.tlsHandshakeFailed)
         connection.loginTimer.cancel()
+        if let tlsError = error as? TLSError {
+            counters.recordHandshakeFailure(reason: tlsError.shortReason)
+        } else {
+            counters.recordHandshakeFailure(reason: "connection closed")
+        }
         // A peer that connects and leaves without a word (port scanners, health checks) is not news.
         if let tlsError = error as? TLSError, tlsError.code == .eofDuringHandshake {
             connection.logger.debug("TLS peer left during the handshake")

@@ -59,6 +59,17 @@ public struct Configuration: Sendable {
     /// How long a TLS close waits for the peer's close_notify.
     public var tlsShutdownTimeout: TimeAmount = .seconds(5)
 
+    // MARK: Operations
+
+    /// How long a graceful shutdown lets outboxes drain before closing what is left.
+    public var shutdownGrace: TimeAmount = .seconds(5)
+    /// Port of the HTTP endpoint with `/metrics` and `/healthz`; `nil` (the default) serves none.
+    public var metricsPort: Int?
+    /// Address of the metrics endpoint: loopback unless the operator says otherwise.
+    public var metricsHost: String = "127.0.0.1"
+    /// Log chat lines and DMs (off by default: people's messages are theirs).
+    public var logMessages = false
+
     public init() {}
 
     var hubConfiguration: HubConfiguration {

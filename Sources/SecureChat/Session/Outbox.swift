@@ -166,9 +166,12 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             queue.drainPending = false
         }
         guard !spare.isEmpty else { return }
+        var bytes = 0
         for line in spare {
+            bytes += line.readableBytes
             context.write(wrapOutboundOut(line), promise: nil)
         }
+        counters?.bytesSent.add(bytes, ordering: .relaxed)
         spare.removeAll(keepingCapacity: spare.count <= 1024)
         context.flush()
     }
@@ -195,6 +198,11 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         if !writable, stallTimer == nil {
             stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { channel.close(promise: nil) }
         }
+    }
+
+    /// Closes the connection now, whatever is still queued (the end of a shutdown's grace period).
+    public func forceClose() {
+        eventLoop.execute { self.context?.close(promise: nil) }
     }
 
     private func closeNow(reason: String) {

@@ -3,12 +3,10 @@ import NIOCore
 extension Session {
     /// A line from a logged-in user: a command if it starts with `/` (`//` sends a literal `/`), else chat.
     func handle(_ text: String, state: inout State) async {
-        if text.hasPrefix("//") {
-            await hub.say(info.id, String(text.dropFirst()))
-            return
-        }
-        guard text.hasPrefix("/") else {
-            await hub.say(info.id, text)
+        if text.hasPrefix("//") || !text.hasPrefix("/") {
+            let chat = text.hasPrefix("//") ? String(text.dropFirst()) : text
+            if configuration.logMessages { logger.info("chat", metadata: ["room": "\(state.room)", "text": "\(chat)"]) }
+            await hub.say(info.id, chat)
             return
         }
         switch Command.parse(text) {
@@ -33,6 +31,7 @@ extension Session {
             await hub.disconnect(info.id, reason: why)
             state.closeReason = why
         case .message(let target, let text):
+            if configuration.logMessages { logger.info("direct message", metadata: ["to": "\(target)", "text": "\(text)"]) }
             switch await hub.directMessage(from: info.id, to: target, text) {
             case .sent: break
             case .noSuchUser: send(ServerLine.error("No user named \(target) is online."))

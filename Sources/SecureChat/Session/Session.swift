@@ -42,6 +42,7 @@ struct Session {
                 case .overlong:
                     send(ServerLine.error("Line too long (over \(configuration.maximumLineBytes) bytes); it was discarded."))
                 case .line(let bytes):
+                    counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
                     let text = TextSanitizer.sanitize(bytes)
                     if text.isEmpty { continue }
                     if state.name == nil {
