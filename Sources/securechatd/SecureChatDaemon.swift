@@ -48,6 +48,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metrics.registry))
         var ready = "securechatd \(SecureChatVersion.string) ready: nc localhost \(server.plaintextPort)"
         if let tlsPort = server.tlsPort { ready += " | TLS on port \(tlsPort)" }
+        if let metricsPort = server.metricsPort { ready += " | metrics on port \(metricsPort)" }
         logger.notice("\(ready)")
 
         let reload = ReloadOnHangup(server: server, banFilePath: configuration.banFilePath, logger: logger)
