@@ -54,7 +54,8 @@ extension Session {
             }
         case .rooms:
             let rooms = await hub.roomList()
-            let list = rooms.map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            var list = rooms.prefix(Self.listLimit).map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            if rooms.count > Self.listLimit { list += ", ... and \(rooms.count - Self.listLimit) more" }
             send(ServerLine.notice("\(rooms.count) room\(rooms.count == 1 ? "" : "s"): \(list)"))
         case .whois(let target):
             guard let who = await hub.whois(target) else {
@@ -98,13 +99,16 @@ extension Session {
 
     private func listUsers(all: Bool, room: RoomName) async {
         let users = await hub.users(seenBy: info.id, all: all)
-        let names = users.map { user -> String in
+        // One line must stay well inside the outbox limit even with tens of thousands online.
+        let shown = users.prefix(Self.listLimit)
+        var names = shown.map { user -> String in
             var entry = user.name
             if all { entry += " \(user.room)" }
             if user.isOperator { entry += " [op]" }
             if !user.transport.isEncrypted { entry += " [plaintext]" }
             return entry
         }.joined(separator: ", ")
+        if users.count > shown.count { names += ", ... and \(users.count - shown.count) more" }
         let count = "\(users.count) user\(users.count == 1 ? "" : "s")"
         let scope = all ? "online" : "in \(room)"
         send(ServerLine.notice("\(count) \(scope): \(names)"))
@@ -123,6 +127,9 @@ extension Session {
         line += " up \(Timestamp.describe(seconds: now.secondsSinceEpoch - server.startedAt.secondsSinceEpoch))."
         send(ServerLine.notice(line))
     }
+
+    /// Most names one `/users` or `/rooms` line lists.
+    static let listLimit = 200
 
     static let helpLines = [
         "Commands (case-insensitive):",

@@ -45,9 +45,10 @@ struct Session {
                     counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
                     let text = TextSanitizer.sanitize(bytes)
                     if text.isEmpty { continue }
+                    guard admit(&state) else { break }
                     if state.name == nil {
                         await login(text, state: &state)
-                    } else if admit(&state) {
+                    } else {
                         state.idleMonitor?.touch()
                         await handle(text, state: &state)
                     }
@@ -111,7 +112,8 @@ struct Session {
         }
     }
 
-    /// The rate limit, over every line after login. Refused lines get an error; sustained flooding disconnects.
+    /// The rate limit, over every line (username attempts too). Refused lines get an error; sustained flooding
+    /// disconnects.
     private func admit(_ state: inout State) -> Bool {
         switch state.throttle.check(now: .now()) {
         case .accept:
