@@ -97,13 +97,18 @@ extension ChatServer {
 
         var handshake: EventLoopFuture<TLSHandshakeCompleted>?
         if kind == .tls, let contexts = shared.tlsContexts {
-            let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
-            try pipeline.addHandler(
-                OpenSSLHandler(
-                    context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout
-                )
+            let tls = try OpenSSLHandler(
+                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout
             )
-            try pipeline.addHandler(observer)
+            // Its promise must always be completed, even when the pipeline cannot take the handlers.
+            let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
+            do {
+                try pipeline.addHandler(tls)
+                try pipeline.addHandler(observer)
+            } catch {
+                observer.handshake.fail(error)
+                throw error
+            }
             handshake = observer.handshake.futureResult
         }
         let decoder = LineDecoder(

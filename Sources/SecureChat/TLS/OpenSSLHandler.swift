@@ -241,6 +241,13 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         // Reading may have produced output: TLS 1.3 key-update replies, alerts.
         self.flushOutput(context: context)
+        // Each SSL_read reserves a full record (16 KiB); a few bytes of a half-typed line must not pin that
+        // (or twice that) until the line is finished: hand on a right-sized copy instead.
+        if plaintext.capacity - plaintext.readableBytes > 4096 {
+            var compact = context.channel.allocator.buffer(capacity: plaintext.readableBytes)
+            compact.writeBuffer(&plaintext)
+            plaintext = compact
+        }
         if plaintext.readableBytes > 0 {
             context.fireChannelRead(Self.wrapInboundOut(plaintext))
         }
@@ -382,11 +389,12 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         _ error: TLSError
     ) {
         // Ciphertext of earlier writes in this batch may sit in the BIO, but a connection whose SSL_write
-        // failed is dead: none of them will arrive.
+        // failed is dead: none of them will arrive. The handler is marked closed before the promises run
+        // their callbacks, so a callback that writes again meets a closed handler, not a dead SSL.
+        self.fail(context: context, error: error)
         for promise in promises {
             promise.fail(error)
         }
-        self.fail(context: context, error: error)
     }
 
     private static func merge(

@@ -34,8 +34,6 @@ struct TLSIdleBufferTests {
 
         let buffer = try #require(capture.buffers.last)
         #expect(buffer.readableBytes == 1)
-        withKnownIssue("bug: SSLConnection.read reserves 16 KiB per SSL_read; the line decoder then keeps that buffer") {
-            #expect(buffer.capacity <= 4096, "capacity \(buffer.capacity) for \(buffer.readableBytes) byte")
-        }
+        #expect(buffer.capacity <= 4096, "capacity \(buffer.capacity) for \(buffer.readableBytes) byte")
     }
 }
