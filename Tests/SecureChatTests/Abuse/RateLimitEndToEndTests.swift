@@ -55,7 +55,7 @@ struct RateLimitEndToEndTests {
             try await alice.readUntil { $0.hasPrefix("* Choose a username") }
             // Five refused names before the good one: login is not rate-limited, and does not spend tokens.
             alice.sendRaw(Array("a b\n:x\nserver\nbob\nBOB\nalice\n".utf8))
-            try await alice.readUntil { $0.hasPrefix("* Welcome, alice!") }
+            try await alice.readUntil { $0 == "* End of history." }
             try await bob.readUntil { $0 == "* alice joined #lobby" }
 
             alice.sendRaw(Array("chat\n/msg bob dm\n/ping\n/ping\n/msg bob dm2\nchat2\n".utf8))
@@ -81,6 +81,7 @@ struct RateLimitEndToEndTests {
             let alice = try await TestClient.loggedIn("alice", port: server.port)
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             _ = try await bob.sync()
+            try await alice.readUntil { $0 == "* bob joined #lobby" }
 
             // 50 pings at once: every one is answered, by "* pong" or by the error, so the answers can be counted
             // whatever the machine's speed. At 5 lines/s, 50 lines cannot all be accepted unless they took 9.6 s.
@@ -96,17 +97,19 @@ struct RateLimitEndToEndTests {
             #expect(refused > 0)
             #expect(server.server.counters[.rateLimitedLine] == refused)
 
-            // Poll until a ping is accepted again (no assertion on how long that takes).
+            // Poll until a line is accepted again (no assertion on how long that takes). A DM answers either way:
+            // with its confirmation when accepted, with the error when refused.
+            var attempt = 0
             try await eventually("the bucket to refill") {
-                alice.send("/ping")
+                attempt += 1
+                alice.send("/msg bob back \(attempt)")
                 let answer = try #require(try await alice.readLine())
-                if answer == "* pong" { return true }
+                if answer == "[dm -> bob] back \(attempt)" { return true }
                 #expect(answer.hasPrefix(Self.tooFast))
                 try await Task.sleep(for: .milliseconds(100))
                 return false
             }
-            alice.send("back again")
-            #expect(try await bob.readUntil { $0.hasPrefix("alice: ") } == "alice: back again")
+            #expect(try await bob.readLine() == "[dm] alice: back \(attempt)")
             await alice.close()
             await bob.close()
         }
@@ -122,6 +125,7 @@ struct RateLimitEndToEndTests {
         }) { server in
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             let alice = try await TestClient.loggedIn("alice", port: server.port)
+            try await alice.readUntil { $0 == "* End of history." }
             try await bob.readUntil { $0 == "* alice joined #lobby" }
             // Exactly six lines: one accepted, four refused, the fifth refusal disconnects. (Nothing is left unread
             // on the server side, so its close is a FIN, not a reset that could eat the last lines.)
