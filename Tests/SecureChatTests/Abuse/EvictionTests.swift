@@ -130,7 +130,7 @@ struct EvictionTests {
                 server.server.connectionLimiter.statistics.activeConnections >= 500
             }
             let alice = try await TestClient.loggedIn("alice", port: server.port)
-            let bob = try await TestClient.loggedIn("bob", port: server.port, tls: .plain)
+            let bob = try await TestClient.loggedIn("bob", port: server.tlsPort, tls: .plain)
             try await alice.readUntil { $0 == "* bob joined #lobby" }
             bob.send("hello through the crowd")
             #expect(try await alice.readLine() == "bob: hello through the crowd")
@@ -188,6 +188,7 @@ struct EvictionTests {
     func noIdleTimeoutByDefault() async throws {
         try await withTestServer({ $0.loginTimeout = .milliseconds(200) }) { server in
             let user = try await TestClient.loggedIn("user", port: server.port)
+            _ = try await user.sync()
             // Longer than the (short) login timeout: a logged-in user is past it and has no idle timer.
             await #expect(throws: TestTimeout.self) { try await user.readLine(timeout: .milliseconds(800)) }
             #expect(try await user.sync() == [])
