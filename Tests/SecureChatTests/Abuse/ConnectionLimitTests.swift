@@ -25,11 +25,11 @@ struct ConnectionLimitTests {
             held[0].send("alice")
             try await held[0].readUntil { $0.hasPrefix("* Welcome, alice!") }
 
-            let refused = try await TestClient.connect(port: server.port)
+            let refused = try await AbuseClient.connect(port: server.port)
             refused.send("mallory")  // dropped unread: a refused connection never reaches a session
             #expect(try await refused.readToEnd() == [Self.tooManyFromAddress])
             // The TLS port refuses too, without a plaintext line in the middle of a TLS stream.
-            let refusedTLS = try await TestClient.connect(port: server.tlsPort)
+            let refusedTLS = try await AbuseClient.connect(port: server.tlsPort)
             #expect(try await refusedTLS.readToEnd() == [])
 
             let other = try await AbuseClient.loggedIn("other", port: server.port, from: "127.0.0.2")
@@ -46,9 +46,9 @@ struct ConnectionLimitTests {
 
             // Closing one frees its slot (released asynchronously: retry until admitted).
             await held.removeLast().close()
-            var admittedAgain: TestClient?
+            var admittedAgain: AbuseClient?
             try await eventually("a freed slot") {
-                let client = try await TestClient.connect(port: server.port)
+                let client = try await AbuseClient.connect(port: server.port)
                 let first = try await client.readLine()
                 if first == "* Welcome to SecureChat." {
                     admittedAgain = client
@@ -74,12 +74,12 @@ struct ConnectionLimitTests {
             let third = try await AbuseClient.connect(port: server.port, from: "127.0.0.2")
             try await third.readUntil { $0.hasPrefix("* Choose a username") }
 
-            let refused = try await TestClient.connect(port: server.port)
+            let refused = try await AbuseClient.connect(port: server.port)
             refused.send("mallory")
             #expect(try await refused.readToEnd() == [Self.serverFull])
             let refusedElsewhere = try await AbuseClient.connect(port: server.port, from: "127.0.0.3")
             #expect(try await refusedElsewhere.readToEnd() == [Self.serverFull])
-            let refusedTLS = try await TestClient.connect(port: server.tlsPort)
+            let refusedTLS = try await AbuseClient.connect(port: server.tlsPort)
             #expect(try await refusedTLS.readToEnd() == [])
 
             #expect(server.server.counters[.refusedServerFull] == 3)
@@ -87,11 +87,10 @@ struct ConnectionLimitTests {
             #expect(server.server.counters[.connectionAccepted] == 3)
             #expect(server.server.connectionLimiter.statistics.refusals[.serverFull] == 3)
             alice.send("/users all")
-            #expect(try await alice.readLine() == "* 1 user online: alice #lobby [op] [plaintext]")
+            #expect(try await alice.readUntil { $0.hasPrefix("* 1 user") } == "* 1 user online: alice #lobby [op] [plaintext]")
             #expect(await server.hub.onlineCount == 1)
-            for client in [alice, second, refused, refusedTLS] { await client.close() }
-            await third.close()
-            await refusedElsewhere.close()
+            for client in [alice, second] { await client.close() }
+            for client in [third, refused, refusedTLS, refusedElsewhere] { await client.close() }
         }
     }
 }

@@ -79,6 +79,9 @@ final class AbuseClient: Sendable {
         if let receiveBuffer {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
         }
+        // The collector is made here, not looked up after connecting: a connection the server refuses may be
+        // closed (its pipeline emptied) before a lookup could run.
+        let collector = AbuseLineCollector()
         let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -88,16 +91,12 @@ final class AbuseClient: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
                     )
-                    try channel.pipeline.syncOperations.addHandler(AbuseLineCollector())
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        let collector = try await channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: AbuseLineCollector.self), eventLoop: channel.eventLoop
-            )
-        }.get()
-        return AbuseClient(channel: channel, collector: collector)
+        let bound = try await channel.eventLoop.submit { NIOLoopBound(collector, eventLoop: channel.eventLoop) }.get()
+        return AbuseClient(channel: channel, collector: bound)
     }
 
     static func loggedIn(
