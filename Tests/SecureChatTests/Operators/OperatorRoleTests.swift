@@ -103,6 +103,7 @@ struct OperatorRoleTests {
             // alice's certificate is configured: operator, though third to arrive.
             let alice = try await TestClient.loggedIn("alice", port: server.tlsPort, tls: .withCertificate("alice"))
             #expect(try await alice.readLine() == "* You are an operator.")
+            _ = try await first.sync()
 
             first.send("/users all")
             #expect(try await first.readLine() == "* 3 users online: alice #lobby [op], bob #lobby, first #lobby [plaintext]")
