@@ -171,6 +171,7 @@ struct ModerationTests {
             _ = try await victim.readToEnd()
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             _ = try await alice.sync()
+            _ = try await bob.sync()
 
             for command in [
                 "/kick alice", "/kick alice go away", "/kick nobody", "/ban alice", "/ban alice reason",
