@@ -52,6 +52,45 @@ struct EvictionTests {
         }
     }
 
+    @Test("a stalled reader whose outbox fills is evicted for overflow, long before its write timeout")
+    func stalledReaderOverflowsItsOutbox() async throws {
+        try await withTestServer({
+            $0.writeTimeout = .seconds(600)
+            $0.outboxBytes = 64 * 1024
+        }) { server in
+            let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
+            try await stalled.login("stalled")
+            try await stalled.channel.setOption(.autoRead, value: false).get()
+            let carol = try await TestClient.loggedIn("carol", port: server.port)
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
+            _ = try await carol.sync()
+
+            let filler = String(repeating: "y", count: 2000)
+            var evictionNotice: String?
+            var batch = 0
+            // Small batches (20 kB, well under the 64 kB outbox) that carol reads in full before the next one:
+            // her outbox never holds more than a batch, while the stalled reader's only grows.
+            while evictionNotice == nil, batch < 5000 {
+                bob.sendRaw(Array((0..<10).map { "\(batch) \($0) \(filler)\n" }.joined().utf8))
+                bob.send("end of batch \(batch)")
+                while true {
+                    let line = try #require(try await carol.readLine())
+                    if line.hasPrefix("* stalled left #lobby") { evictionNotice = line }
+                    if line == "bob: end of batch \(batch)" { break }
+                }
+                batch += 1
+            }
+            #expect(evictionNotice == "* stalled left #lobby (send queue overflow)")
+            #expect(server.server.counters[.outboxOverflow] == 1)
+            #expect(server.server.counters[.writeTimeout] == 0)
+            #expect(await server.hub.currentStatistics().overflowEvictions == 1)
+            bob.send("still here")
+            #expect(try await carol.readUntil { $0.hasPrefix("bob: still here") } == "bob: still here")
+            await stalled.close()
+            for client in [bob, carol] { await client.close() }
+        }
+    }
+
     @Test("a connection that never sends a username is closed at the login timeout")
     func silentConnectionTimesOut() async throws {
         try await withTestServer({ $0.loginTimeout = .milliseconds(300) }) { server in
