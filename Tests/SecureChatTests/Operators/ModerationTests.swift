@@ -1,0 +1,225 @@
+import Testing
+
+@testable import SecureChat
+
+/// `/kick`, `/ban`, `/unban`, `/bans` end to end over real sockets, on both transports.
+///
+/// Every test client comes from a loopback address; banning a user bans their address, so victims connect from
+/// 127.0.0.2 (and friends) while the operator stays on 127.0.0.1.
+@Suite("Operators: kick, ban, unban, permissions", .timeLimit(.minutes(2)))
+struct ModerationTests {
+    static let operatorsOnly = "! That command is for operators only."
+
+    /// Connects from `source`, offers `name` and returns the line that refused it; the connection must end.
+    static func refusedLogin(
+        _ name: String,
+        port: Int,
+        from source: String,
+        tls: TestClient.TLS? = nil
+    ) async throws -> String? {
+        let client = try await AbuseClient.connect(port: port, from: source, tls: tls)
+        try await client.readUntil { $0.hasPrefix("* Choose a username") }
+        client.send(name)
+        let lines = try await client.readToEnd()
+        await client.close()
+        return lines.last
+    }
+
+    static func isBanRefusal(_ line: String?, name: String, address: String, by op: String, reason: String) -> Bool {
+        guard let line else { return false }
+        return line.hasPrefix("! You are banned from this server (\(name) / \(address), by \(op) at ")
+            && line.hasSuffix(" UTC: \(reason)).")
+    }
+
+    @Test("a kicked client sees the reason and is disconnected; the room sees who did it", arguments: [false, true])
+    func kick(overTLS: Bool) async throws {
+        try await withTestServer({ $0.clientCAPath = TestCertificates.set.caCertificatePath }) { server in
+            let port = overTLS ? server.tlsPort : server.port
+            let alice = try await TestClient.loggedIn("alice", port: port, tls: overTLS ? .plain : nil)
+            let bob = try await TestClient.loggedIn("bob", port: port, tls: overTLS ? .withCertificate("bob") : nil)
+            let carol = try await TestClient.loggedIn("carol", port: server.port)
+            for client in [alice, bob, carol] { _ = try await client.sync() }
+
+            alice.send("/kick bob spamming the room")
+            #expect(try await bob.readToEnd().last == "! You were kicked by alice: spamming the room")
+            #expect(try await carol.readLine() == "* bob was kicked by alice (spamming the room)")
+            #expect(try await alice.readLine() == "* bob was kicked by alice (spamming the room)")
+
+            // A kick is not a ban: bob comes back, and a kick without a reason says none.
+            let bobAgain = try await TestClient.loggedIn("bob", port: port, tls: overTLS ? .withCertificate("bob") : nil)
+            try await carol.readUntil { $0 == "* bob joined #lobby" }
+            alice.send("/kick BOB")  // names ignore case
+            #expect(try await bobAgain.readToEnd().last == "! You were kicked by alice")
+            #expect(try await carol.readLine() == "* bob was kicked by alice")
+            carol.send("/users")
+            #expect(try await carol.readLine()?.hasPrefix("* 2 users in #lobby: alice [op]") == true)
+            #expect(await server.hub.onlineCount == 2)
+            await alice.close()
+            await carol.close()
+        }
+    }
+
+    @Test("kicking someone in another room: their room sees it, the operator is told, the operator's room is not")
+    func kickAcrossRooms() async throws {
+        try await withTestServer { server in
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
+            let carol = try await TestClient.loggedIn("carol", port: server.port)
+            let dave = try await TestClient.loggedIn("dave", port: server.port)
+            for client in [bob, dave] {
+                client.send("/join #dev")
+                try await client.readUntil { $0.hasPrefix("* You joined #dev") }
+            }
+            for client in [alice, bob, carol, dave] { _ = try await client.sync() }
+
+            alice.send("/kick bob off-topic")
+            #expect(try await bob.readToEnd().last == "! You were kicked by alice: off-topic")
+            #expect(try await dave.readLine() == "* bob was kicked by alice (off-topic)")
+            #expect(try await alice.readLine() == "* bob was kicked by alice (off-topic)")
+            #expect(try await carol.sync() == [])
+            #expect(try await alice.sync() == [])
+            for client in [alice, carol, dave] { await client.close() }
+        }
+    }
+
+    @Test(
+        "a banned client reconnecting is refused by name and by address; /bans lists it; /unban lets them back",
+        arguments: [false, true]
+    )
+    func banEndToEnd(overTLS: Bool) async throws {
+        try await withTestServer({ $0.clientCAPath = TestCertificates.set.caCertificatePath }) { server in
+            let port = overTLS ? server.tlsPort : server.port
+            let tls: TestClient.TLS? = overTLS ? .withCertificate("bob") : nil
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            let carol = try await TestClient.loggedIn("carol", port: server.port)
+            let bob = try await AbuseClient.loggedIn("bob", port: port, from: "127.0.0.2", tls: tls)
+            for client in [alice, carol] { _ = try await client.sync() }
+
+            alice.send("/ban bob flooding")
+            #expect(try await bob.readToEnd().last == "! You were banned by alice: flooding")
+            #expect(try await carol.readLine() == "* bob was banned by alice (flooding)")
+            #expect(try await alice.readLine() == "* bob was banned by alice (flooding)")
+
+            // By name (any case), from an address that is not banned.
+            let byName = try await Self.refusedLogin("Bob", port: port, from: "127.0.0.3", tls: tls)
+            #expect(Self.isBanRefusal(byName, name: "bob", address: "127.0.0.2", by: "alice", reason: "flooding"))
+            // By address, under another name.
+            let byAddress = try await Self.refusedLogin("eve", port: port, from: "127.0.0.2", tls: tls)
+            #expect(Self.isBanRefusal(byAddress, name: "bob", address: "127.0.0.2", by: "alice", reason: "flooding"))
+            // The refused logins left no trace; other addresses and names are unaffected.
+            let frank = try await AbuseClient.loggedIn("frank", port: port, from: "127.0.0.3", tls: tls)
+            carol.send("/users all")
+            #expect(
+                try await carol.readUntil { $0.hasPrefix("* ") && $0.contains("online") }
+                    == "* 3 users online: alice #lobby [op] [plaintext], carol #lobby [plaintext], frank #lobby"
+                    + (overTLS ? "" : " [plaintext]")
+            )
+
+            alice.send("/bans")
+            #expect(try await alice.readUntil { $0.hasPrefix("* 1 ban") } == "* 1 ban:")
+            let summary = try #require(try await alice.readLine())
+            #expect(summary.hasPrefix("*   bob / 127.0.0.2, by alice at "))
+            #expect(summary.hasSuffix(" UTC: flooding"))
+
+            alice.send("/unban bob")
+            #expect(try await alice.readLine() == "* Lifted the ban on bob.")
+            alice.send("/unban bob")
+            #expect(try await alice.readLine() == "! Nothing is banned under bob.")
+            alice.send("/bans")
+            #expect(try await alice.readLine() == "* 0 bans.")
+            // Name and address are free again.
+            let bobBack = try await AbuseClient.loggedIn("bob", port: port, from: "127.0.0.2", tls: tls)
+            try await carol.readUntil { $0 == "* bob joined #lobby" }
+            for client in [alice, carol] { await client.close() }
+            await frank.close()
+            await bobBack.close()
+        }
+    }
+
+    @Test("/unban by address lifts that ban (name included) and no other; a ban without a reason reads without one")
+    func unbanByAddress() async throws {
+        try await withTestServer { server in
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            let bob = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.2")
+            let dave = try await AbuseClient.loggedIn("dave", port: server.port, from: "127.0.0.4")
+            alice.send("/ban bob")
+            #expect(try await bob.readToEnd().last == "! You were banned by alice")
+            alice.send("/ban dave rude")
+            #expect(try await dave.readToEnd().last == "! You were banned by alice: rude")
+            _ = try await alice.sync()
+
+            alice.send("/unban 127.0.0.2")
+            #expect(try await alice.readLine() == "* Lifted the ban on 127.0.0.2.")
+            alice.send("/bans")
+            #expect(try await alice.readLine() == "* 1 ban:")
+            #expect(try await alice.readLine()?.hasPrefix("*   dave / 127.0.0.4, by alice at ") == true)
+
+            let bobBack = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.3")
+            let refused = try await Self.refusedLogin("dave", port: server.port, from: "127.0.0.3")
+            #expect(Self.isBanRefusal(refused, name: "dave", address: "127.0.0.4", by: "alice", reason: "rude"))
+            await bobBack.close()
+            await alice.close()
+        }
+    }
+
+    @Test("every operator command from a non-operator is refused and changes nothing")
+    func nonOperatorsAreRefused() async throws {
+        try await withTestServer { server in
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            let victim = try await AbuseClient.loggedIn("victim", port: server.port, from: "127.0.0.2")
+            alice.send("/ban victim")
+            _ = try await victim.readToEnd()
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
+            _ = try await alice.sync()
+            _ = try await bob.sync()
+
+            for command in [
+                "/kick alice", "/kick alice go away", "/kick nobody", "/ban alice", "/ban alice reason",
+                "/ban nobody", "/unban victim", "/unban 127.0.0.2", "/unban nobody", "/bans", "/KICK alice",
+            ] {
+                bob.send(command)
+                #expect(try await bob.readLine() == Self.operatorsOnly, "\(command)")
+            }
+            // Nothing happened: alice is here and unaware, the ban stands.
+            #expect(try await alice.sync() == [])
+            alice.send("/bans")
+            #expect(try await alice.readLine() == "* 1 ban:")
+            #expect(await server.hub.onlineCount == 2)
+            let refused = try await Self.refusedLogin("victim", port: server.port, from: "127.0.0.3")
+            #expect(refused?.hasPrefix("! You are banned from this server (victim / 127.0.0.2") == true)
+            await alice.close()
+            await bob.close()
+        }
+    }
+
+    @Test("an operator cannot kick or ban themselves; unknown targets and missing arguments are errors")
+    func operatorMistakes() async throws {
+        try await withTestServer { server in
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            _ = try await alice.sync()
+            alice.send("/kick alice")
+            #expect(try await alice.readLine() == "! You cannot do that to yourself.")
+            alice.send("/ban ALICE because")
+            #expect(try await alice.readLine() == "! You cannot do that to yourself.")
+            alice.send("/kick nobody")
+            #expect(try await alice.readLine() == "! No user named nobody is online.")
+            alice.send("/ban nobody")
+            #expect(try await alice.readLine() == "! No user named nobody is online.")
+            alice.send("/unban nobody")
+            #expect(try await alice.readLine() == "! Nothing is banned under nobody.")
+            for command in ["/kick", "/ban", "/unban", "/unban a b"] {
+                alice.send(command)
+                let line = try #require(try await alice.readLine())
+                #expect(line.hasPrefix("! "), "\(command)")
+                #expect(line.contains(String(command.split(separator: " ")[0].dropFirst())), "\(command)")
+            }
+            alice.send("/bans")
+            #expect(try await alice.readLine() == "* 0 bans.")
+            // Still connected, still operator.
+            alice.send("/whois alice")
+            #expect(try await alice.readLine()?.hasPrefix("* alice (operator): ") == true)
+            #expect(server.server.counters[.connectionAccepted] == 1)
+            await alice.close()
+        }
+    }
+}
