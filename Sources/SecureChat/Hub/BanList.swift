@@ -16,6 +16,22 @@ public struct Ban: Codable, Sendable, Equatable {
         self.reason = reason
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case name, address, bannedBy, bannedAt, reason
+    }
+
+    /// Decodes through `init` so a hand-written file's "Mallory" bans "mallory" too.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decodeIfPresent(String.self, forKey: .name),
+            address: try container.decodeIfPresent(String.self, forKey: .address),
+            bannedBy: try container.decode(String.self, forKey: .bannedBy),
+            bannedAt: try container.decode(Timestamp.self, forKey: .bannedAt),
+            reason: try container.decodeIfPresent(String.self, forKey: .reason)
+        )
+    }
+
     /// How the ban reads in `/bans` and in the refusal a banned client gets.
     public var summary: String {
         var target = [name, address].compactMap { $0 }.joined(separator: " / ")

@@ -105,6 +105,18 @@ extension Hub {
         victim.outbox.close(reason: "\(verb) by \(op.name)")
     }
 
+    /// Writes the ban list now and waits until it is on disk (at shutdown, so no ban is lost to a save that
+    /// was still in flight).
+    public func saveBans() async {
+        guard let banFile else { return }
+        banVersion += 1
+        do {
+            try await banFile.save(bans, version: banVersion)
+        } catch {
+            logger.error("could not save the ban file", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func persistBans() {
         guard let banFile else { return }
         banVersion += 1

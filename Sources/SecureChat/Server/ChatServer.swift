@@ -154,6 +154,7 @@ public final class ChatServer: Service, Sendable {
             self.shutdown()
         }
         await metricsServer?.close()
+        await hub.saveBans()
     }
 
     private func serveConnections() async throws {

@@ -207,7 +207,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
 
     private func closeNow(reason: String) {
         guard let context else { return }
-        logger.notice("closing connection", metadata: ["reason": "\(reason)"])
+        logger.notice("evicting client", metadata: ["reason": "\(reason)"])
         context.close(promise: nil)
     }
 }

@@ -23,6 +23,8 @@ struct Session {
         var isOperator = false
         var closeReason: String?
         var throttle: LineThrottle
+        /// Refused username attempts; login lines are bounded by count (and the login timeout), not by rate.
+        var failedLogins = 0
         var idleMonitor: IdleMonitor?
     }
 
@@ -45,10 +47,9 @@ struct Session {
                     counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
                     let text = TextSanitizer.sanitize(bytes)
                     if text.isEmpty { continue }
-                    guard admit(&state) else { break }
                     if state.name == nil {
                         await login(text, state: &state)
-                    } else {
+                    } else if admit(&state) {
                         state.idleMonitor?.touch()
                         await handle(text, state: &state)
                     }
@@ -89,9 +90,19 @@ struct Session {
         send(ServerLine.notice("Choose a username (1-24 characters: letters, digits, _ and -):"))
     }
 
+    /// Most refused usernames one connection may try before it is closed: enough for any person, too few to
+    /// make the hub a target (every well-formed attempt is a hub call).
+    static let maximumFailedLogins = 10
+
     private func login(_ text: String, state: inout State) async {
+        if state.failedLogins >= Self.maximumFailedLogins {
+            send(ServerLine.error("Too many refused names; goodbye."))
+            state.closeReason = "too many login attempts"
+            return
+        }
         switch Username.validate(text) {
         case .failure(let problem):
+            state.failedLogins += 1
             send(ServerLine.error("Cannot use that name: \(problem)."))
             promptForName()
         case .success(let name):
@@ -100,6 +111,7 @@ struct Session {
                 send(ServerLine.error("You are banned from this server (\(summary))."))
                 state.closeReason = "banned"
             case .nameTaken:
+                state.failedLogins += 1
                 send(ServerLine.error("The name \(name) is taken (names are compared ignoring case)."))
                 promptForName()
             case .loggedIn(let room, let isOperator):
@@ -112,8 +124,7 @@ struct Session {
         }
     }
 
-    /// The rate limit, over every line (username attempts too). Refused lines get an error; sustained flooding
-    /// disconnects.
+    /// The rate limit, over every line after login. Refused lines get an error; sustained flooding disconnects.
     private func admit(_ state: inout State) -> Bool {
         switch state.throttle.check(now: .now()) {
         case .accept:

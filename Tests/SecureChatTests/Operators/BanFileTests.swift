@@ -148,18 +148,14 @@ struct BanFileTests {
         let path = directory + "/bans.json"
         let json = #"{"bans": [{"name": "Mallory", "bannedBy": "admin", "bannedAt": 1700000000}]}"#
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
-        // Bug: `Ban`'s synthesized `init(from:)` skips the lower-casing `init` does, and `BanList.matching`
-        // compares the stored name with the lower-cased login name, so "Mallory" in the file never matches.
-        await withKnownIssue("Ban decoded from JSON keeps the name's case; matching expects lower case") {
-            #expect(try BanFile.load(path: path).matching(name: "mallory", address: "192.0.2.1") != nil)
-            try await withTestServer({ $0.banFilePath = path }) { server in
-                let client = try await AbuseClient.connect(port: server.port, from: "127.0.0.2")
-                try await client.readUntil { $0.hasPrefix("* Choose a username") }
-                client.send("mallory")
-                let answer = try await client.readUntil { $0.hasPrefix("! You are banned") || $0.hasPrefix("* Welcome") }
-                #expect(answer.hasPrefix("! You are banned from this server (mallory, by admin at "))
-                await client.close()
-            }
+        #expect(try BanFile.load(path: path).matching(name: "mallory", address: "192.0.2.1") != nil)
+        try await withTestServer({ $0.banFilePath = path }) { server in
+            let client = try await AbuseClient.connect(port: server.port, from: "127.0.0.2")
+            try await client.readUntil { $0.hasPrefix("* Choose a username") }
+            client.send("mallory")
+            let answer = try await client.readUntil { $0.hasPrefix("! You are banned") || $0.hasPrefix("* Welcome") }
+            #expect(answer.hasPrefix("! You are banned from this server (mallory, by admin at "))
+            await client.close()
         }
     }
 }

@@ -161,21 +161,6 @@ final class AbuseClient: Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds; throws after `failsafe`. For effects that happen
-/// asynchronously (a ban file written, a slot released) without asserting how long they take.
-func eventually(
-    _ description: String,
-    failsafe: Duration = .seconds(20),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + failsafe
-    while true {
-        if try await condition() { return }
-        if ContinuousClock.now >= deadline { throw TestTimeout(waitingFor: description) }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 /// The kernel's view of one socket's keepalive options, read with getsockopt.
 struct KeepaliveOptions: Equatable, CustomStringConvertible {
     var keepalive: Int32

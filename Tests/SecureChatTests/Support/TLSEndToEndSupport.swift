@@ -183,22 +183,6 @@ enum TLSClientHelloBytes {
     }
 }
 
-/// Polls `condition` until it holds; throws after the failsafe. For facts the server records asynchronously
-/// (counters bumped by the session task after the socket is already closed). Not a timing assertion: the
-/// deadline only keeps a broken server from hanging the test.
-func eventually(
-    _ description: String,
-    timeout: Duration = .seconds(20),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try await condition() { return }
-        guard ContinuousClock.now < deadline else { throw TestTimeout(waitingFor: description) }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 /// A TLS and a plaintext client log in and exchange a line both ways: proof the server still serves.
 func expectServerStillServes(_ server: TestServer, tag: String) async throws {
     let secure = try await TestClient.loggedIn("tls-\(tag)", port: server.tlsPort, tls: .plain)
