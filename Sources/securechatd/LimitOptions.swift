@@ -28,6 +28,12 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-per-address"), help: "Connections at once from one address (IPv6: one /64).")
     var maxPerAddress: Int = 16
 
+    @Option(name: .customLong("connect-rate"), help: "New connections per second from one address (0: no limit).")
+    var connectRate: Double = 5
+
+    @Option(name: .customLong("connect-burst"), help: "New connections one address may open at once before --connect-rate applies.")
+    var connectBurst: Int = 20
+
     @Option(name: .customLong("login-timeout"), help: "Seconds from connect to a valid username, TLS handshake included.")
     var loginTimeout: Int = 30
 
@@ -46,6 +52,9 @@ struct LimitOptions: ParsableArguments {
         guard maxConnections.map({ $0 >= 1 }) ?? true, maxPerAddress >= 1 else {
             throw ValidationError("connection limits must be at least 1")
         }
+        guard connectRate >= 0, connectRate.isFinite, connectBurst >= 1 else {
+            throw ValidationError("--connect-rate must be 0 or more and --connect-burst at least 1")
+        }
         guard loginTimeout > 0, writeTimeout > 0, idleTimeout.map({ $0 > 0 }) ?? true else {
             throw ValidationError("timeouts must be positive")
         }
@@ -60,6 +69,8 @@ struct LimitOptions: ParsableArguments {
         configuration.floodWindow = .seconds(Int64(floodWindow))
         configuration.maximumConnections = maxConnections
         configuration.maximumConnectionsPerAddress = maxPerAddress
+        configuration.connectRatePerAddress = connectRate
+        configuration.connectBurst = connectBurst
         configuration.loginTimeout = .seconds(Int64(loginTimeout))
         configuration.writeTimeout = .seconds(Int64(writeTimeout))
         configuration.idleTimeout = idleTimeout.map { .seconds(Int64($0)) }

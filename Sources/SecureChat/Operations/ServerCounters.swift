@@ -9,6 +9,7 @@ public final class ServerCounters: Sendable {
         case connectionAccepted
         case refusedServerFull
         case refusedPerAddress
+        case refusedConnectRate
         case loginTimeout
         case writeTimeout
         case outboxOverflow
@@ -24,6 +25,7 @@ public final class ServerCounters: Sendable {
             case .connectionAccepted: return "connections_accepted"
             case .refusedServerFull: return "refused_server_full"
             case .refusedPerAddress: return "refused_per_address"
+            case .refusedConnectRate: return "refused_connect_rate"
             case .loginTimeout: return "login_timeouts"
             case .writeTimeout: return "write_timeouts"
             case .outboxOverflow: return "outbox_overflows"

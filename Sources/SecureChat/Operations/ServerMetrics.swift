@@ -61,6 +61,7 @@ public final class ServerMetrics: Sendable {
                 counters[.tlsOnPlaintextPort])
         let refusals: [(String, ServerCounters.Event)] = [
             ("server_full", .refusedServerFull), ("per_address", .refusedPerAddress),
+            ("connect_rate", .refusedConnectRate),
         ]
         for (reason, event) in refusals {
             counter("refused_connections", "Connections refused by the limits.", counters[event],

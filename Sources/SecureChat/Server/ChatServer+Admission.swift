@@ -36,8 +36,12 @@ extension ChatServer {
     /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.
     static func admit(_ channel: any Channel, kind: ListenerKind, _ shared: Shared) -> EventLoopFuture<Admission> {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
+        let addressKey = ConnectionLimiter.addressKey(for: channel.remoteAddress)
+        guard shared.acceptThrottle.admit(address: addressKey, now: .now()) else {
+            return refuse(channel, kind: kind, address: address, reason: nil, shared)
+        }
         let ticket: ConnectionTicket
-        switch shared.limiter.tryAcquire(address: ConnectionLimiter.addressKey(for: channel.remoteAddress)) {
+        switch shared.limiter.tryAcquire(address: addressKey) {
         case .admitted(let admitted):
             ticket = admitted
         case .refused(let reason):
@@ -56,11 +60,14 @@ extension ChatServer {
         _ channel: any Channel,
         kind: ListenerKind,
         address: String,
-        reason: ConnectionLimiter.RefusalReason,
+        reason: ConnectionLimiter.RefusalReason?,
         _ shared: Shared
     ) -> EventLoopFuture<Admission> {
         let message: String
         switch reason {
+        case nil:
+            shared.counters.increment(.refusedConnectRate)
+            message = "Too many new connections from your address; wait a moment and try again."
         case .serverFull:
             shared.counters.increment(.refusedServerFull)
             message = "The server is full; try again later."
@@ -70,7 +77,7 @@ extension ChatServer {
         }
         shared.refusalLog.log(
             "connection refused",
-            metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason)"],
+            metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason.map { "\($0)" } ?? "connect rate")"],
             to: shared.logger
         )
         return channel.eventLoop.makeCompletedFuture {

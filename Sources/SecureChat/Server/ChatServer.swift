@@ -57,6 +57,7 @@ public final class ChatServer: Service, Sendable {
         let counters: ServerCounters
         let metrics: ServerMetrics
         let limiter: ConnectionLimiter
+        let acceptThrottle: AcceptThrottle
         let tlsContexts: TLSContextStore?
         let refusalLog: LogRateLimiter
         let logger: Logger
@@ -100,6 +101,9 @@ public final class ChatServer: Service, Sendable {
             metrics: ServerMetrics(counters: counters),
             limiter: ConnectionLimiter(
                 maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress
+            ),
+            acceptThrottle: AcceptThrottle(
+                ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst
             ),
             tlsContexts: tlsContexts,
             refusalLog: LogRateLimiter(maxPerInterval: 10, interval: .seconds(1)),

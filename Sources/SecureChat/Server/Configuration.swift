@@ -45,6 +45,9 @@ public struct Configuration: Sendable {
     public var maximumConnections: Int?
     /// Connections at once from one address (IPv6: one /64).
     public var maximumConnectionsPerAddress: Int = 16
+    /// New connections per second from one address (burst `connectBurst`); 0 turns this off.
+    public var connectRatePerAddress: Double = 5
+    public var connectBurst: Int = 20
 
     // MARK: Timeouts
 

@@ -34,6 +34,7 @@ func withTestServer<T: Sendable>(
     // turns them on to test them.
     configuration.ratePerSecond = 0
     configuration.maximumConnectionsPerAddress = 100_000
+    configuration.connectRatePerAddress = 0
     configure(&configuration)
     let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
     let running = Task { try await server.run() }
