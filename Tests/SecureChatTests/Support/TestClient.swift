@@ -74,18 +74,22 @@ final class TestClient: Sendable {
 
     /// Connects to `port` on 127.0.0.1. `autoRead: false` makes a client that never reads (a stalled reader).
     static func connect(port: Int, host: String = "127.0.0.1", autoRead: Bool = true) async throws -> TestClient {
+        // The handlers go in before the channel is active: the server's greeting can arrive right after the
+        // connect, and bytes read before the collector is in the pipeline would be lost.
+        let collector = LineCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: autoRead)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
+            }
             .connect(host: host, port: port).get()
-        let collector = try await channel.eventLoop.submit {
-            let collector = LineCollector()
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
-            )
-            try channel.pipeline.syncOperations.addHandler(collector)
-            return NIOLoopBound(collector, eventLoop: channel.eventLoop)
-        }.get()
-        return TestClient(channel: channel, collector: collector)
+        let bound = try await channel.eventLoop.submit { NIOLoopBound(collector, eventLoop: channel.eventLoop) }.get()
+        return TestClient(channel: channel, collector: bound)
     }
 
     /// Connects, reads the greeting and logs in as `name`; returns once the welcome notice arrived.
@@ -97,8 +101,13 @@ final class TestClient: Sendable {
 
     func login(_ name: String) async throws {
         _ = try await readUntil { $0.hasPrefix("* Choose a username") }
+        try await answerPrompt(name)
+    }
+
+    /// Sends `name` when the username prompt has already been read; returns once the welcome notice arrived.
+    func answerPrompt(_ name: String) async throws {
         send(name)
-        _ = try await readUntil { $0.hasPrefix("* Welcome, \(name)!") }
+        _ = try await readUntil("the welcome for \(name)") { $0.hasPrefix("* Welcome, \(name)!") }
     }
 
     func send(_ line: String) {

@@ -1,0 +1,134 @@
+import NIOCore
+import SecureChat
+import Testing
+
+extension EndToEnd {
+    /// Memory bounds, measured on this process (the server runs in it): RSS after `malloc_trim`, before and
+    /// after, plus the peak (VmHWM, reset before the attack).
+    @Suite("Resource bounds")
+    struct ResourceBoundsTests {
+        static let allowedGrowth = 8 << 20
+
+        struct Measurement {
+            let before: Int
+            init() throws {
+                MemoryProbe.trim()
+                before = try MemoryProbe.residentBytes()
+                MemoryProbe.resetPeak()
+            }
+
+            /// (RSS growth, peak growth) since `init`.
+            func growth() throws -> (resident: Int, peak: Int) {
+                let peak = try MemoryProbe.peakResidentBytes()
+                MemoryProbe.trim()
+                let after = try MemoryProbe.residentBytes()
+                return (after - before, peak - before)
+            }
+        }
+
+        @Test("a 10 MiB line without newline: one error, the link stays usable, others keep chatting, memory bounded")
+        func tenMebibyteLine() async throws {
+            try await withTestServer { server in
+                let alice = try await server.login("alice")
+                let bob = try await server.login("bob")
+                _ = try await alice.sync()
+                _ = try await bob.sync()
+                let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+                let measurement = try Measurement()
+
+                try await alice.sendRepeated(chunk, count: 80)  // 5 MiB, no newline yet
+                bob.send("said during the long line")
+                _ = try await bob.sync()  // bob's line was relayed while alice's line streams
+                try await alice.sendRepeated(chunk, count: 80)  // 10 MiB
+                alice.sendRaw([UInt8(ascii: "\n")])
+                alice.send("after the long line")
+                let aliceLines = try await alice.sync()  // the server has consumed all 10 MiB
+
+                let growth = try measurement.growth()
+                print("[memory] 10 MiB line: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))")
+                #expect(aliceLines == ["! Line too long (over 2048 bytes); it was discarded.", "bob: said during the long line"])
+                #expect(try await bob.sync() == ["alice: after the long line"])
+                #expect(growth.resident < Self.allowedGrowth)
+                #expect(growth.peak < Self.allowedGrowth)
+            }
+        }
+
+        /// Reads `client`'s stream until `sentinel`, checking that `sender`'s numbered lines arrive complete
+        /// and in order (each line's number is its position); returns the count, the order verdict and the notices.
+        static func consume(_ client: TestClient, sender: String, sentinel: String) async throws
+            -> (received: Int, inOrder: Bool, notices: [String])
+        {
+            var next = 0
+            var inOrder = true
+            var notices: [String] = []
+            let prefix = sender + ": "
+            while true {
+                guard let line = try await client.readLine() else { throw TestTimeout(waitingFor: "\(sentinel) (EOF)") }
+                if line == sentinel { break }
+                if line.hasPrefix("* ") {
+                    notices.append(line)
+                } else if line.hasPrefix(prefix) {
+                    let number = Int(line.dropFirst(prefix.count).prefix { $0.isNumber })
+                    if number != next { inOrder = false }
+                    next += 1
+                }
+            }
+            return (next, inOrder, notices)
+        }
+
+        @Test("a client that never reads is evicted on outbox overflow; everyone else gets everything; memory bounded")
+        func slowReader() async throws {
+            try await withTestServer({
+                $0.outboxBytes = 64 * 1024
+                $0.writeTimeout = .seconds(600)  // eviction must come from the outbox bound, not the timer
+            }) { server in
+                let alice = try await server.login("alice")
+                let bob = try await server.login("bob")
+                let carol = try await server.login("carol")
+                let slow = try await server.connect(autoRead: false)
+                slow.send("slow")
+                try await alice.readUntil { $0 == "* slow joined #lobby" }
+                _ = try await bob.sync()
+                _ = try await carol.sync()
+                let measurement = try Measurement()
+
+                let padding = String(repeating: "p", count: 1000)
+                let batch = 200
+                let leave = "* slow left #lobby (send queue overflow)"
+                async let bobResult = Self.consume(bob, sender: "alice", sentinel: "alice: done")
+                async let carolResult = Self.consume(carol, sender: "alice", sentinel: "alice: done")
+                var sent = 0
+                var evicted = false
+                // Flood until the server evicts the slow reader: at most 400 batches (80 MB).
+                for _ in 0..<400 where !evicted {
+                    for _ in 0..<batch {
+                        alice.send("\(sent) \(padding)")
+                        sent += 1
+                    }
+                    evicted = try await alice.sync().contains(leave)
+                }
+                alice.send("done")
+                _ = try await alice.sync()
+                let bobSaw = try await bobResult
+                let carolSaw = try await carolResult
+                let growth = try measurement.growth()
+                print("[memory] slow reader (64 KiB outbox), \(sent) lines of 1 KB flooded: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))")
+
+                try #require(evicted, "the slow reader was never evicted")
+                for saw in [bobSaw, carolSaw] {
+                    #expect(saw.received == sent)
+                    #expect(saw.inOrder, "a line arrived out of order or not at all")
+                    #expect(saw.notices == [leave])
+                }
+                #expect(await server.hub.onlineCount == 3)
+                #expect(await server.hub.currentStatistics().overflowEvictions == 1)
+                #expect(growth.resident < Self.allowedGrowth)
+                #expect(growth.peak < Self.allowedGrowth)
+
+                // The server closed the slow reader's socket: reading now ends in EOF.
+                try await slow.channel.setOption(ChannelOptions.autoRead, value: true).get()
+                _ = try await slow.readToEnd()
+            }
+        }
+    }
+}
