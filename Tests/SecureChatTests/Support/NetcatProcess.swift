@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 
 /// `nc` (netcat-openbsd) as a child process talking to the test server: what a real user runs.
@@ -31,7 +35,7 @@ final class NetcatProcess {
     init(port: Int) throws {
         let process = Process()
         process.executableURL = try Self.executable()
-        process.arguments = ["-n", "127.0.0.1", String(port)]
+        process.arguments = ["-n", "-N", "127.0.0.1", String(port)]
         let stdin = Pipe()
         let stdout = Pipe()
         process.standardInput = stdin
@@ -85,11 +89,30 @@ final class NetcatProcess {
         }
     }
 
-    /// Stops nc (SIGTERM) and waits for it to exit.
-    func terminate() {
+    /// Stops nc and waits until it is gone: stdin is closed (with `-N`, nc then shuts its socket down and exits
+    /// when the server closes), SIGTERM is sent, and SIGKILL after 2 s if nc is still there (a child spawned from
+    /// a thread that blocks SIGTERM inherits the block).
+    ///
+    /// `Process.waitUntilExit()` is not used: on Linux it spins the current run loop, which from a Swift
+    /// concurrency thread never saw nc exit. `waitpid` answers directly (ECHILD: Foundation reaped it first).
+    func terminate() async {
         try? stdin.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(2)
+        var killed = false
+        while true {
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) { return }
+            if !killed, clock.now > deadline {
+                kill(pid, SIGKILL)
+                killed = true
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 }
 
@@ -98,10 +121,10 @@ func withNetcat<T>(port: Int, _ body: (NetcatProcess) async throws -> T) async t
     let netcat = try NetcatProcess(port: port)
     do {
         let result = try await body(netcat)
-        netcat.terminate()
+        await netcat.terminate()
         return result
     } catch {
-        netcat.terminate()
+        await netcat.terminate()
         throw error
     }
 }
