@@ -53,29 +53,6 @@ extension EndToEnd {
             }
         }
 
-        /// Reads `client`'s stream until `sentinel`, checking that `sender`'s numbered lines arrive complete
-        /// and in order (each line's number is its position); returns the count, the order verdict and the notices.
-        static func consume(_ client: TestClient, sender: String, sentinel: String) async throws
-            -> (received: Int, inOrder: Bool, notices: [String])
-        {
-            var next = 0
-            var inOrder = true
-            var notices: [String] = []
-            let prefix = sender + ": "
-            while true {
-                guard let line = try await client.readLine() else { throw TestTimeout(waitingFor: "\(sentinel) (EOF)") }
-                if line == sentinel { break }
-                if line.hasPrefix("* ") {
-                    notices.append(line)
-                } else if line.hasPrefix(prefix) {
-                    let number = Int(line.dropFirst(prefix.count).prefix { $0.isNumber })
-                    if number != next { inOrder = false }
-                    next += 1
-                }
-            }
-            return (next, inOrder, notices)
-        }
-
         @Test("a client that never reads is evicted on outbox overflow; everyone else gets everything; memory bounded")
         func slowReader() async throws {
             try await withTestServer({
@@ -83,42 +60,45 @@ extension EndToEnd {
                 $0.writeTimeout = .seconds(600)  // eviction must come from the outbox bound, not the timer
             }) { server in
                 let alice = try await server.login("alice")
-                let bob = try await server.login("bob")
-                let carol = try await server.login("carol")
+                // Readers that count alice's lines as they arrive and keep none of them.
+                var readers: [CountingReader] = []
+                defer { for reader in readers { reader.channel.close(promise: nil) } }
+                for name in ["bob", "carol"] {
+                    readers.append(try await CountingReader.loggedIn(name, port: server.port, sender: "alice", sentinel: "alice: done"))
+                }
                 let slow = try await server.connect(autoRead: false)
                 slow.send("slow")
                 try await alice.readUntil { $0 == "* slow joined #lobby" }
-                _ = try await bob.sync()
-                _ = try await carol.sync()
                 let measurement = try Measurement()
 
                 let padding = String(repeating: "p", count: 1000)
-                let batch = 200
+                // Batches well under the 64 KiB outbox bound, paced on the readers: only the reader that never
+                // reads can fall behind.
+                let batch = 32
                 let leave = "* slow left #lobby (send queue overflow)"
-                async let bobResult = Self.consume(bob, sender: "alice", sentinel: "alice: done")
-                async let carolResult = Self.consume(carol, sender: "alice", sentinel: "alice: done")
                 var sent = 0
                 var evicted = false
-                // Flood until the server evicts the slow reader: at most 400 batches (80 MB).
-                for _ in 0..<400 where !evicted {
+                // Flood until the server evicts the slow reader: at most 2500 batches (80 MB).
+                for _ in 0..<2500 where !evicted {
                     for _ in 0..<batch {
                         alice.send("\(sent) \(padding)")
                         sent += 1
                     }
                     evicted = try await alice.sync().contains(leave)
+                    for reader in readers { try await reader.waitFor(count: sent) }
                 }
                 alice.send("done")
                 _ = try await alice.sync()
-                let bobSaw = try await bobResult
-                let carolSaw = try await carolResult
+                var tallies: [CountingReader.Result] = []
+                for reader in readers { tallies.append(try await reader.result.get()) }
                 let growth = try measurement.growth()
                 print("[memory] slow reader (64 KiB outbox), \(sent) lines of 1 KB flooded: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))")
 
                 try #require(evicted, "the slow reader was never evicted")
-                for saw in [bobSaw, carolSaw] {
-                    #expect(saw.received == sent)
-                    #expect(saw.inOrder, "a line arrived out of order or not at all")
-                    #expect(saw.notices == [leave])
+                for tally in tallies {
+                    #expect(tally.received == sent)
+                    #expect(tally.inOrder, "a line arrived out of order or not at all")
+                    #expect(tally.notices.filter { $0.contains("slow") } == ["* slow joined #lobby", leave])
                 }
                 #expect(await server.hub.onlineCount == 3)
                 #expect(await server.hub.currentStatistics().overflowEvictions == 1)
