@@ -79,6 +79,13 @@ struct LineDecoderTests {
         #expect(try harness.events() == [.overlong, .line("ok")])
     }
 
+    @Test("exactly the maximum with \\r\\n, streamed byte by byte, is accepted (the \\r is not counted)")
+    func exactlyMaximumByteByByte() throws {
+        let harness = Harness(maximumLength: 8)
+        for byte in Array("12345678\r\n".utf8) { try harness.write([byte]) }
+        #expect(try harness.events() == [.line("12345678")])
+    }
+
     @Test("maximum + 1 bytes streamed byte by byte is refused too")
     func maximumPlusOneByteByByte() throws {
         let harness = Harness(maximumLength: 8)
