@@ -9,6 +9,11 @@ public struct History: Sendable {
         public let time: Timestamp
         /// The line exactly as it was delivered live, terminator included.
         public let line: ByteBuffer
+
+        public init(time: Timestamp, line: ByteBuffer) {
+            self.time = time
+            self.line = line
+        }
     }
 
     public let capacity: Int

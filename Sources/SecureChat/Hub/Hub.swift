@@ -136,8 +136,9 @@ public actor Hub {
         members[id]?.messagesSent += 1
         statistics.messages += 1
         let line = ServerLine.chat(from: member.name.display, text)
-        deliver(line, to: .roomExcept(member.room, id))
+        // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
         rooms[member.room]?.history.append(.init(time: .now(), line: line))
+        deliver(line, to: .roomExcept(member.room, id))
     }
 
     /// A direct message to anyone, in any room. The sender gets a confirmation. Never stored in history.
@@ -187,18 +188,32 @@ public actor Hub {
             let count = rooms[name]!.members.count
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
         }
-        replayHistory(of: name, to: id)
+        guard replayHistory(of: name, to: id) else { return }
         announce("\(member.name) joined \(name)", in: name, except: id)
     }
 
-    func replayHistory(of room: RoomName, to id: ConnectionID) {
-        guard let history = rooms[room]?.history, !history.isEmpty, let outbox = members[id]?.outbox else { return }
-        _ = outbox.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"))
-        history.forEach { entry in
-            _ = outbox.enqueue(ServerLine.replayed(entry.line, at: entry.time))
+    /// Replays a room's history to one member. Returns false if their outbox overflowed (they were removed).
+    @discardableResult
+    func replayHistory(of room: RoomName, to id: ConnectionID) -> Bool {
+        guard let history = rooms[room]?.history, !history.isEmpty, let outbox = members[id]?.outbox else {
+            return true
         }
-        _ = outbox.enqueue(ServerLine.notice("End of history."))
+        var overflowed = outbox.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):")) == .overflow
+        history.forEach { entry in
+            if !overflowed {
+                overflowed = outbox.enqueue(ServerLine.replayed(entry.line, at: entry.time)) == .overflow
+            }
+        }
+        if !overflowed {
+            overflowed = outbox.enqueue(ServerLine.notice("End of history.")) == .overflow
+        }
         statistics.deliveries += history.count + 2
+        if overflowed {
+            statistics.overflowEvictions += 1
+            remove(id, reason: "send queue overflow")
+            return false
+        }
+        return true
     }
 
     /// A notice to a room that also goes into its history (joins and leaves).

@@ -100,7 +100,8 @@ public struct LineDecoder: ByteToMessageDecoder {
             if line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
                 line.moveWriterIndex(to: line.writerIndex - 1)
             }
-            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+            let event: InboundLine = line.readableBytes > self.maximumLength ? .overlong : .line(line)
+            context.fireChannelRead(Self.wrapInboundOut(event))
         }
         buffer.moveReaderIndex(to: buffer.writerIndex)
         return .needMoreData

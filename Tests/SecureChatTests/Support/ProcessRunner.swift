@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SecureChat
@@ -136,6 +137,9 @@ final class ProcessRunner: Sendable {
             throw ProcessRunnerError("cannot duplicate the pipe descriptors: errno \(errno)")
         }
         let pipe: any Channel
+        // The collector is kept as it is added: a child that exits at once closes the pipe, and a closed
+        // pipeline no longer has handlers to look up.
+        let slot = NIOLockedValueBox<NIOLoopBound<ProcessLineCollector>?>(nil)
         do {
             pipe = try await NIOPipeBootstrap(group: eventLoop)
                 .channelOption(.allowRemoteHalfClosure, value: true)
@@ -144,7 +148,9 @@ final class ProcessRunner: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LineDecoder(maximumLength: 1 << 20))
                         )
-                        try channel.pipeline.syncOperations.addHandler(ProcessLineCollector())
+                        let collector = ProcessLineCollector()
+                        try channel.pipeline.syncOperations.addHandler(collector)
+                        slot.withLockedValue { $0 = NIOLoopBound(collector, eventLoop: channel.eventLoop) }
                     }
                 }
                 .takingOwnershipOfDescriptors(input: readEnd, output: writeEnd)
@@ -153,13 +159,12 @@ final class ProcessRunner: Sendable {
             process.terminate()
             throw error
         }
-        let (collector, transcript) = try await pipe.eventLoop.submit {
-            (
-                NIOLoopBound(
-                    try pipe.pipeline.syncOperations.handler(type: ProcessLineCollector.self), eventLoop: pipe.eventLoop
-                ),
-                NIOLoopBoundBox([String](), eventLoop: pipe.eventLoop)
-            )
+        guard let collector = slot.withLockedValue({ $0 }) else {
+            process.terminate()
+            throw ProcessRunnerError("the pipe to \(executable) was not set up")
+        }
+        let transcript = try await pipe.eventLoop.submit {
+            NIOLoopBoundBox([String](), eventLoop: pipe.eventLoop)
         }.get()
         return ProcessRunner(
             executable: executable, arguments: arguments, child: Child(process: process), pipe: pipe,

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import SecureChat
@@ -12,15 +15,15 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked Sendable: every property is touched only on the channel's event loop.
     typealias InboundIn = InboundLine
 
-    private var buffered = CircularBuffer<String>()
-    private var waiter: EventLoopPromise<String?>?
+    private var buffered = CircularBuffer<[UInt8]>()
+    private var waiter: EventLoopPromise<[UInt8]?>?
     private var ended = false
     private(set) var overlongCount = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .line(let bytes):
-            deliver(String(buffer: bytes))
+            deliver(Array(bytes.readableBytesView))
         case .overlong, .tlsOnPlaintextPort:
             overlongCount += 1
         }
@@ -32,7 +35,7 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
         waiter = nil
     }
 
-    private func deliver(_ line: String) {
+    private func deliver(_ line: [UInt8]) {
         if let waiter {
             self.waiter = nil
             waiter.succeed(line)
@@ -41,11 +44,11 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func next(on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<String?> {
+    func next(on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<[UInt8]?> {
         eventLoop.assertInEventLoop()
         if let line = buffered.popFirst() { return eventLoop.makeSucceededFuture(line) }
         if ended { return eventLoop.makeSucceededFuture(nil) }
-        let promise = eventLoop.makePromise(of: String?.self)
+        let promise = eventLoop.makePromise(of: [UInt8]?.self)
         waiter = promise
         eventLoop.scheduleTask(in: timeout) { [self] in
             if let waiter, waiter.futureResult === promise.futureResult {
@@ -98,8 +101,9 @@ final class TestClient: Sendable {
         autoRead: Bool = true,
         tls: TLS? = nil
     ) async throws -> TestClient {
-        // The handlers go in before the connection is made: a fast server's greeting must not reach a pipeline
-        // that cannot decode it yet.
+        // The handlers go in before the channel is active: the server's greeting can arrive right after the
+        // connect, and bytes read before the collector is in the pipeline would be lost.
+        let collector = LineCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: autoRead)
             .channelInitializer { channel in
@@ -110,14 +114,12 @@ final class TestClient: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
                     )
-                    try channel.pipeline.syncOperations.addHandler(LineCollector())
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(host: host, port: port).get()
-        let collector = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LineCollector.self), eventLoop: channel.eventLoop)
-        }.get()
-        return TestClient(channel: channel, collector: collector)
+        let bound = try await channel.eventLoop.submit { NIOLoopBound(collector, eventLoop: channel.eventLoop) }.get()
+        return TestClient(channel: channel, collector: bound)
     }
 
     /// Connects, reads the greeting and logs in as `name`; returns once the welcome notice arrived.
@@ -129,8 +131,13 @@ final class TestClient: Sendable {
 
     func login(_ name: String) async throws {
         _ = try await readUntil { $0.hasPrefix("* Choose a username") }
+        try await answerPrompt(name)
+    }
+
+    /// Sends `name` when the username prompt has already been read; returns once the welcome notice arrived.
+    func answerPrompt(_ name: String) async throws {
         send(name)
-        _ = try await readUntil { $0.hasPrefix("* Welcome, \(name)!") }
+        _ = try await readUntil("the welcome for \(name)") { $0.hasPrefix("* Welcome, \(name)!") }
     }
 
     func send(_ line: String) {
@@ -141,8 +148,21 @@ final class TestClient: Sendable {
         channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
     }
 
+    /// Writes `chunk` `count` times, waiting for each write to reach the kernel: a long stream sent with
+    /// backpressure, which costs this process one chunk of memory however long the stream is.
+    func sendRepeated(_ chunk: ByteBuffer, count: Int) async throws {
+        for _ in 0..<count {
+            try await channel.writeAndFlush(chunk)
+        }
+    }
+
     /// The next line, or nil once the server closed the connection.
     func readLine(timeout: TimeAmount = failsafe) async throws -> String? {
+        try await readLineBytes(timeout: timeout).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The next line's exact bytes (without the newline), or nil once the server closed the connection.
+    func readLineBytes(timeout: TimeAmount = failsafe) async throws -> [UInt8]? {
         let collector = self.collector
         return try await channel.eventLoop.flatSubmit {
             collector.value.next(on: collector.eventLoop, timeout: timeout)
@@ -184,7 +204,26 @@ final class TestClient: Sendable {
         return lines
     }
 
+    /// Like `sync()`, with the exact bytes of each line.
+    func syncBytes() async throws -> [[UInt8]] {
+        send("/ping")
+        var lines: [[UInt8]] = []
+        while true {
+            guard let line = try await readLineBytes() else { throw TestTimeout(waitingFor: "* pong (EOF)") }
+            if line == Array("* pong".utf8) { return lines }
+            lines.append(line)
+        }
+    }
+
     func close() async {
         try? await channel.close()
+    }
+
+    /// Closes with a TCP reset (SO_LINGER 0) instead of a FIN: the server's next write to this socket fails.
+    func abort() async {
+        if let provider = channel as? any SocketOptionProvider {
+            try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        await close()
     }
 }

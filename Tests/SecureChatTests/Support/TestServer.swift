@@ -1,11 +1,20 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SecureChat
 
 /// A real `ChatServer` on 127.0.0.1 port 0, stopped when the body returns or throws.
-struct TestServer {
+///
+/// Clients made through `login` / `connect` are closed by `withTestServer` when the body ends, whatever the
+/// outcome, so a failing test leaks no socket.
+struct TestServer: Sendable {
     let server: ChatServer
+    private let clients = NIOLockedValueBox<[TestClient]>([])
+
+    init(server: ChatServer) {
+        self.server = server
+    }
 
     var port: Int { server.plaintextPort }
     var tlsPort: Int { server.tlsPort! }
@@ -16,10 +25,28 @@ struct TestServer {
         logger.logLevel = .critical
         return logger
     }
+
+    /// A client that logged in as `name` (the welcome notice has arrived).
+    func login(_ name: String) async throws -> TestClient {
+        let client = try await connect()
+        try await client.login(name)
+        return client
+    }
+
+    /// A connected client that has not logged in yet. `autoRead: false` makes one that never reads.
+    func connect(autoRead: Bool = true) async throws -> TestClient {
+        let client = try await TestClient.connect(port: port, autoRead: autoRead)
+        clients.withLockedValue { $0.append(client) }
+        return client
+    }
+
+    func closeClients() async {
+        for client in clients.withLockedValue({ $0 }) { await client.close() }
+    }
 }
 
-/// Runs `body` against a fresh server (plaintext and TLS listeners) configured by `configure`, then cancels the
-/// server and waits for it.
+/// Runs `body` against a fresh server (plaintext and TLS listeners) configured by `configure`, then closes the
+/// clients it made, cancels the server and waits for it.
 func withTestServer<T: Sendable>(
     _ configure: (inout Configuration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
@@ -37,13 +64,16 @@ func withTestServer<T: Sendable>(
     configuration.connectRatePerAddress = 0
     configure(&configuration)
     let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
+    let testServer = TestServer(server: server)
     let running = Task { try await server.run() }
     do {
-        let result = try await body(TestServer(server: server))
+        let result = try await body(testServer)
+        await testServer.closeClients()
         running.cancel()
         _ = await running.result
         return result
     } catch {
+        await testServer.closeClients()
         running.cancel()
         _ = await running.result
         throw error

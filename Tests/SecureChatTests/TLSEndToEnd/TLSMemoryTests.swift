@@ -91,7 +91,7 @@ struct TLSMemoryTests {
         let arguments = [
             "--host", "127.0.0.1", "--port", "0", "--tls-port", "0",
             "--cert", TestCertificates.set.certificatePath, "--key", TestCertificates.set.privateKeyPath,
-            "--rate", "0", "--max-per-address", "100000", "--max-rooms", "\(connections + 100)",
+            "--rate", "0", "--connect-rate", "0", "--max-per-address", "100000", "--max-rooms", "\(connections + 100)",
             "--log-level", "notice",
         ]
         return try await withProcess(daemon, arguments) { process in
