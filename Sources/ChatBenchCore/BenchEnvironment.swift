@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What every scenario needs: the connector, the server's ports, names, the server's pid, progress.
 public struct BenchEnvironment: Sendable {
     public var connector: Connector
@@ -39,6 +45,11 @@ public struct BenchEnvironment: Sendable {
         serverPID.flatMap(ProcessSample.read(pid:))
     }
 
+    /// This benchmark process's own memory and CPU now.
+    public func sampleClient() -> ProcessSample? {
+        ProcessSample.read(pid: getpid())
+    }
+
     /// Waits until `deliveries` reach `expected`, or until they stop growing for `stallTimeout`; returns
     /// the last snapshot. Reports progress on the way.
     public func awaitDeliveries(_ expected: Int, startedAt start: NIODeadline) async throws -> ShardSnapshot {
@@ -72,6 +83,12 @@ extension BenchResult {
         let cpu = after.cpuSeconds - before.cpuSeconds
         add("server_cpu_s", "server CPU", cpu, unit: "s")
         if elapsed > 0 { add("server_cpu_util", "server CPU utilisation", cpu / elapsed * 100, unit: "%") }
+    }
+
+    /// Adds chatbench's own CPU use: near 100 % of its CPUs means the load tool, not the server, was the limit.
+    mutating func addClientCPU(before: ProcessSample?, after: ProcessSample?, elapsed: Double) {
+        guard let before, let after, elapsed > 0 else { return }
+        add("client_cpu_util", "chatbench CPU utilisation", (after.cpuSeconds - before.cpuSeconds) / elapsed * 100, unit: "%")
     }
 
     mutating func addErrors(_ snapshot: ShardSnapshot) {

@@ -38,6 +38,7 @@ public struct FanoutScenario: Sendable {
         env.progress.say("all logged in; \(senders) senders x \(messages) messages x \(bytes) B")
 
         let before = env.sampleServer()
+        let clientBefore = env.sampleClient()
         let start = NIODeadline.now()
         let bytes = self.bytes
         let sends = connections.prefix(senders).enumerated().map { index, connection in
@@ -45,6 +46,7 @@ public struct FanoutScenario: Sendable {
         }
         let snapshot = try await env.awaitDeliveries(expectedDeliveries, startedAt: start)
         let after = env.sampleServer()
+        let clientAfter = env.sampleClient()
         for send in sends { _ = try? await send.get() }
 
         var tally = DeliveryTally()
@@ -73,6 +75,7 @@ public struct FanoutScenario: Sendable {
         result.add("seconds", "elapsed (first send to last delivery)", elapsed, unit: "s")
         result.add("deliveries_per_s", "deliveries/s", Double(tally.received) / elapsed)
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
+        result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         if let before, let after, tally.received > 0 {
             let nanos = (after.cpuSeconds - before.cpuSeconds) * 1e9 / Double(tally.received)
             result.add("server_cpu_ns_per_delivery", "server CPU per delivery", nanos, unit: "ns")

@@ -37,6 +37,7 @@ public struct HandshakeScenario: Sendable {
 
         env.progress.say("\(concurrency) concurrent \(resume ? "resumed " : "")connections for \(seconds) s")
         let before = env.sampleServer()
+        let clientBefore = env.sampleClient()
         let start = NIODeadline.now()
         let deadline = start + .nanoseconds(Int64(seconds * 1e9))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -72,6 +73,7 @@ public struct HandshakeScenario: Sendable {
         // The server finishes its side of the last closes just after ours; let its CPU counters catch up.
         try await Task.sleep(nanoseconds: 200_000_000)
         let after = env.sampleServer()
+        let clientAfter = env.sampleClient()
         let totals = counter.withLockedValue { $0 }
 
         var result = BenchResult(
@@ -85,6 +87,7 @@ public struct HandshakeScenario: Sendable {
         if let firstError = totals.firstError { result.add("first_error", "first error", firstError) }
         result.add("per_s", target.tls == nil ? "connections/s" : "handshakes/s", Double(totals.done) / elapsed)
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
+        result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         if let before, let after, totals.done > 0 {
             let ms = (after.cpuSeconds - before.cpuSeconds) * 1000 / Double(totals.done)
             result.add("server_cpu_ms_per_connection", "server CPU per connection", ms, unit: "ms")

@@ -45,6 +45,7 @@ public struct LatencyScenario: Sendable {
         let bytes = self.bytes
         let senders = self.senders
         let before = env.sampleServer()
+        let clientBefore = env.sampleClient()
         for (index, connection) in connections.prefix(senders).enumerated() {
             // Spread the senders over one interval so their messages do not all leave at the same instant.
             let phase = TimeAmount.nanoseconds(interval.nanoseconds * Int64(index) / Int64(senders))
@@ -56,6 +57,7 @@ public struct LatencyScenario: Sendable {
         let expected = senders * count * (clients - 1)
         let snapshot = try await env.awaitDeliveries(expected, startedAt: start)
         let after = env.sampleServer()
+        let clientAfter = env.sampleClient()
         await ConnectionPool.closeAll(connections)
 
         let elapsed = Double(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
@@ -75,6 +77,7 @@ public struct LatencyScenario: Sendable {
         result.add("max_ms", "max", summary.max, unit: "ms")
         result.add("mean_ms", "mean", summary.mean, unit: "ms")
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
+        result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         result.addErrors(snapshot)
         return result
     }

@@ -83,15 +83,20 @@ public struct ShardSet: Sendable {
     private let shards: [ObjectIdentifier: NIOLoopBound<LoopShard>]
     private let loops: [any EventLoop]
 
-    public init(group: any EventLoopGroup) {
+    private init(shards: [ObjectIdentifier: NIOLoopBound<LoopShard>], loops: [any EventLoop]) {
+        self.shards = shards
+        self.loops = loops
+    }
+
+    /// Makes one shard on each loop of `group` (each is created on its own loop).
+    public static func make(group: any EventLoopGroup) async throws -> ShardSet {
         var shards: [ObjectIdentifier: NIOLoopBound<LoopShard>] = [:]
         var loops: [any EventLoop] = []
         for loop in group.makeIterator() {
-            shards[ObjectIdentifier(loop)] = NIOLoopBound(LoopShard(), eventLoop: loop)
+            shards[ObjectIdentifier(loop)] = try await loop.submit { NIOLoopBound(LoopShard(), eventLoop: loop) }.get()
             loops.append(loop)
         }
-        self.shards = shards
-        self.loops = loops
+        return ShardSet(shards: shards, loops: loops)
     }
 
     /// The shard of `loop`; call on that loop.

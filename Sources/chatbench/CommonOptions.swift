@@ -76,7 +76,7 @@ struct CommonOptions: ParsableArguments {
         FileLimit.raiseToHardLimit()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
         do {
-            let shards = ShardSet(group: group)
+            let shards = try await ShardSet.make(group: group)
             let sources = try sourceAddresses.map(AddressRange.parse) ?? []
             let connector = try Connector(group: group, shards: shards, sourceAddresses: sources)
             let tlsContext = try TLSContext.client(trustRootsPath: caPath, verifyPeer: caPath != nil)
