@@ -1,92 +1,130 @@
 import ArgumentParser
+import Dispatch
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import SecureChat
+import ServiceLifecycle
 
-/// `securechatd`: the command line. Parses options, sets up logging, binds and serves.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `securechatd`: the command line. Parses options, sets up logging and certificates, binds and serves.
 @main
 struct SecureChatDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "securechatd",
         abstract: "A line-based chat server: join with nc/telnet (plaintext) or openssl s_client (TLS).",
         discussion: """
-            With no options it listens on port 9000 (plaintext) on all interfaces. Every limit has a safe \
-            default; see README.md for the protocol and the limits.
+            With no options it listens on port 9000 (plaintext) and 9443 (TLS) on all interfaces, using \
+            certs/server.crt and certs/server.key, which it creates (signed by a new development CA, \
+            certs/ca.crt) if they do not exist. Every limit has a safe default; README.md has the protocol.
             """,
         version: SecureChatVersion.string
     )
 
-    @Option(name: .long, help: "Address to listen on (default: all interfaces, IPv4 and IPv6).")
-    var host: String = "::"
-
-    @Option(name: .long, help: "Plaintext port.")
-    var port: Int = 9000
-
-    @Option(name: .long, help: "Lines of history kept per room and replayed to newcomers.")
-    var history: Int = 50
-
-    @Option(name: .customLong("max-line"), help: "Longest accepted input line, in bytes.")
-    var maxLine: Int = 2048
-
-    @Option(name: .customLong("outbox-bytes"), help: "Bytes queued for one client before it is evicted.")
-    var outboxBytes: Int = 1 << 20
-
-    @Option(name: .customLong("login-timeout"), help: "Seconds from connect to a valid username.")
-    var loginTimeout: Int = 30
-
-    @Option(name: .customLong("write-timeout"), help: "Seconds a client may stop reading before eviction.")
-    var writeTimeout: Int = 30
-
-    @Option(name: .customLong("max-rooms"), help: "Most rooms that may exist at once.")
-    var maxRooms: Int = 1000
-
-    @Option(name: .customLong("ban-file"), help: "JSON file that keeps bans across restarts.")
-    var banFile: String?
-
-    @Option(
-        name: .customLong("operator-fingerprint"),
-        help: "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off first-user-is-operator)."
-    )
-    var operatorFingerprints: [String] = []
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
-        guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
-        guard maxLine >= 16 else { throw ValidationError("--max-line must be at least 16 bytes") }
-        guard outboxBytes >= 4096 else { throw ValidationError("--outbox-bytes must be at least 4096") }
-        guard loginTimeout > 0, writeTimeout > 0 else { throw ValidationError("timeouts must be positive") }
-        guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
-    }
+    @OptionGroup(title: "Listeners and certificates") var listeners: ListenerOptions
+    @OptionGroup(title: "Rooms, history and operators") var hub: HubOptions
+    @OptionGroup(title: "Limits and timeouts") var limits: LimitOptions
+    @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")
 
+        let files = FileDescriptorLimit.raiseToHardLimit()
+        logger.info("open-file limit", metadata: ["soft": "\(files.soft)", "hard": "\(files.hard)"])
+
         var configuration = Configuration()
-        configuration.host = host
-        configuration.plaintextPort = port
-        configuration.historyLines = history
-        configuration.maximumLineBytes = maxLine
-        configuration.outboxBytes = outboxBytes
-        configuration.loginTimeout = .seconds(Int64(loginTimeout))
-        configuration.writeTimeout = .seconds(Int64(writeTimeout))
-        configuration.maximumRooms = maxRooms
-        configuration.banFilePath = banFile
-        configuration.operatorFingerprints = operatorFingerprints
+        try listeners.apply(to: &configuration, logger: logger)
+        hub.apply(to: &configuration)
+        limits.apply(to: &configuration)
+        operations.apply(to: &configuration)
 
         let server = try await ChatServer.bind(configuration: configuration, logger: logger)
-        print("securechatd \(SecureChatVersion.string): plaintext on port \(server.plaintextPort) (nc localhost \(server.plaintextPort))")
-        try await server.run()
+        // Anything else in the process that reports through swift-metrics lands in the same /metrics.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metrics.registry))
+        var ready = "securechatd \(SecureChatVersion.string) ready: nc localhost \(server.plaintextPort)"
+        if let tlsPort = server.tlsPort { ready += " | TLS on port \(tlsPort)" }
+        if let metricsPort = server.metricsPort { ready += " | metrics on port \(metricsPort)" }
+        logger.notice("\(ready)")
+
+        let reload = ReloadOnHangup(server: server, banFilePath: configuration.banFilePath, logger: logger)
+        reload.install()
+        ExitOnSecondInterrupt.install(logger: logger)
+
+        // SIGTERM or SIGINT: stop accepting, tell everyone, drain, close; exit 0 once all connections are gone.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await services.run()
+        logger.notice("stopped")
+    }
+}
+
+/// A second Ctrl-C during a graceful shutdown exits at once.
+enum ExitOnSecondInterrupt {
+    static func install(logger: Logger) {
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = SignalCount()
+        source.setEventHandler {
+            if count.next() >= 2 {
+                logger.warning("second interrupt: exiting now")
+                exit(130)
+            }
+        }
+        source.resume()
+        ReloadOnHangup.retain(source)
+    }
+
+    private final class SignalCount: @unchecked Sendable {
+        // @unchecked Sendable: only touched from the signal source's handler, which a dispatch source never
+        // runs concurrently with itself.
+        private var value = 0
+        func next() -> Int {
+            value += 1
+            return value
+        }
+    }
+}
+
+/// SIGHUP: reload the TLS certificate and key (for new connections) and the ban file. A bad file keeps what
+/// is loaded and logs why.
+struct ReloadOnHangup: Sendable {
+    let server: ChatServer
+    let banFilePath: String?
+    let logger: Logger
+
+    func install() {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler {
+            logger.notice("SIGHUP: reloading certificates and bans")
+            do {
+                try server.reloadCertificates()
+            } catch {
+                logger.error("certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
+            }
+            guard let banFilePath else { return }
+            do {
+                let bans = try BanFile.load(path: banFilePath)
+                Task { await server.hub.replaceBans(bans) }
+            } catch {
+                logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
+            }
+        }
+        source.resume()
+        Self.retain(source)
+    }
+
+    /// Signal sources live as long as the process: retained once, never released.
+    static func retain(_ source: any DispatchSourceSignal) {
+        _ = Unmanaged.passRetained(source as AnyObject)
     }
 }

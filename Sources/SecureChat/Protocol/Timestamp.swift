@@ -29,9 +29,17 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// `YYYY-MM-DD HH:MM:SS UTC`.
     public var dateTime: String {
+        "\(date) \(self.timeOfDay) UTC"
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.fffZ`, for machine-readable logs.
+    public func iso8601(fraction: String) -> String {
+        "\(date)T\(timeOfDay).\(fraction)Z"
+    }
+
+    private var date: String {
         let parts = self.utc
-        let date = "\(parts.tm_year + 1900)-\(Self.pad(parts.tm_mon + 1))-\(Self.pad(parts.tm_mday))"
-        return "\(date) \(self.timeOfDay) UTC"
+        return "\(parts.tm_year + 1900)-\(Self.pad(parts.tm_mon + 1))-\(Self.pad(parts.tm_mday))"
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {

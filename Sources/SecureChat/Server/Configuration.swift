@@ -2,20 +2,25 @@ import NIOCore
 
 /// Everything an operator can set; defaults are DESIGN.md's.
 public struct Configuration: Sendable {
-    /// Address to bind both listeners to; `nil` means all interfaces (IPv4 and IPv6).
+    // MARK: Listeners
+
+    /// Address both listeners bind to; `::` is all interfaces, IPv4 and IPv6.
     public var host: String = "::"
     /// Plaintext port; 0 picks a free one (tests).
     public var plaintextPort: Int = 9000
+    /// TLS port; `nil` turns the TLS listener off; 0 picks a free one.
+    public var tlsPort: Int? = 9443
+    /// PEM certificate chain and private key for the TLS listener (required when `tlsPort` is set).
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+    /// When set, clients are asked for a certificate, verified against this CA (PEM); a verified client's
+    /// fingerprint shows in `/whois` and can make them an operator.
+    public var clientCAPath: String?
+
+    // MARK: Hub
+
     /// Lines of history per room.
     public var historyLines: Int = 50
-    /// Longest accepted input line in bytes (without the newline).
-    public var maximumLineBytes: Int = 2048
-    /// Bytes a client's outbox may hold before the client is evicted.
-    public var outboxBytes: Int = 1 << 20
-    /// From accept to a valid username (TLS handshake included).
-    public var loginTimeout: TimeAmount = .seconds(30)
-    /// How long a client's socket may stay unwritable (it stopped reading) before eviction.
-    public var writeTimeout: TimeAmount = .seconds(30)
     /// How many rooms may exist at once.
     public var maximumRooms: Int = 1000
     /// Where bans are kept across restarts; `nil` keeps them in memory only.
@@ -23,11 +28,60 @@ public struct Configuration: Sendable {
     /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
     public var operatorFingerprints: [String] = []
 
+    // MARK: Limits
+
+    /// Longest accepted input line in bytes (without the newline).
+    public var maximumLineBytes: Int = 2048
+    /// Bytes a client's outbox may hold before the client is evicted.
+    public var outboxBytes: Int = 1 << 20
+    /// Lines per second per client after login (chat, DMs and commands); 0 turns rate limiting off.
+    public var ratePerSecond: Double = 5
+    /// Lines a client may send at once before the rate applies.
+    public var burst: Int = 10
+    /// Refused lines within `floodWindow` that disconnect a client; 0 never disconnects.
+    public var floodRefusals: Int = 20
+    public var floodWindow: TimeAmount = .seconds(10)
+    /// Connections at once, all addresses together; `nil` derives it from the open-file limit.
+    public var maximumConnections: Int?
+    /// Connections at once from one address (IPv6: one /64).
+    public var maximumConnectionsPerAddress: Int = 16
+
+    // MARK: Timeouts
+
+    /// From accept to a valid username (TLS handshake included).
+    public var loginTimeout: TimeAmount = .seconds(30)
+    /// How long a client's socket may stay unwritable (it stopped reading) before eviction.
+    public var writeTimeout: TimeAmount = .seconds(30)
+    /// Evict logged-in users who send nothing for this long; `nil` (the default) never does.
+    public var idleTimeout: TimeAmount?
+    /// TCP keepalive and TCP_USER_TIMEOUT on every accepted socket, to find peers that vanished.
+    public var keepalive: KeepaliveSettings = .default
+    /// How long a TLS close waits for the peer's close_notify.
+    public var tlsShutdownTimeout: TimeAmount = .seconds(5)
+
+    // MARK: Operations
+
+    /// How long a graceful shutdown lets outboxes drain before closing what is left.
+    public var shutdownGrace: TimeAmount = .seconds(5)
+    /// Port of the HTTP endpoint with `/metrics` and `/healthz`; `nil` (the default) serves none.
+    public var metricsPort: Int?
+    /// Address of the metrics endpoint: loopback unless the operator says otherwise.
+    public var metricsHost: String = "127.0.0.1"
+    /// Log chat lines and DMs (off by default: people's messages are theirs).
+    public var logMessages = false
+
     public init() {}
 
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints)
+        )
+    }
+
+    var lineThrottle: LineThrottle {
+        LineThrottle(
+            rateLimiter: RateLimiter(ratePerSecond: ratePerSecond, burst: burst),
+            floodGuard: FloodGuard(maxRefusals: floodRefusals, window: floodWindow)
         )
     }
 }

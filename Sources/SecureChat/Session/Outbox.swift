@@ -29,9 +29,10 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private let lock = NIOLock()
     private var queue = Queue()
 
-    private let eventLoop: any EventLoop
+    let eventLoop: any EventLoop
     private let limit: Int
     private let writeTimeout: TimeAmount
+    private let counters: ServerCounters?
     private let logger: Logger
 
     // Event-loop confined.
@@ -41,10 +42,17 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private var writable = false
     private var stallTimer: Scheduled<Void>?
 
-    public init(eventLoop: any EventLoop, limit: Int, writeTimeout: TimeAmount, logger: Logger) {
+    public init(
+        eventLoop: any EventLoop,
+        limit: Int,
+        writeTimeout: TimeAmount,
+        counters: ServerCounters? = nil,
+        logger: Logger
+    ) {
         self.eventLoop = eventLoop
         self.limit = limit
         self.writeTimeout = writeTimeout
+        self.counters = counters
         self.logger = logger
     }
 
@@ -75,7 +83,9 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         switch action {
         case .none: break
         case .scheduleDrain: eventLoop.execute { self.drain() }
-        case .evict: eventLoop.execute { self.closeNow(reason: "send queue overflow") }
+        case .evict:
+            counters?.increment(.outboxOverflow)
+            eventLoop.execute { self.closeNow(reason: "send queue overflow") }
         }
         return result
     }
@@ -132,8 +142,13 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             drain()
         } else if stallTimer == nil {
             stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { [self] in
-                lock.withLock { queue.closeReason = queue.closeReason ?? "write timeout (client stopped reading)" }
-                closeNow(reason: "write timeout (client stopped reading)")
+                let reason = "write timeout (client stopped reading)"
+                lock.withLock {
+                    queue.closing = true
+                    queue.closeReason = queue.closeReason ?? reason
+                }
+                counters?.increment(.writeTimeout)
+                closeNow(reason: reason)
             }
         }
         context.fireChannelWritabilityChanged()
@@ -151,9 +166,12 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             queue.drainPending = false
         }
         guard !spare.isEmpty else { return }
+        var bytes = 0
         for line in spare {
+            bytes += line.readableBytes
             context.write(wrapOutboundOut(line), promise: nil)
         }
+        counters?.bytesSent.add(bytes, ordering: .relaxed)
         spare.removeAll(keepingCapacity: spare.count <= 1024)
         context.flush()
     }
@@ -180,6 +198,11 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         if !writable, stallTimer == nil {
             stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { channel.close(promise: nil) }
         }
+    }
+
+    /// Closes the connection now, whatever is still queued (the end of a shutdown's grace period).
+    public func forceClose() {
+        eventLoop.execute { self.context?.close(promise: nil) }
     }
 
     private func closeNow(reason: String) {

@@ -3,12 +3,10 @@ import NIOCore
 extension Session {
     /// A line from a logged-in user: a command if it starts with `/` (`//` sends a literal `/`), else chat.
     func handle(_ text: String, state: inout State) async {
-        if text.hasPrefix("//") {
-            await hub.say(info.id, String(text.dropFirst()))
-            return
-        }
-        guard text.hasPrefix("/") else {
-            await hub.say(info.id, text)
+        if text.hasPrefix("//") || !text.hasPrefix("/") {
+            let chat = text.hasPrefix("//") ? String(text.dropFirst()) : text
+            if configuration.logMessages { logger.info("chat", metadata: ["room": "\(state.room)", "text": "\(chat)"]) }
+            await hub.say(info.id, chat)
             return
         }
         switch Command.parse(text) {
@@ -33,6 +31,7 @@ extension Session {
             await hub.disconnect(info.id, reason: why)
             state.closeReason = why
         case .message(let target, let text):
+            if configuration.logMessages { logger.info("direct message", metadata: ["to": "\(target)", "text": "\(text)"]) }
             switch await hub.directMessage(from: info.id, to: target, text) {
             case .sent: break
             case .noSuchUser: send(ServerLine.error("No user named \(target) is online."))
@@ -55,7 +54,8 @@ extension Session {
             }
         case .rooms:
             let rooms = await hub.roomList()
-            let list = rooms.map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            var list = rooms.prefix(Self.listLimit).map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            if rooms.count > Self.listLimit { list += ", ... and \(rooms.count - Self.listLimit) more" }
             send(ServerLine.notice("\(rooms.count) room\(rooms.count == 1 ? "" : "s"): \(list)"))
         case .whois(let target):
             guard let who = await hub.whois(target) else {
@@ -99,13 +99,16 @@ extension Session {
 
     private func listUsers(all: Bool, room: RoomName) async {
         let users = await hub.users(seenBy: info.id, all: all)
-        let names = users.map { user -> String in
+        // One line must stay well inside the outbox limit even with tens of thousands online.
+        let shown = users.prefix(Self.listLimit)
+        var names = shown.map { user -> String in
             var entry = user.name
             if all { entry += " \(user.room)" }
             if user.isOperator { entry += " [op]" }
             if !user.transport.isEncrypted { entry += " [plaintext]" }
             return entry
         }.joined(separator: ", ")
+        if users.count > shown.count { names += ", ... and \(users.count - shown.count) more" }
         let count = "\(users.count) user\(users.count == 1 ? "" : "s")"
         let scope = all ? "online" : "in \(room)"
         send(ServerLine.notice("\(count) \(scope): \(names)"))
@@ -124,6 +127,9 @@ extension Session {
         line += " up \(Timestamp.describe(seconds: now.secondsSinceEpoch - server.startedAt.secondsSinceEpoch))."
         send(ServerLine.notice(line))
     }
+
+    /// Most names one `/users` or `/rooms` line lists.
+    static let listLimit = 200
 
     static let helpLines = [
         "Commands (case-insensitive):",

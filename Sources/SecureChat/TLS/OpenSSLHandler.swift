@@ -255,6 +255,11 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func peerSentCloseNotify(context: ChannelHandlerContext) {
+        if case .active = self.state {
+            context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
+        } else if case .closing = self.state {
+            context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
+        }
         switch self.state {
         case .active:
             // Answer with ours, then close. Writes not yet flushed can no longer be sent.

@@ -19,3 +19,9 @@ public struct TLSHandshakeCompleted: Sendable, Hashable {
         self.sessionReused = sessionReused
     }
 }
+
+/// Fired by ``OpenSSLHandler`` as a user inbound event when the peer ends the TLS session cleanly with
+/// close_notify (as opposed to simply dropping the connection), just before the channel closes.
+public struct TLSCloseNotifyReceived: Sendable, Hashable {
+    public init() {}
+}

@@ -69,14 +69,44 @@ final class TestClient: Sendable {
         self.collector = collector
     }
 
-    /// Connects to `port` on 127.0.0.1. `autoRead: false` makes a client that never reads (a stalled reader).
-    static func connect(port: Int, host: String = "127.0.0.1", autoRead: Bool = true) async throws -> TestClient {
+    /// How a test client speaks TLS: trusting the test CA, optionally with a client certificate.
+    struct TLS: Sendable {
+        var clientCertificate: DevelopmentClientCertificate?
+        var serverHostname: String? = "localhost"
+
+        static let plain = TLS()
+
+        static func withCertificate(_ name: String) -> TLS {
+            TLS(clientCertificate: TestCertificates.client(name))
+        }
+
+        func makeHandler() throws -> OpenSSLHandler {
+            let context = try TLSContext.client(
+                trustRootsPath: TestCertificates.set.caCertificatePath,
+                certificateChainPath: clientCertificate?.certificatePath,
+                privateKeyPath: clientCertificate?.privateKeyPath
+            )
+            return try OpenSSLHandler(context: context, mode: .client(serverHostname: serverHostname))
+        }
+    }
+
+    /// Connects to `port` on 127.0.0.1. `autoRead: false` makes a client that never reads (a stalled reader);
+    /// `tls` speaks TLS (to the server's TLS port).
+    static func connect(
+        port: Int,
+        host: String = "127.0.0.1",
+        autoRead: Bool = true,
+        tls: TLS? = nil
+    ) async throws -> TestClient {
         // The handlers go in before the connection is made: a fast server's greeting must not reach a pipeline
         // that cannot decode it yet.
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: autoRead)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler())
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24))
                     )
@@ -91,8 +121,8 @@ final class TestClient: Sendable {
     }
 
     /// Connects, reads the greeting and logs in as `name`; returns once the welcome notice arrived.
-    static func loggedIn(_ name: String, port: Int) async throws -> TestClient {
-        let client = try await connect(port: port)
+    static func loggedIn(_ name: String, port: Int, tls: TLS? = nil) async throws -> TestClient {
+        let client = try await connect(port: port, tls: tls)
         try await client.login(name)
         return client
     }

@@ -8,6 +8,7 @@ struct TestServer {
     let server: ChatServer
 
     var port: Int { server.plaintextPort }
+    var tlsPort: Int { server.tlsPort! }
     var hub: Hub { server.hub }
 
     static func quietLogger() -> Logger {
@@ -17,7 +18,8 @@ struct TestServer {
     }
 }
 
-/// Runs `body` against a fresh server configured by `configure`, then cancels the server and waits for it.
+/// Runs `body` against a fresh server (plaintext and TLS listeners) configured by `configure`, then cancels the
+/// server and waits for it.
 func withTestServer<T: Sendable>(
     _ configure: (inout Configuration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
@@ -25,6 +27,13 @@ func withTestServer<T: Sendable>(
     var configuration = Configuration()
     configuration.host = "127.0.0.1"
     configuration.plaintextPort = 0
+    configuration.tlsPort = 0
+    configuration.certificatePath = TestCertificates.set.certificatePath
+    configuration.privateKeyPath = TestCertificates.set.privateKeyPath
+    // Tests send lines in bursts and open many connections from one address: the limits are off unless a test
+    // turns them on to test them.
+    configuration.ratePerSecond = 0
+    configuration.maximumConnectionsPerAddress = 100_000
     configure(&configuration)
     let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
     let running = Task { try await server.run() }

@@ -1,0 +1,49 @@
+import NIOCore
+
+extension ChatServer {
+    /// Starts a graceful shutdown: stop accepting, tell every connected user, let outboxes drain (TLS links
+    /// get close_notify), and after `configuration.shutdownGrace` close whatever is left. `run()` returns once
+    /// every connection is gone. Calling it again does nothing.
+    public func shutdown() {
+        let first = shared.accepting.withLockedValue { accepting in
+            defer { accepting = false }
+            return accepting
+        }
+        guard first else { return }
+        let outboxes = shared.connections.withLockedValue { Array($0.values) }
+        logger.notice("shutting down", metadata: ["connections": "\(outboxes.count)"])
+        for listener in listeners {
+            listener.channel.close(promise: nil)
+        }
+        let notice = ServerLine.notice("The server is shutting down. Goodbye!")
+        for outbox in outboxes {
+            _ = outbox.enqueue(notice)
+            outbox.close(reason: "server shutting down")
+        }
+        let connections = shared.connections
+        shared.group.next().scheduleTask(in: configuration.shutdownGrace) {
+            for outbox in connections.withLockedValue({ Array($0.values) }) {
+                outbox.forceClose()
+            }
+        }
+    }
+
+    /// `/healthz` and `/metrics`.
+    static func monitoringResponse(path: String, _ shared: Shared) async -> MetricsHTTPServer.Response {
+        switch path {
+        case "/metrics":
+            let statistics = await shared.hub.currentStatistics()
+            return .init(
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: shared.metrics.exposition(hub: statistics)
+            )
+        case "/healthz":
+            if shared.accepting.withLockedValue({ $0 }) {
+                return .init(status: .ok, contentType: "text/plain", body: Array("ok\n".utf8))
+            }
+            return .init(status: .serviceUnavailable, contentType: "text/plain", body: Array("shutting down\n".utf8))
+        default:
+            return .init(status: .notFound, contentType: "text/plain", body: Array("try /metrics or /healthz\n".utf8))
+        }
+    }
+}

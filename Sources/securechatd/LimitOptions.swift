@@ -1,0 +1,67 @@
+import ArgumentParser
+import NIOCore
+import SecureChat
+
+/// Every limit on what a client can make the server do.
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("max-line"), help: "Longest accepted input line, in bytes.")
+    var maxLine: Int = 2048
+
+    @Option(name: .customLong("outbox-bytes"), help: "Bytes queued for one client before it is evicted.")
+    var outboxBytes: Int = 1 << 20
+
+    @Option(name: .long, help: "Lines per second per client after login; 0 turns rate limiting off.")
+    var rate: Double = 5
+
+    @Option(name: .long, help: "Lines a client may send at once before the rate applies.")
+    var burst: Int = 10
+
+    @Option(name: .customLong("flood-refusals"), help: "Refused lines within the flood window that disconnect a client (0: never).")
+    var floodRefusals: Int = 20
+
+    @Option(name: .customLong("flood-window"), help: "Seconds of the flood window.")
+    var floodWindow: Int = 10
+
+    @Option(name: .customLong("max-connections"), help: "Connections at once (default: fitted to the open-file limit).")
+    var maxConnections: Int?
+
+    @Option(name: .customLong("max-per-address"), help: "Connections at once from one address (IPv6: one /64).")
+    var maxPerAddress: Int = 16
+
+    @Option(name: .customLong("login-timeout"), help: "Seconds from connect to a valid username, TLS handshake included.")
+    var loginTimeout: Int = 30
+
+    @Option(name: .customLong("write-timeout"), help: "Seconds a client may stop reading before eviction.")
+    var writeTimeout: Int = 30
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds without a line before a user is evicted (default: off).")
+    var idleTimeout: Int?
+
+    func validate() throws {
+        guard maxLine >= 16 else { throw ValidationError("--max-line must be at least 16 bytes") }
+        guard outboxBytes >= 4096 else { throw ValidationError("--outbox-bytes must be at least 4096") }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or more") }
+        guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
+        guard floodRefusals >= 0, floodWindow >= 1 else { throw ValidationError("bad flood settings") }
+        guard maxConnections.map({ $0 >= 1 }) ?? true, maxPerAddress >= 1 else {
+            throw ValidationError("connection limits must be at least 1")
+        }
+        guard loginTimeout > 0, writeTimeout > 0, idleTimeout.map({ $0 > 0 }) ?? true else {
+            throw ValidationError("timeouts must be positive")
+        }
+    }
+
+    func apply(to configuration: inout Configuration) {
+        configuration.maximumLineBytes = maxLine
+        configuration.outboxBytes = outboxBytes
+        configuration.ratePerSecond = rate
+        configuration.burst = burst
+        configuration.floodRefusals = floodRefusals
+        configuration.floodWindow = .seconds(Int64(floodWindow))
+        configuration.maximumConnections = maxConnections
+        configuration.maximumConnectionsPerAddress = maxPerAddress
+        configuration.loginTimeout = .seconds(Int64(loginTimeout))
+        configuration.writeTimeout = .seconds(Int64(writeTimeout))
+        configuration.idleTimeout = idleTimeout.map { .seconds(Int64($0)) }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Logging
+import SecureChat
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where to listen, and the TLS certificate.
+struct ListenerOptions: ParsableArguments {
+    @Option(name: .long, help: "Address to listen on (default: all interfaces, IPv4 and IPv6).")
+    var host: String = "::"
+
+    @Option(name: .long, help: "Plaintext port.")
+    var port: Int = 9000
+
+    @Option(name: .customLong("tls-port"), help: "TLS port.")
+    var tlsPort: Int = 9443
+
+    @Flag(name: .customLong("no-tls"), help: "Run without the TLS listener.")
+    var noTLS = false
+
+    @Option(name: .long, help: "PEM certificate chain for TLS (default: certs/server.crt, created if missing).")
+    var cert: String?
+
+    @Option(name: .long, help: "PEM private key for TLS (default: certs/server.key, created if missing).")
+    var key: String?
+
+    @Option(name: .customLong("client-ca"), help: "Ask TLS clients for a certificate and verify it against this CA.")
+    var clientCA: String?
+
+    @Option(name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given.")
+    var certsDirectory: String = "certs"
+
+    func validate() throws {
+        guard (0...65535).contains(port), (0...65535).contains(tlsPort) else {
+            throw ValidationError("ports must be 0-65535")
+        }
+        guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
+    }
+
+    func apply(to configuration: inout Configuration, logger: Logger) throws {
+        configuration.host = host
+        configuration.plaintextPort = port
+        configuration.tlsPort = noTLS ? nil : tlsPort
+        configuration.clientCAPath = clientCA
+        guard !noTLS else { return }
+        if let cert, let key {
+            configuration.certificatePath = cert
+            configuration.privateKeyPath = key
+            return
+        }
+        let development = try DevelopmentCertificates.ensure(directory: certsDirectory)
+        configuration.certificatePath = development.certificatePath
+        configuration.privateKeyPath = development.privateKeyPath
+        if development.created {
+            logger.notice("created development certificates", metadata: ["directory": "\(certsDirectory)"])
+        }
+        let ca = development.caCertificatePath
+        let fingerprint = development.caFingerprintSHA256 ?? "unknown"
+        print("""
+            Development TLS certificate for localhost, 127.0.0.1 and ::1, signed by the development CA:
+              CA certificate: \(ca)
+              CA SHA-256:     \(fingerprint)
+            Connect with:
+              openssl s_client -quiet -connect localhost:\(tlsPort) -CAfile \(ca)
+            """)
+        fflush(nil)  // stdout may be a pipe (systemd, tests): show the lines now
+    }
+}
+
+/// History, rooms, operators and bans.
+struct HubOptions: ParsableArguments {
+    @Option(name: .long, help: "Lines of history kept per room and replayed to newcomers.")
+    var history: Int = 50
+
+    @Option(name: .customLong("max-rooms"), help: "Most rooms that may exist at once.")
+    var maxRooms: Int = 1000
+
+    @Option(name: .customLong("ban-file"), help: "JSON file that keeps bans across restarts.")
+    var banFile: String?
+
+    @Option(
+        name: .customLong("operator-fingerprint"),
+        help: "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
+    )
+    var operatorFingerprints: [String] = []
+
+    func validate() throws {
+        guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
+        guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        for fingerprint in operatorFingerprints {
+            let hex = fingerprint.lowercased().filter { $0 != ":" }
+            guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--operator-fingerprint takes a SHA-256 in hex (64 digits, colons allowed)")
+            }
+        }
+    }
+
+    func apply(to configuration: inout Configuration) {
+        configuration.historyLines = history
+        configuration.maximumRooms = maxRooms
+        configuration.banFilePath = banFile
+        configuration.operatorFingerprints = operatorFingerprints
+    }
+}

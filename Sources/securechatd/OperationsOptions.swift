@@ -1,0 +1,64 @@
+import ArgumentParser
+import Logging
+import NIOCore
+import SecureChat
+
+/// Logs, metrics and shutdown.
+struct OperationsOptions: ParsableArguments {
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("log-format"), help: "text (human-readable lines) or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    @Flag(name: .customLong("log-messages"), help: "Also log chat lines and DMs (off by default, for privacy).")
+    var logMessages = false
+
+    @Option(name: .customLong("metrics-port"), help: "Serve /metrics (Prometheus) and /healthz over HTTP on this port (default: off).")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: "Address of the metrics endpoint.")
+    var metricsHost: String = "127.0.0.1"
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds a graceful shutdown lets clients drain before closing.")
+    var shutdownGrace: Int = 5
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard metricsPort.map({ (0...65535).contains($0) }) ?? true else {
+            throw ValidationError("--metrics-port must be 0-65535")
+        }
+        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more") }
+    }
+
+    func bootstrapLogging() {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = logFormat
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+
+    func apply(to configuration: inout Configuration) {
+        configuration.logMessages = logMessages
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = metricsHost
+        configuration.shutdownGrace = .seconds(Int64(shutdownGrace))
+    }
+}
