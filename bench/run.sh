@@ -71,7 +71,9 @@ has_option() { grep -q -- "$1" <<<"$HELP"; }
 SERVER_ARGS=(--host 127.0.0.1 --port "$PORT" --history 0 --log-level warning)
 HAVE_TLS=0
 if has_option --tls-port; then SERVER_ARGS+=(--tls-port "$TLS_PORT"); HAVE_TLS=1; fi
-if has_option "--rate"; then SERVER_ARGS+=(--rate 0); fi
+if has_option " --rate "; then SERVER_ARGS+=(--rate 0); fi
+# Per-address connection rate limit (main after f288461): off, or handshakes and logins are throttled.
+if has_option --connect-rate; then SERVER_ARGS+=(--connect-rate 0); fi
 if has_option --max-connections; then SERVER_ARGS+=(--max-connections 200000); fi
 if has_option --max-per-address; then SERVER_ARGS+=(--max-per-address 200000); fi
 if [ "$HAVE_TLS" = 0 ]; then log "this securechatd has no --tls-port: TLS scenarios are skipped"; fi
