@@ -67,3 +67,38 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - chatbench: the load generator of issue 6 (targets ChatBenchCore, chatbench, ChatBenchTests)
+package.dependencies.append(
+    // Latency percentiles in chatbench.
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0")
+)
+package.targets.append(contentsOf: [
+    .target(
+        name: "ChatBenchCore",
+        dependencies: [
+            "SecureChat",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]
+    ),
+    .executableTarget(
+        name: "chatbench",
+        dependencies: [
+            "ChatBenchCore",
+            "SecureChat",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    ),
+    .testTarget(
+        name: "ChatBenchTests",
+        dependencies: [
+            "ChatBenchCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]
+    ),
+])

@@ -1,0 +1,93 @@
+import NIOCore
+
+/// `fanout`: N clients in one room; S of them send M messages of B bytes as fast as the server takes them.
+/// Reports deliveries/s and checks that every expected line arrived exactly once and in order per sender.
+public struct FanoutScenario: Sendable {
+    public var clients: Int
+    public var senders: Int
+    public var messages: Int
+    public var bytes: Int
+
+    public init(clients: Int, senders: Int, messages: Int, bytes: Int) throws(BenchError) {
+        guard clients >= 2, senders >= 1, senders <= clients, messages >= 1, bytes >= 1 else {
+            throw .invalidOption("fanout needs clients >= 2, 1 <= senders <= clients, messages >= 1, bytes >= 1")
+        }
+        self.clients = clients
+        self.senders = senders
+        self.messages = messages
+        self.bytes = bytes
+    }
+
+    /// Deliveries the run must produce: every message at every client but its sender.
+    public var expectedDeliveries: Int { senders * messages * (clients - 1) }
+
+    public func run(_ env: BenchEnvironment) async throws -> BenchResult {
+        let (senders, messages, target) = (self.senders, self.messages, env.target)
+        let prefix = env.namePrefix
+        env.progress.say("connecting \(clients) clients (\(env.transport))")
+        let connections = try await ConnectionPool.connectAll(
+            count: clients, concurrency: env.loginConcurrency, progress: env.progress
+        ) { index in
+            env.connector.connect(index: index, name: "\(prefix)f\(index)", target: target) { handler in
+                handler.ledger = ReceiverLedger(
+                    senders: senders, messagesPerSender: messages, ownSender: index < senders ? index : nil
+                )
+            }
+        }
+        try await ConnectionPool.barrier(connections)
+        env.progress.say("all logged in; \(senders) senders x \(messages) messages x \(bytes) B")
+
+        let before = env.sampleServer()
+        let clientBefore = env.sampleClient()
+        let start = NIODeadline.now()
+        let bytes = self.bytes
+        let sends = connections.prefix(senders).enumerated().map { index, connection in
+            connection.onLoop { $0.sendBurst(sender: index, count: messages, size: bytes) }
+        }
+        let snapshot = try await env.awaitDeliveries(expectedDeliveries, startedAt: start)
+        let after = env.sampleServer()
+        let clientAfter = env.sampleClient()
+        for send in sends { _ = try? await send.get() }
+
+        var tally = DeliveryTally()
+        for connection in connections {
+            let part = try await connection.onLoop { handler in
+                handler.eventLoopTally()
+            }.get()
+            tally.add(part)
+        }
+        await ConnectionPool.closeAll(connections)
+
+        let end = snapshot.lastDeliveryNanos > 0 ? snapshot.lastDeliveryNanos : NIODeadline.now().uptimeNanoseconds
+        let elapsed = Double(end - start.uptimeNanoseconds) / 1e9
+        var result = BenchResult(scenario: "fanout", transport: env.transport)
+        result.add("clients", "clients", clients)
+        result.add("senders", "senders", senders)
+        result.add("messages_per_sender", "messages per sender", messages)
+        result.add("message_bytes", "message size", bytes, unit: "B")
+        result.add("expected", "expected deliveries", tally.expected)
+        result.add("received", "received deliveries", tally.received)
+        result.add("missing", "missing", tally.missing)
+        result.add("duplicates", "duplicates", tally.duplicates)
+        result.add("out_of_order", "out of order", tally.outOfOrder)
+        result.add("unexpected", "unexpected lines", tally.unexpected)
+        result.add("exactly_once_in_order", "exactly once, in order", tally.isPerfect)
+        result.add("seconds", "elapsed (first send to last delivery)", elapsed, unit: "s")
+        result.add("deliveries_per_s", "deliveries/s", Double(tally.received) / elapsed)
+        result.addServerCPU(before: before, after: after, elapsed: elapsed)
+        result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
+        if let before, let after, tally.received > 0 {
+            let nanos = (after.cpuSeconds - before.cpuSeconds) * 1e9 / Double(tally.received)
+            result.add("server_cpu_ns_per_delivery", "server CPU per delivery", nanos, unit: "ns")
+        }
+        result.addErrors(snapshot)
+        return result
+    }
+}
+
+extension BenchClientHandler {
+    /// This client's ledger as a tally (an empty one if it had none).
+    func eventLoopTally() -> EventLoopFuture<DeliveryTally> {
+        loginFuture.eventLoop.makeSucceededFuture(ledger?.tally ?? DeliveryTally())
+    }
+}

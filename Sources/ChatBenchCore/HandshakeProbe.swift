@@ -1,0 +1,99 @@
+import NIOCore
+import NIOPosix
+import SecureChat
+
+/// One connection of the `handshakes` scenario: connect, complete the TLS handshake (if any), wait for the
+/// server's first line (the greeting, so a TLS 1.3 session ticket has arrived too), then report and close.
+final class HandshakeProbeHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    /// What one probe saw.
+    struct Outcome: Sendable {
+        var resumed: Bool
+        var session: TLSSession?
+    }
+
+    private let promise: EventLoopPromise<Outcome>
+    private var handshake: TLSHandshakeCompleted?
+    private var finished = false
+
+    /// Completes once the server's first line has arrived.
+    var outcome: EventLoopFuture<Outcome> { promise.futureResult }
+
+    init(promise: EventLoopPromise<Outcome>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let completed = event as? TLSHandshakeCompleted { handshake = completed }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        let buffer = unwrapInboundIn(data)
+        guard buffer.readableBytesView.contains(UInt8(ascii: "\n")) else { return }
+        finished = true
+        let tls = try? context.pipeline.syncOperations.handler(type: OpenSSLHandler.self)
+        promise.succeed(Outcome(resumed: handshake?.sessionReused ?? false, session: tls?.resumableSession))
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !finished {
+            finished = true
+            promise.fail(error)
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !finished {
+            finished = true
+            promise.fail(BenchError.closedBeforeLogin("handshake probe"))
+        }
+        context.fireChannelInactive()
+    }
+}
+
+extension Connector {
+    /// Opens one probe connection; the future completes once the server's first line has arrived. The
+    /// channel's close future completes when the connection is fully closed.
+    func probe(
+        index: Int, target: BenchTarget, resuming session: TLSSession?
+    ) -> EventLoopFuture<(HandshakeProbeHandler.Outcome, any Channel)> {
+        let tls = target.tls
+        let host = target.host
+        var bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(30))
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+        if !sourceAddresses.isEmpty {
+            let source = sourceAddresses[index % sourceAddresses.count]
+            if source.protocol == .inet {
+                bootstrap = bootstrap.channelOption(
+                    ChannelOptions.socket(SocketOptionLevel(IPPROTO_IP), IPBindAddressNoPort.option), value: 1
+                )
+            }
+            bootstrap = bootstrap.bind(to: source)
+        }
+        bootstrap = bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    let handler = try OpenSSLHandler(
+                        context: tls, mode: .client(serverHostname: host), resuming: session,
+                        shutdownTimeout: .milliseconds(500)
+                    )
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+                let promise = channel.eventLoop.makePromise(of: HandshakeProbeHandler.Outcome.self)
+                try channel.pipeline.syncOperations.addHandler(HandshakeProbeHandler(promise: promise))
+            }
+        }
+        return bootstrap.connect(host: target.host, port: target.port).flatMap { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.handler(type: HandshakeProbeHandler.self).outcome
+            }.flatMap { $0 }.map { ($0, channel) }
+        }
+    }
+}
+
