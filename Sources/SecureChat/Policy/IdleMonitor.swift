@@ -22,7 +22,7 @@ public final class IdleMonitor: Sendable {
 
     /// - Parameters:
     ///   - warningLead: how long before eviction the warning goes out (clamped to half the timeout).
-    ///   - onWarning: called with the time left.
+    ///   - onWarning: called with the warning lead (the time left, give or take the timer's lateness).
     public init(
         timeout: TimeAmount,
         warningLead: TimeAmount = .seconds(60),
@@ -87,7 +87,8 @@ public final class IdleMonitor: Sendable {
         case .none: return
         case .expire: onExpiry()
         case .warn(let left):
-            onWarning(left)
+            // The user is told the configured lead, not the few milliseconds the timer may have fired late.
+            onWarning(warningLead)
             schedule(at: now + left)
         case .wait(let deadline): schedule(at: deadline)
         }

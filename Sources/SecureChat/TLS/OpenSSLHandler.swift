@@ -364,23 +364,57 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         var promises: [EventLoopPromise<Void>] = []
+        // Small writes (a chat line each) are gathered into full records: one SSL_write, one record header,
+        // one MAC per 16 KiB instead of per line. The gathering buffer lives only for this batch, so an idle
+        // connection holds none.
+        var gathered: ByteBuffer?
         while self.flushedWriteCount > 0, let write = self.pendingWrites.popFirst() {
             self.flushedWriteCount -= 1
             if let promise = write.promise {
                 promises.append(promise)
             }
-            switch self.connection.write(write.data) {
-            case .complete:
-                continue
-            case .incomplete, .closedByPeer:
-                self.failWritesAndConnection(context: context, promises, TLSError.writeFailed("connection closed"))
+            var data = write.data
+            if data.readableBytes < Self.recordSize {
+                if gathered == nil {
+                    gathered = context.channel.allocator.buffer(capacity: Self.recordSize)
+                }
+                if gathered!.readableBytes + data.readableBytes <= Self.recordSize {
+                    gathered!.writeBuffer(&data)
+                    continue
+                }
+            }
+            // This write does not fit: send what is gathered, then this one (alone or as a new gathering).
+            if let pending = gathered, pending.readableBytes > 0, !self.encrypt(pending, context, promises) {
                 return
-            case .failed(let error):
-                self.failWritesAndConnection(context: context, promises, error)
+            }
+            gathered?.clear()
+            if data.readableBytes < Self.recordSize {
+                gathered!.writeBuffer(&data)
+            } else if !self.encrypt(data, context, promises) {
                 return
             }
         }
+        if let pending = gathered, pending.readableBytes > 0, !self.encrypt(pending, context, promises) {
+            return
+        }
         self.flushOutput(context: context, promise: Self.merge(promises, on: context.eventLoop))
+    }
+
+    /// The most plaintext one TLS record carries.
+    private static let recordSize = 16 * 1024
+
+    /// SSL_write of one buffer; on failure fails the batch and the connection and returns false.
+    private func encrypt(_ data: ByteBuffer, _ context: ChannelHandlerContext, _ promises: [EventLoopPromise<Void>]) -> Bool {
+        switch self.connection.write(data) {
+        case .complete:
+            return true
+        case .incomplete, .closedByPeer:
+            self.failWritesAndConnection(context: context, promises, TLSError.writeFailed("connection closed"))
+            return false
+        case .failed(let error):
+            self.failWritesAndConnection(context: context, promises, error)
+            return false
+        }
     }
 
     private func failWritesAndConnection(

@@ -93,7 +93,7 @@ struct EvictionTests {
 
     @Test("a connection that never sends a username is closed at the login timeout")
     func silentConnectionTimesOut() async throws {
-        try await withTestServer({ $0.loginTimeout = .milliseconds(300) }) { server in
+        try await withTestServer({ $0.loginTimeout = .seconds(1) }) { server in
             let silent = try await TestClient.connect(port: server.port)
             let lines = try await silent.readToEnd()
             #expect(lines.last?.hasPrefix("* Choose a username") == true)
@@ -104,14 +104,15 @@ struct EvictionTests {
 
     @Test("a connection that sends half a username line and stops is closed at the login timeout")
     func halfALineTimesOut() async throws {
-        try await withTestServer({ $0.loginTimeout = .milliseconds(300) }) { server in
+        try await withTestServer({ $0.loginTimeout = .seconds(1) }) { server in
+            // bob logs in first: what must happen before a timeout gets the whole timeout, not what is left.
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
             let client = try await TestClient.connect(port: server.port)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             client.sendRaw(Array("ali".utf8))
             #expect(try await client.readToEnd() == [])
             #expect(server.server.counters[.loginTimeout] == 1)
             // The half line never became a user.
-            let bob = try await TestClient.loggedIn("bob", port: server.port)
             bob.send("/users all")
             #expect(try await bob.readUntil { $0.hasPrefix("* 1 user") } == "* 1 user online: bob #lobby [op] [plaintext]")
             await client.close()
@@ -121,7 +122,7 @@ struct EvictionTests {
 
     @Test("a bad username does not extend the login timeout")
     func refusedNamesDoNotResetTheTimer() async throws {
-        try await withTestServer({ $0.loginTimeout = .milliseconds(500) }) { server in
+        try await withTestServer({ $0.loginTimeout = .seconds(2) }) { server in
             let client = try await TestClient.connect(port: server.port)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             client.send("not valid")
@@ -144,7 +145,7 @@ struct EvictionTests {
 
     @Test("a TLS client that completes the handshake but never logs in is closed at the login timeout")
     func silentTLSClientAfterHandshakeTimesOut() async throws {
-        try await withTestServer({ $0.loginTimeout = .seconds(1) }) { server in
+        try await withTestServer({ $0.loginTimeout = .seconds(3) }) { server in
             let client = try await TestClient.connect(port: server.tlsPort, tls: .plain)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             _ = try await client.readToEnd()
@@ -187,7 +188,8 @@ struct EvictionTests {
 
     @Test("an idle user is warned, then disconnected; the room is told why")
     func idleTimeoutWarnsThenEvicts() async throws {
-        try await withTestServer({ $0.idleTimeout = .seconds(1) }) { server in
+        // Long enough that the watcher, active every 100 ms, is never idle itself on a loaded machine.
+        try await withTestServer({ $0.idleTimeout = .seconds(4) }) { server in
             let idler = try await TestClient.loggedIn("idler", port: server.port)
             let watcher = try await TestClient.loggedIn("watcher", port: server.port)
             // The watcher stays active (each /ping is activity) until the idler's departure reaches it.
@@ -200,7 +202,7 @@ struct EvictionTests {
             let lines = try await idler.readToEnd()
             #expect(
                 lines.filter { $0.hasPrefix("* You have been idle") }
-                    == ["* You have been idle; you will be disconnected in 1 s unless you send something."]
+                    == ["* You have been idle; you will be disconnected in 2 s unless you send something."]
             )
             #expect(server.server.counters[.idleTimeout] == 1)
             await watcher.close()
@@ -225,11 +227,12 @@ struct EvictionTests {
 
     @Test("with no idle timeout configured, nobody is warned or evicted for silence")
     func noIdleTimeoutByDefault() async throws {
-        try await withTestServer({ $0.loginTimeout = .milliseconds(200) }) { server in
+        // The login timeout must be long enough to log in on a loaded machine, and the wait longer than it.
+        try await withTestServer({ $0.loginTimeout = .seconds(2) }) { server in
             let user = try await TestClient.loggedIn("user", port: server.port)
             _ = try await user.sync()
-            // Longer than the (short) login timeout: a logged-in user is past it and has no idle timer.
-            await #expect(throws: TestTimeout.self) { try await user.readLine(timeout: .milliseconds(800)) }
+            // Longer than the login timeout: a logged-in user is past it and has no idle timer.
+            await #expect(throws: TestTimeout.self) { try await user.readLine(timeout: .seconds(3)) }
             #expect(try await user.sync() == [])
             #expect(server.server.counters[.idleTimeout] == 0)
             #expect(server.server.counters[.loginTimeout] == 0)

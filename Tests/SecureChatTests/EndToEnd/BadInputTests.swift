@@ -128,7 +128,7 @@ extension EndToEnd {
 
         @Test("a client that never sends a name is closed after the login timeout")
         func loginTimeout() async throws {
-            try await withTestServer({ $0.loginTimeout = .milliseconds(300) }) { server in
+            try await withTestServer({ $0.loginTimeout = .seconds(1) }) { server in
                 let client = try await server.connect()
                 let lines = try await client.readToEnd()
                 #expect(lines.last?.hasPrefix("* Choose a username") == true)
