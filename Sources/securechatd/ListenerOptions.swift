@@ -86,7 +86,11 @@ struct HubOptions: ParsableArguments {
     )
     var operatorFingerprints: [String] = []
 
+    @Option(name: .customLong("announce-limit"), help: "Rooms with more members than this do not announce joins and leaves.")
+    var announceLimit: Int = 500
+
     func validate() throws {
+        guard announceLimit >= 0 else { throw ValidationError("--announce-limit must be 0 or more") }
         guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
         for fingerprint in operatorFingerprints {
@@ -102,5 +106,6 @@ struct HubOptions: ParsableArguments {
         configuration.maximumRooms = maxRooms
         configuration.banFilePath = banFile
         configuration.operatorFingerprints = operatorFingerprints
+        configuration.announceLimit = announceLimit
     }
 }

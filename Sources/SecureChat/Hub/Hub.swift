@@ -217,17 +217,22 @@ public actor Hub {
     }
 
     /// A notice to a room that also goes into its history (joins and leaves).
-    func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil) {
+    ///
+    /// In a room of more than `configuration.announceLimit` members, joins and leaves go unannounced (`always`
+    /// overrides this for kicks and bans): each would be a delivery to everyone, so a crowd logging in would
+    /// cost the square of its size, and in such a room they are noise anyway.
+    func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
+        if !always, let members = rooms[room]?.members.count, members > configuration.announceLimit { return }
         let line = ServerLine.notice(text)
         deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
         rooms[room]?.history.append(.init(time: .now(), line: line))
     }
 
-    func leaveCurrentRoom(_ id: ConnectionID, notice: String) {
+    func leaveCurrentRoom(_ id: ConnectionID, notice: String, always: Bool = false) {
         guard let member = members[id] else { return }
         let room = member.room
         rooms[room]?.members[id] = nil
-        announce(notice, in: room)
+        announce(notice, in: room, always: always)
         if room != .lobby, rooms[room]?.members.isEmpty == true {
             rooms[room] = nil
         }
@@ -236,7 +241,7 @@ public actor Hub {
     /// Removes a member. `notice` replaces the usual "NAME left #room (reason)" (kicks say who kicked).
     func remove(_ id: ConnectionID, reason: String, notice: String? = nil) {
         guard let member = members[id] else { return }
-        leaveCurrentRoom(id, notice: notice ?? "\(member.name) left \(member.room) (\(reason))")
+        leaveCurrentRoom(id, notice: notice ?? "\(member.name) left \(member.room) (\(reason))", always: notice != nil)
         members[id] = nil
         idsByName[member.name.key] = nil
         logger.info(

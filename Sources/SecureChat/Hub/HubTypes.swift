@@ -7,10 +7,18 @@ public struct HubConfiguration: Sendable {
     /// SHA-256 fingerprints (lowercase hex, no colons) of TLS client certificates whose holders are operators.
     /// When empty, the first user to log in is operator and the role passes on when they leave.
     public var operatorFingerprints: Set<String> = []
+    /// Rooms with more members than this do not announce joins and leaves (kicks and bans still are).
+    public var announceLimit: Int = 500
 
-    public init(historyLines: Int = 50, maximumRooms: Int = 1000, operatorFingerprints: Set<String> = []) {
+    public init(
+        historyLines: Int = 50,
+        maximumRooms: Int = 1000,
+        operatorFingerprints: Set<String> = [],
+        announceLimit: Int = 500
+    ) {
         self.historyLines = historyLines
         self.maximumRooms = maximumRooms
+        self.announceLimit = announceLimit
         self.operatorFingerprints = Set(operatorFingerprints.map(Self.normalizeFingerprint))
     }
 

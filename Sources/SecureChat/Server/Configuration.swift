@@ -27,6 +27,8 @@ public struct Configuration: Sendable {
     public var banFilePath: String?
     /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
     public var operatorFingerprints: [String] = []
+    /// Rooms with more members than this do not announce joins and leaves.
+    public var announceLimit: Int = 500
 
     // MARK: Limits
 
@@ -77,7 +79,8 @@ public struct Configuration: Sendable {
 
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
-            historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints)
+            historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
+            announceLimit: announceLimit
         )
     }
 
