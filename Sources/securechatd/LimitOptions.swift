@@ -40,6 +40,15 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("write-timeout"), help: "Seconds a client may stop reading before eviction.")
     var writeTimeout: Int = 30
 
+    @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer.")
+    var keepaliveIdle: Int = 60
+
+    @Option(name: .customLong("keepalive-interval"), help: "Seconds between TCP keepalive probes.")
+    var keepaliveInterval: Int = 15
+
+    @Option(name: .customLong("keepalive-probes"), help: "Unanswered keepalive probes before a peer is dropped.")
+    var keepaliveProbes: Int = 4
+
     @Option(name: .customLong("idle-timeout"), help: "Seconds without a line before a user is evicted (default: off).")
     var idleTimeout: Int?
 
@@ -54,6 +63,11 @@ struct LimitOptions: ParsableArguments {
         }
         guard connectRate >= 0, connectRate.isFinite, connectBurst >= 1 else {
             throw ValidationError("--connect-rate must be 0 or more and --connect-burst at least 1")
+        }
+        guard (1...32767).contains(keepaliveIdle), (1...32767).contains(keepaliveInterval),
+            (1...127).contains(keepaliveProbes)
+        else {
+            throw ValidationError("keepalive: idle and interval 1-32767 s, probes 1-127")
         }
         guard loginTimeout > 0, writeTimeout > 0, idleTimeout.map({ $0 > 0 }) ?? true else {
             throw ValidationError("timeouts must be positive")
@@ -74,5 +88,11 @@ struct LimitOptions: ParsableArguments {
         configuration.loginTimeout = .seconds(Int64(loginTimeout))
         configuration.writeTimeout = .seconds(Int64(writeTimeout))
         configuration.idleTimeout = idleTimeout.map { .seconds(Int64($0)) }
+        // TCP_USER_TIMEOUT follows: idle + interval x probes, so data in flight to a vanished peer is given up
+        // as fast as silence is.
+        configuration.keepalive = KeepaliveSettings(
+            idle: .seconds(Int64(keepaliveIdle)), interval: .seconds(Int64(keepaliveInterval)),
+            probeCount: keepaliveProbes
+        )
     }
 }
