@@ -7,6 +7,9 @@ import NIOCore
 public protocol ClientOutbox: AnyObject, Sendable {
     /// Queues one line. Must be O(1), must not block and must not await.
     func enqueue(_ line: ByteBuffer) -> EnqueueResult
+    /// Queues one line like `enqueue(_:)`, but if the writer must be woken, leaves that to `wakeUps`, so one
+    /// fan-out wakes each event loop once instead of once per recipient.
+    func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult
     /// Sends what is queued, then closes the connection. `reason` is what the logs and the leave notice say.
     func close(reason: String)
 }
@@ -18,4 +21,11 @@ public enum EnqueueResult: Sendable, Equatable {
     case overflow
     /// The connection is already closing; the line was dropped.
     case closed
+}
+
+extension ClientOutbox {
+    /// Outboxes without a writer to wake (test doubles) simply enqueue.
+    public func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult {
+        enqueue(line)
+    }
 }

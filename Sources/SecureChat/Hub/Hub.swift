@@ -255,8 +255,10 @@ public actor Hub {
     /// announces their departure (and may, in turn, overflow someone else: handled the same way).
     func deliver(_ line: ByteBuffer, to delivery: Delivery) {
         var overflowed: [ConnectionID] = []
+        var wakeUps = WriterWakeUps()
+        defer { wakeUps.wake() }
         func send(_ id: ConnectionID, _ outbox: any ClientOutbox) {
-            if outbox.enqueue(line) == .overflow { overflowed.append(id) }
+            if outbox.enqueue(line, wakeUps: &wakeUps) == .overflow { overflowed.append(id) }
         }
         switch delivery {
         case .everyone:

@@ -64,8 +64,34 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     // MARK: - ClientOutbox
 
     public func enqueue(_ line: ByteBuffer) -> EnqueueResult {
-        enum Action { case none, scheduleDrain, evict }
-        let (result, action): (EnqueueResult, Action) = lock.withLock {
+        let (result, action) = append(line)
+        switch action {
+        case .none: break
+        case .scheduleDrain: eventLoop.execute { self.drain() }
+        case .evict: evict()
+        }
+        return result
+    }
+
+    public func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult {
+        let (result, action) = append(line)
+        switch action {
+        case .none: break
+        case .scheduleDrain: wakeUps.add(self)
+        case .evict: evict()
+        }
+        return result
+    }
+
+    /// Run by `WriterWakeUps` on this outbox's event loop.
+    func drainFromWakeUp() {
+        drain()
+    }
+
+    private enum Action { case none, scheduleDrain, evict }
+
+    private func append(_ line: ByteBuffer) -> (EnqueueResult, Action) {
+        lock.withLock {
             if queue.closing { return (.closed, .none) }
             if queue.bytes + line.readableBytes > limit {
                 queue.closing = true
@@ -80,14 +106,11 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             queue.drainPending = true
             return (.queued, .scheduleDrain)
         }
-        switch action {
-        case .none: break
-        case .scheduleDrain: eventLoop.execute { self.drain() }
-        case .evict:
-            counters?.increment(.outboxOverflow)
-            eventLoop.execute { self.closeNow(reason: "send queue overflow") }
-        }
-        return result
+    }
+
+    private func evict() {
+        counters?.increment(.outboxOverflow)
+        eventLoop.execute { self.closeNow(reason: "send queue overflow") }
     }
 
     public func close(reason: String) {
