@@ -200,6 +200,9 @@ public final class ChatServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
             .bind(host: shared.configuration.host, port: port) { channel in
                 admit(channel, kind: kind, shared)
             }

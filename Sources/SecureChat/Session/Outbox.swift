@@ -18,7 +18,9 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     public typealias OutboundOut = ByteBuffer
 
     private struct Queue {
-        var lines = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        /// An Array, not a CircularBuffer: an empty Array allocates nothing, so an idle connection's queue
+        /// costs no heap (see `trimmed`).
+        var lines: [ByteBuffer] = []
         var bytes = 0
         /// A drain is scheduled, or will run when the channel becomes writable again.
         var drainPending = false
@@ -37,7 +39,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
 
     // Event-loop confined.
     private var context: ChannelHandlerContext?
-    private var spare = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    private var spare: [ByteBuffer] = []
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     private var stallTimer: Scheduled<Void>?
@@ -166,14 +168,42 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             queue.drainPending = false
         }
         guard !spare.isEmpty else { return }
-        var bytes = 0
-        for line in spare {
-            bytes += line.readableBytes
-            context.write(wrapOutboundOut(line), promise: nil)
-        }
+        let bytes = writeBatch(context: context)
         counters?.bytesSent.add(bytes, ordering: .relaxed)
-        spare.removeAll(keepingCapacity: spare.count <= 1024)
+        spare.removeAll(keepingCapacity: spare.capacity <= Self.retainedQueueCapacity)
         context.flush()
+    }
+
+    /// Largest buffer one coalesced write carries.
+    static let coalescedWriteLimit = 64 * 1024
+    /// Queue capacity (lines) kept between batches; more is given back, so a burst (a flood of join notices)
+    /// does not leave an idle connection holding a large array.
+    static let retainedQueueCapacity = 4
+
+    /// Writes `spare` (not empty) as few buffers as possible: lines are copied into buffers of up to
+    /// `coalescedWriteLimit` bytes. One write per batch instead of one per line keeps NIO's pending-write
+    /// queue at its initial size (it never shrinks once grown) and gives TLS one `SSL_write` per batch.
+    /// Returns the bytes written.
+    private func writeBatch(context: ChannelHandlerContext) -> Int {
+        if spare.count == 1 {
+            let line = spare[0]
+            context.write(wrapOutboundOut(line), promise: nil)
+            return line.readableBytes
+        }
+        var total = 0
+        for line in spare { total += line.readableBytes }
+        var remaining = total
+        var batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+        for var line in spare {
+            if batch.readableBytes > 0, batch.readableBytes + line.readableBytes > Self.coalescedWriteLimit {
+                remaining -= batch.readableBytes
+                context.write(wrapOutboundOut(batch), promise: nil)
+                batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+            }
+            batch.writeBuffer(&line)
+        }
+        context.write(wrapOutboundOut(batch), promise: nil)
+        return total
     }
 
     /// Sends what is queued (best effort), then closes once it was written.
@@ -187,8 +217,8 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             context.close(promise: nil)
             return
         }
-        for line in spare { context.write(wrapOutboundOut(line), promise: nil) }
-        spare.removeAll()
+        if !spare.isEmpty { _ = writeBatch(context: context) }
+        spare = []
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(last), promise: written)
         // The write-timeout timer (if the client is not reading) still closes the connection if this never
