@@ -35,7 +35,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private let limit: Int
     private let writeTimeout: TimeAmount
     private let counters: ServerCounters?
-    private let logger: Logger
+    private let log: ConnectionLog
 
     // Event-loop confined.
     private var context: ChannelHandlerContext?
@@ -55,7 +55,26 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         self.limit = limit
         self.writeTimeout = writeTimeout
         self.counters = counters
-        self.logger = logger
+        self.log = ConnectionLog(plain: logger)
+    }
+
+    /// The server's outbox: logs with the connection's metadata, built only when it logs.
+    init(
+        eventLoop: any EventLoop,
+        limit: Int,
+        writeTimeout: TimeAmount,
+        counters: ServerCounters?,
+        log: ConnectionLog
+    ) {
+        self.eventLoop = eventLoop
+        self.limit = limit
+        self.writeTimeout = writeTimeout
+        self.counters = counters
+        self.log = log
+    }
+
+    private var logger: Logger {
+        log.logger
     }
 
     /// Why the connection was closed by the server side, if it was.
