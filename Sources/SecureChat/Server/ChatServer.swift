@@ -257,21 +257,23 @@ public final class ChatServer: Service, Sendable {
         let tls = connection.kind == .tls
         counters.adjustOpenConnections(tls: tls, by: 1)
         shared.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
-        let shared = self.shared
+        // Kept by the connection for its whole life: captures only what it needs (not all of `shared`).
+        let registry = shared.connections
+        let counters = self.counters
         let id = connection.id
         let ticket = connection.ticket
         let ended: @Sendable () -> Void = {
-            let waiters = shared.connections.withLockedValue { registry -> [CheckedContinuation<Void, Never>] in
+            let waiters = registry.withLockedValue { registry -> [CheckedContinuation<Void, Never>] in
                 registry.outboxes[id] = nil
                 guard registry.outboxes.isEmpty else { return [] }
                 defer { registry.emptyWaiters = [] }
                 return registry.emptyWaiters
             }
-            shared.counters.adjustOpenConnections(tls: tls, by: -1)
+            counters.adjustOpenConnections(tls: tls, by: -1)
             ticket.release()
             for waiter in waiters { waiter.resume() }
         }
-        if !shared.accepting.withLockedValue({ $0 }) {
+        if !self.shared.accepting.withLockedValue({ $0 }) {
             connection.outbox.close(reason: "server shutting down")
         }
         guard let handshake = connection.handshake else {
