@@ -20,7 +20,9 @@ struct AcceptedConnection: Sendable {
     let id: ConnectionID
     let kind: ListenerKind
     let acceptedAt: NIODeadline
-    let channel: NIOAsyncChannel<InboundLine, Never>
+    let channel: any Channel
+    /// The pipeline's last handler, which runs the session.
+    let driver: SessionDriver
     let outbox: Outbox
     let address: String
     /// Holds the connection's place under the connection limits until the session ends.
@@ -28,7 +30,7 @@ struct AcceptedConnection: Sendable {
     /// Completed by the TLS handshake; nil on the plaintext port.
     let handshake: EventLoopFuture<TLSHandshakeCompleted>?
     let loginTimer: Scheduled<Void>
-    let logger: Logger
+    let log: ConnectionLog
 }
 
 extension ChatServer {
@@ -96,10 +98,7 @@ extension ChatServer {
         _ shared: Shared
     ) throws -> AcceptedConnection {
         let configuration = shared.configuration
-        var logger = shared.logger
-        logger[metadataKey: "connection"] = "\(id)"
-        logger[metadataKey: "peer"] = "\(address)"
-        logger[metadataKey: "transport"] = "\(kind)"
+        let log = ConnectionLog(base: shared.logger, id: id, address: address, kind: kind)
         let pipeline = channel.pipeline.syncOperations
 
         var handshake: EventLoopFuture<TLSHandshakeCompleted>?
@@ -127,22 +126,22 @@ extension ChatServer {
             limit: configuration.outboxBytes,
             writeTimeout: configuration.writeTimeout,
             counters: shared.counters,
-            logger: logger
+            log: log
         )
         try pipeline.addHandler(outbox)
-        let asyncChannel = try NIOAsyncChannel<InboundLine, Never>(wrappingChannelSynchronously: channel)
+        let driver = SessionDriver(channel: channel)
+        try pipeline.addHandler(driver)
 
-        let timerLogger = logger
         let counters = shared.counters
         let loginTimer = channel.eventLoop.scheduleTask(in: configuration.loginTimeout) {
             counters.increment(.loginTimeout)
-            timerLogger.info("login timeout; closing")
+            log.logger.info("login timeout; closing")
             channel.close(promise: nil)
         }
-        logger.debug("connection accepted")
+        log.logger.debug("connection accepted")
         return AcceptedConnection(
-            id: id, kind: kind, acceptedAt: .now(), channel: asyncChannel, outbox: outbox, address: address, ticket: ticket, handshake: handshake,
-            loginTimer: loginTimer, logger: logger
+            id: id, kind: kind, acceptedAt: .now(), channel: channel, driver: driver, outbox: outbox, address: address,
+            ticket: ticket, handshake: handshake, loginTimer: loginTimer, log: log
         )
     }
 }

@@ -10,7 +10,7 @@ extension ChatServer {
             return accepting
         }
         guard first else { return }
-        let outboxes = shared.connections.withLockedValue { Array($0.values) }
+        let outboxes = shared.connections.withLockedValue { Array($0.outboxes.values) }
         logger.notice("shutting down", metadata: ["connections": "\(outboxes.count)"])
         for listener in listeners {
             listener.channel.close(promise: nil)
@@ -22,7 +22,7 @@ extension ChatServer {
         }
         let connections = shared.connections
         shared.group.next().scheduleTask(in: configuration.shutdownGrace) {
-            for outbox in connections.withLockedValue({ Array($0.values) }) {
+            for outbox in connections.withLockedValue({ Array($0.outboxes.values) }) {
                 outbox.forceClose()
             }
         }

@@ -27,6 +27,8 @@ public final class ChatServer: Service, Sendable {
     let listeners: [NIOAsyncChannel<Admission, Never>]
     let metricsServer: MetricsHTTPServer?
     let shared: Shared
+    /// What every session shares.
+    let sessionEnvironment: SessionEnvironment
     var logger: Logger { shared.logger }
     var refusalLog: LogRateLimiter { shared.refusalLog }
 
@@ -48,6 +50,9 @@ public final class ChatServer: Service, Sendable {
         self.metricsServer = metricsServer
         self.plaintextPort = plaintextPort
         self.tlsPort = tlsPort
+        self.sessionEnvironment = SessionEnvironment(
+            hub: shared.hub, configuration: shared.configuration, tlsPort: tlsPort, counters: shared.counters
+        )
     }
 
     /// What every connection's set-up needs, built once.
@@ -64,7 +69,7 @@ public final class ChatServer: Service, Sendable {
         let group: any EventLoopGroup
         let connectionIDs: NIOLockedValueBox<UInt64>
         /// Every open connection's outbox, for the shutdown notice and drain.
-        let connections: NIOLockedValueBox<[ConnectionID: Outbox]>
+        let connections: NIOLockedValueBox<ConnectionRegistry>
         /// False once shutdown has begun: `/healthz` fails and late arrivals are sent away.
         let accepting: NIOLockedValueBox<Bool>
     }
@@ -110,7 +115,7 @@ public final class ChatServer: Service, Sendable {
             logger: logger,
             group: group,
             connectionIDs: NIOLockedValueBox(0),
-            connections: NIOLockedValueBox([:]),
+            connections: NIOLockedValueBox(ConnectionRegistry()),
             accepting: NIOLockedValueBox(true)
         )
 
@@ -161,20 +166,49 @@ public final class ChatServer: Service, Sendable {
         await hub.saveBans()
     }
 
+    /// Accepts until the listeners close, then waits until every connection has ended. Cancelled (or when a
+    /// listener fails), it closes every connection and still waits for their sessions to end.
     private func serveConnections() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            for listener in listeners {
-                group.addTask {
-                    try await listener.executeThenClose { inbound in
-                        try await withThrowingDiscardingTaskGroup { connections in
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                for listener in listeners {
+                    group.addTask {
+                        try await listener.executeThenClose { inbound in
                             for try await admission in inbound {
                                 guard case .accepted(let connection) = admission else { continue }
-                                connections.addTask { await self.serve(connection) }
+                                self.serve(connection)
                             }
                         }
                     }
                 }
             }
+        } catch {
+            closeAllConnections()
+            await connectionsEnded()
+            throw error
+        }
+        await withTaskCancellationHandler {
+            await connectionsEnded()
+        } onCancel: {
+            self.closeAllConnections()
+        }
+    }
+
+    private func closeAllConnections() {
+        for outbox in shared.connections.withLockedValue({ Array($0.outboxes.values) }) {
+            outbox.forceClose()
+        }
+    }
+
+    /// Returns once no connection is registered.
+    private func connectionsEnded() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = shared.connections.withLockedValue { registry -> Bool in
+                if registry.outboxes.isEmpty { return true }
+                registry.emptyWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
         }
     }
 
@@ -200,6 +234,9 @@ public final class ChatServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
             .bind(host: shared.configuration.host, port: port) { channel in
                 admit(channel, kind: kind, shared)
             }
@@ -213,52 +250,64 @@ public final class ChatServer: Service, Sendable {
         return listener
     }
 
-    private func serve(_ connection: AcceptedConnection) async {
-        counters.adjustOpenConnections(tls: connection.kind == .tls, by: 1)
-        shared.connections.withLockedValue { $0[connection.id] = connection.outbox }
-        defer {
-            shared.connections.withLockedValue { $0[connection.id] = nil }
-            counters.adjustOpenConnections(tls: connection.kind == .tls, by: -1)
-            connection.ticket.release()
+    /// Registers the connection and starts its session: at once on the plaintext port, after the handshake on
+    /// the TLS port. The session runs in the connection's `SessionDriver`; `ended` undoes the registration once
+    /// the session has ended and the channel is closed.
+    private func serve(_ connection: AcceptedConnection) {
+        let tls = connection.kind == .tls
+        counters.adjustOpenConnections(tls: tls, by: 1)
+        shared.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
+        // Kept by the connection for its whole life: captures only what it needs (not all of `shared`).
+        let registry = shared.connections
+        let counters = self.counters
+        let id = connection.id
+        let ticket = connection.ticket
+        let ended: @Sendable () -> Void = {
+            let waiters = registry.withLockedValue { registry -> [CheckedContinuation<Void, Never>] in
+                registry.outboxes[id] = nil
+                guard registry.outboxes.isEmpty else { return [] }
+                defer { registry.emptyWaiters = [] }
+                return registry.emptyWaiters
+            }
+            counters.adjustOpenConnections(tls: tls, by: -1)
+            ticket.release()
+            for waiter in waiters { waiter.resume() }
         }
-        if !shared.accepting.withLockedValue({ $0 }) {
+        if !self.shared.accepting.withLockedValue({ $0 }) {
             connection.outbox.close(reason: "server shutting down")
         }
-        do {
-            try await connection.channel.executeThenClose { inbound, _ in
-                var transport = Transport.plaintext
-                var fingerprint: String?
-                if let handshake = connection.handshake {
-                    do {
-                        let completed = try await handshake.get()
-                        counters.increment(.tlsHandshakeCompleted)
-                        metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
-                        transport = .tls(version: completed.protocolVersion, cipher: completed.cipher)
-                        fingerprint = completed.peerCertificateFingerprint
-                    } catch {
-                        handshakeFailed(error, connection: connection)
-                        return
-                    }
-                }
-                let info = ClientInfo(
-                    id: connection.id, address: connection.address, transport: transport, connectedAt: .now(),
-                    certificateFingerprint: fingerprint
-                )
-                let session = Session(
-                    info: info,
-                    hub: hub,
-                    outbox: connection.outbox,
-                    configuration: configuration,
-                    tlsPort: tlsPort,
-                    counters: counters,
-                    logger: connection.logger,
-                    loginTimer: connection.loginTimer
-                )
-                await session.run(inbound)
-            }
-        } catch {
-            connection.logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        guard let handshake = connection.handshake else {
+            connection.driver.start(makeSession(connection, transport: .plaintext, fingerprint: nil), onEnd: ended)
+            return
         }
+        handshake.whenComplete { result in
+            switch result {
+            case .success(let completed):
+                self.counters.increment(.tlsHandshakeCompleted)
+                self.metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
+                let session = self.makeSession(
+                    connection,
+                    transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
+                    fingerprint: completed.peerCertificateFingerprint
+                )
+                connection.driver.start(session, onEnd: ended)
+            case .failure(let error):
+                self.handshakeFailed(error, connection: connection)
+                connection.channel.close(promise: nil)
+                connection.channel.closeFuture.whenComplete { _ in ended() }
+            }
+        }
+    }
+
+    private func makeSession(_ connection: AcceptedConnection, transport: Transport, fingerprint: String?) -> Session {
+        let info = ClientInfo(
+            id: connection.id, address: connection.address, transport: transport, connectedAt: .now(),
+            certificateFingerprint: fingerprint
+        )
+        return Session(
+            info: info, outbox: connection.outbox, environment: sessionEnvironment, log: connection.log,
+            loginTimer: connection.loginTimer
+        )
     }
 
     private func handshakeFailed(_ error: any Error, connection: AcceptedConnection) {
@@ -269,18 +318,26 @@ public final class ChatServer: Service, Sendable {
             counters.recordHandshakeFailure(reason: "connection closed")
         }
         // A peer that connects and leaves without a word (port scanners, health checks) is not news.
+        let logger = connection.log.logger
         if let tlsError = error as? TLSError, tlsError.code == .eofDuringHandshake {
-            connection.logger.debug("TLS peer left during the handshake")
+            logger.debug("TLS peer left during the handshake")
             return
         }
         if error is ChannelError {
-            connection.logger.debug("TLS connection closed before the handshake completed")
+            logger.debug("TLS connection closed before the handshake completed")
             return
         }
         refusalLog.log(
-            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: connection.logger
+            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: logger
         )
     }
+}
+
+/// The open connections, for the shutdown notice and for `run()` to wait until all are gone.
+struct ConnectionRegistry {
+    var outboxes: [ConnectionID: Outbox] = [:]
+    /// Resumed when `outboxes` becomes empty.
+    var emptyWaiters: [CheckedContinuation<Void, Never>] = []
 }
 
 /// A configuration that cannot work, said in words for the operator.

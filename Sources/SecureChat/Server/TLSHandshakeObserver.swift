@@ -17,6 +17,11 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
         if let completed = event as? TLSHandshakeCompleted, !settled {
             settled = true
             handshake.succeed(completed)
+            context.fireUserInboundEventTriggered(event)
+            // Its work is done: leaving the pipeline frees this handler, its context and the promise for the
+            // rest of the connection's life. Later events flow past exactly as they did through it.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -10,15 +10,29 @@ import NIOCore
 /// NIO's channel buffer holds after the last batch. A channel that stays unwritable for `writeTimeout` is
 /// closed too, even if little is queued.
 ///
-/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `spare`, `writable` and `stallTimer` are only
+/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable` and `stallTimer` are only
 /// touched on the channel's event loop.
 public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
     public typealias InboundIn = InboundLine
     public typealias InboundOut = InboundLine
     public typealias OutboundOut = ByteBuffer
 
+    /// Queued lines. The first one is held inline and the rest in an Array that is handed over whole to the
+    /// writer, so an idle connection's queue holds no heap memory, and the usual single-line batch allocates
+    /// none either.
+    struct Lines {
+        private(set) var first: ByteBuffer?
+        private(set) var more: [ByteBuffer] = []
+
+        var isEmpty: Bool { first == nil }
+
+        mutating func append(_ line: ByteBuffer) {
+            if first == nil { first = line } else { more.append(line) }
+        }
+    }
+
     private struct Queue {
-        var lines = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        var lines = Lines()
         var bytes = 0
         /// A drain is scheduled, or will run when the channel becomes writable again.
         var drainPending = false
@@ -33,11 +47,10 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     private let limit: Int
     private let writeTimeout: TimeAmount
     private let counters: ServerCounters?
-    private let logger: Logger
+    private let log: ConnectionLog
 
     // Event-loop confined.
     private var context: ChannelHandlerContext?
-    private var spare = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     private var stallTimer: Scheduled<Void>?
@@ -53,7 +66,26 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         self.limit = limit
         self.writeTimeout = writeTimeout
         self.counters = counters
-        self.logger = logger
+        self.log = ConnectionLog(plain: logger)
+    }
+
+    /// The server's outbox: logs with the connection's metadata, built only when it logs.
+    init(
+        eventLoop: any EventLoop,
+        limit: Int,
+        writeTimeout: TimeAmount,
+        counters: ServerCounters?,
+        log: ConnectionLog
+    ) {
+        self.eventLoop = eventLoop
+        self.limit = limit
+        self.writeTimeout = writeTimeout
+        self.counters = counters
+        self.log = log
+    }
+
+    private var logger: Logger {
+        log.logger
     }
 
     /// Why the connection was closed by the server side, if it was.
@@ -96,7 +128,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             if queue.bytes + line.readableBytes > limit {
                 queue.closing = true
                 queue.closeReason = "send queue overflow"
-                queue.lines.removeAll()
+                queue.lines = Lines()
                 queue.bytes = 0
                 return (.overflow, .evict)
             }
@@ -149,7 +181,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     public func channelInactive(context: ChannelHandlerContext) {
         lock.withLock {
             queue.closing = true
-            queue.lines.removeAll()
+            queue.lines = Lines()
             queue.bytes = 0
         }
         stallTimer?.cancel()
@@ -183,37 +215,69 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     /// (the drain stays pending) until `channelWritabilityChanged` says the socket drains again.
     private func drain() {
         guard let context, writable else { return }
-        lock.withLock {
-            swap(&queue.lines, &spare)
+        let lines = lock.withLock {
             queue.bytes = 0
             queue.drainPending = false
+            return takeLines()
         }
-        guard !spare.isEmpty else { return }
-        var bytes = 0
-        for line in spare {
-            bytes += line.readableBytes
-            context.write(wrapOutboundOut(line), promise: nil)
-        }
+        guard !lines.isEmpty else { return }
+        let bytes = write(lines, context: context, promise: nil)
         counters?.bytesSent.add(bytes, ordering: .relaxed)
-        spare.removeAll(keepingCapacity: spare.count <= 1024)
         context.flush()
+    }
+
+    /// Under the lock: moves the queued lines out, leaving an empty queue that owns no storage.
+    private func takeLines() -> Lines {
+        var lines = Lines()
+        swap(&lines, &queue.lines)
+        return lines
+    }
+
+    /// Largest buffer one coalesced write carries.
+    static let coalescedWriteLimit = 64 * 1024
+
+    /// Writes `lines` (not empty) as few buffers as possible: several lines are copied into buffers of up to
+    /// `coalescedWriteLimit` bytes. One write per batch instead of one per line keeps NIO's pending-write
+    /// queue at its initial size (it never shrinks once grown) and gives TLS one `SSL_write` per batch.
+    /// `promise` completes with the last write. Returns the bytes written.
+    private func write(_ lines: Lines, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Int {
+        guard let first = lines.first else { return 0 }
+        if lines.more.isEmpty {
+            context.write(wrapOutboundOut(first), promise: promise)
+            return first.readableBytes
+        }
+        var total = first.readableBytes
+        for line in lines.more { total += line.readableBytes }
+        var remaining = total
+        var batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+        func add(_ line: ByteBuffer) {
+            if batch.readableBytes > 0, batch.readableBytes + line.readableBytes > Self.coalescedWriteLimit {
+                remaining -= batch.readableBytes
+                context.write(wrapOutboundOut(batch), promise: nil)
+                batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+            }
+            batch.writeImmutableBuffer(line)
+        }
+        add(first)
+        for line in lines.more { add(line) }
+        context.write(wrapOutboundOut(batch), promise: promise)
+        return total
     }
 
     /// Sends what is queued (best effort), then closes once it was written.
     private func drainAndClose() {
         guard let context else { return }
-        lock.withLock {
-            swap(&queue.lines, &spare)
+        let lines = lock.withLock {
             queue.bytes = 0
+            return takeLines()
         }
-        guard let last = spare.popLast() else {
+        guard !lines.isEmpty else {
             context.close(promise: nil)
             return
         }
-        for line in spare { context.write(wrapOutboundOut(line), promise: nil) }
-        spare.removeAll()
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(last), promise: written)
+        _ = write(lines, context: context, promise: written)
+        context.flush()
         // The write-timeout timer (if the client is not reading) still closes the connection if this never
         // completes.
         let channel = context.channel

@@ -1,20 +1,45 @@
 import Logging
 import NIOCore
 
-/// One connection's life after accept: greeting, login, then commands and chat until it ends.
-///
-/// A session only ever talks to the hub and to its own outbox; it never touches another session.
-struct Session {
-    let info: ClientInfo
+/// What every session shares: built once per server, so a session carries one reference, not a copy of the
+/// configuration.
+final class SessionEnvironment: Sendable {
     let hub: Hub
-    let outbox: Outbox
     let configuration: Configuration
     /// Where to point plaintext users who should switch to TLS.
     let tlsPort: Int?
     let counters: ServerCounters
-    let logger: Logger
-    /// Closes the connection if login does not finish in time; cancelled once it does.
-    let loginTimer: Scheduled<Void>?
+
+    init(hub: Hub, configuration: Configuration, tlsPort: Int?, counters: ServerCounters) {
+        self.hub = hub
+        self.configuration = configuration
+        self.tlsPort = tlsPort
+        self.counters = counters
+    }
+}
+
+/// One connection's life after accept: greeting, login, then commands and chat until it ends.
+///
+/// A session only ever talks to the hub and to its own outbox; it never touches another session.
+///
+/// It is driven by its connection's ``SessionDriver``: `greet()` once, `process(_:)` for each line in order,
+/// `end(readError:)` once. The driver runs these one at a time, each call after the previous one returned (in
+/// a task it starts when lines arrive, so an idle connection has no task). That serialisation is what makes
+/// the mutable `state` safe, hence `@unchecked Sendable`.
+final class Session: @unchecked Sendable {
+    let info: ClientInfo
+    let outbox: Outbox
+    let environment: SessionEnvironment
+    let log: ConnectionLog
+    /// Closes the connection if login does not finish in time; cancelled (and dropped) once it does.
+    private var loginTimer: Scheduled<Void>?
+    private var state: State
+
+    var hub: Hub { environment.hub }
+    var configuration: Configuration { environment.configuration }
+    var tlsPort: Int? { environment.tlsPort }
+    var counters: ServerCounters { environment.counters }
+    var logger: Logger { log.logger }
 
     /// State that lives as long as the connection.
     struct State {
@@ -28,41 +53,53 @@ struct Session {
         var idleMonitor: IdleMonitor?
     }
 
-    func run(_ inbound: NIOAsyncChannelInboundStream<InboundLine>) async {
-        var state = State(throttle: configuration.lineThrottle)
-        await greet()
-        do {
-            for try await event in inbound {
-                switch event {
-                case .tlsOnPlaintextPort:
-                    var message = "This is SecureChat's plaintext port and your client spoke TLS."
-                    if let tlsPort { message += " For TLS, connect to port \(tlsPort)." }
-                    send(ServerLine.error(message))
-                    counters.increment(.tlsOnPlaintextPort)
-                    logger.notice("TLS handshake on the plaintext port; closing")
-                    state.closeReason = "TLS on plaintext port"
-                case .overlong:
-                    send(ServerLine.error("Line too long (over \(configuration.maximumLineBytes) bytes); it was discarded."))
-                case .line(let bytes):
-                    counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
-                    let text = TextSanitizer.sanitize(bytes)
-                    if text.isEmpty { continue }
-                    if state.name == nil {
-                        await login(text, state: &state)
-                    } else if admit(&state) {
-                        state.idleMonitor?.touch()
-                        await handle(text, state: &state)
-                    }
-                }
-                if let reason = state.closeReason {
-                    outbox.close(reason: reason)
-                    break
-                }
+    init(info: ClientInfo, outbox: Outbox, environment: SessionEnvironment, log: ConnectionLog, loginTimer: Scheduled<Void>?) {
+        self.info = info
+        self.outbox = outbox
+        self.environment = environment
+        self.log = log
+        self.loginTimer = loginTimer
+        self.state = State(throttle: environment.configuration.lineThrottle)
+    }
+
+    /// Handles one event from the line decoder. Returns false once the session has decided to close the
+    /// connection (the outbox is closing): later lines must not be processed.
+    func process(_ event: InboundLine) async -> Bool {
+        switch event {
+        case .tlsOnPlaintextPort:
+            var message = "This is SecureChat's plaintext port and your client spoke TLS."
+            if let tlsPort { message += " For TLS, connect to port \(tlsPort)." }
+            send(ServerLine.error(message))
+            counters.increment(.tlsOnPlaintextPort)
+            logger.notice("TLS handshake on the plaintext port; closing")
+            state.closeReason = "TLS on plaintext port"
+        case .overlong:
+            send(ServerLine.error("Line too long (over \(configuration.maximumLineBytes) bytes); it was discarded."))
+        case .line(let bytes):
+            counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
+            let text = TextSanitizer.sanitize(bytes)
+            if text.isEmpty { return true }
+            if state.name == nil {
+                await login(text, state: &state)
+            } else if admit(&state) {
+                state.idleMonitor?.touch()
+                await handle(text, state: &state)
             }
-        } catch {
-            logger.debug("connection read failed", metadata: ["error": "\(error)"])
+        }
+        if let reason = state.closeReason {
+            outbox.close(reason: reason)
+            return false
+        }
+        return true
+    }
+
+    /// The end of the session (the connection closed, failed, or the session closed it): leaves the hub.
+    func end(readError: (any Error)?) async {
+        if let readError {
+            logger.debug("connection read failed", metadata: ["error": "\(readError)"])
         }
         loginTimer?.cancel()
+        loginTimer = nil
         state.idleMonitor?.stop()
         let reason = state.closeReason ?? outbox.closeReason ?? "connection closed"
         await hub.disconnect(info.id, reason: reason)
@@ -71,7 +108,7 @@ struct Session {
 
     // MARK: - Greeting and login
 
-    private func greet() async {
+    func greet() async {
         send(ServerLine.notice("Welcome to SecureChat."))
         switch info.transport {
         case .tls(let version, let cipher):
@@ -116,6 +153,7 @@ struct Session {
                 promptForName()
             case .loggedIn(let room, let isOperator):
                 loginTimer?.cancel()
+                loginTimer = nil
                 state.name = name
                 state.room = room
                 state.isOperator = isOperator

@@ -18,14 +18,17 @@ enum SSLOperationResult<Value> {
 /// completes in one call and feeding a whole network read never has to be split and retried; a BIO pair
 /// has fixed buffers (allocated for the connection's whole life) and turns every large read and write
 /// into a WANT_WRITE loop. The cost of memory BIOs is that their buffer never shrinks; we bound that by
-/// replacing a BIO that has held a large burst with a fresh one once it is empty (see `recycleThreshold`).
+/// replacing a BIO that has held more than `recycleThreshold` with a fresh one once it is empty, and both
+/// BIOs once after the handshake (whose flights would otherwise stay allocated for the connection's life).
 ///
 /// Every `SSL_*` I/O call is preceded by `ERR_clear_error()`: the error queue is per thread and shared by
 /// all connections of an event loop. This type knows nothing about channels; ``OpenSSLHandler`` drives it.
 final class SSLConnection {
     /// A memory BIO that has held more than this much is replaced once drained, so one 1 MiB message
-    /// does not leave 1 MiB allocated for the rest of an idle connection's life.
-    static let recycleThreshold = 17 * 1024
+    /// does not leave 1 MiB allocated for the rest of an idle connection's life. Small enough that an idle
+    /// connection keeps little; large enough that replacing the BIO (a few allocations) is amortised over
+    /// kilobytes of encryption.
+    static let recycleThreshold = 4 * 1024
 
     let context: TLSContext
     /// `SSL *`, owned; it owns both BIOs.
@@ -35,6 +38,10 @@ final class SSLConnection {
     /// Ciphertext produced by OpenSSL for the network (borrowed from `ssl`).
     private var sslToNetwork: OpaquePointer
     private var networkToSSLPeak = 0
+    private var sslToNetworkPeak = 0
+    /// Set when the handshake completes: replace each BIO (and its handshake-sized buffer) once it is empty.
+    private var recycleInputAfterHandshake = false
+    private var recycleOutputAfterHandshake = false
 
     init(context: TLSContext, isServer: Bool, serverHostname: String?, session: TLSSession?) throws {
         self.context = context
@@ -122,23 +129,37 @@ final class SSLConnection {
     func dataForNetwork(allocator: ByteBufferAllocator) -> ByteBuffer? {
         let pending = Int(sc_BIO_pending(self.sslToNetwork))
         guard pending > 0 else {
+            self.releaseDrainedOutput()
             return nil
         }
         var buffer = allocator.buffer(capacity: pending)
         let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { pointer in
             max(0, Int(BIO_read(self.sslToNetwork, pointer.baseAddress, CInt(pending))))
         }
-        if pending > Self.recycleThreshold, let fresh = Self.makeMemoryBIO() {
-            // Frees the old BIO (and its large buffer); OpenSSL keeps any handshake buffering BIO on top.
-            SSL_set0_wbio(self.ssl, fresh)
-            self.sslToNetwork = fresh
-        }
+        self.sslToNetworkPeak = max(self.sslToNetworkPeak, pending)
+        self.releaseDrainedOutput()
         return read > 0 ? buffer : nil
+    }
+
+    /// Replaces the output BIO if it is empty and has grown large, or held the handshake.
+    private func releaseDrainedOutput() {
+        guard self.sslToNetworkPeak > Self.recycleThreshold || self.recycleOutputAfterHandshake,
+            sc_BIO_pending(self.sslToNetwork) == 0,
+            let fresh = Self.makeMemoryBIO()
+        else {
+            return
+        }
+        // Frees the old BIO (and its buffer); OpenSSL keeps any handshake buffering BIO on top.
+        SSL_set0_wbio(self.ssl, fresh)
+        self.sslToNetwork = fresh
+        self.sslToNetworkPeak = 0
+        self.recycleOutputAfterHandshake = false
     }
 
     /// Drops the input BIO's buffer if it grew large and OpenSSL has consumed everything in it.
     func releaseConsumedInput() {
-        guard self.networkToSSLPeak > Self.recycleThreshold, sc_BIO_pending(self.networkToSSL) == 0,
+        guard self.networkToSSLPeak > Self.recycleThreshold || self.recycleInputAfterHandshake,
+            sc_BIO_pending(self.networkToSSL) == 0,
             let fresh = Self.makeMemoryBIO()
         else {
             return
@@ -146,6 +167,7 @@ final class SSLConnection {
         SSL_set0_rbio(self.ssl, fresh)
         self.networkToSSL = fresh
         self.networkToSSLPeak = 0
+        self.recycleInputAfterHandshake = false
     }
 
     /// Bytes allocated by both memory BIOs; for tests of per-connection memory.
@@ -159,6 +181,8 @@ final class SSLConnection {
         OpenSSLErrorQueue.clear()
         let rc = SSL_do_handshake(self.ssl)
         if rc == 1 {
+            self.recycleInputAfterHandshake = true
+            self.recycleOutputAfterHandshake = true
             return .complete(())
         }
         return self.interpret(rc, failure: TLSError.handshakeFailed)
@@ -249,14 +273,26 @@ final class SSLConnection {
     // MARK: Facts about the connection
 
     func handshakeInfo() -> TLSHandshakeCompleted {
-        let version = SSL_get_version(self.ssl).map { String(cString: $0) } ?? "unknown"
-        let cipher = SSL_get_current_cipher(self.ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) }
+        let version = SSL_get_version(self.ssl).map { Self.shared(String(cString: $0)) } ?? "unknown"
+        let cipher = SSL_get_current_cipher(self.ssl).flatMap { SSL_CIPHER_get_name($0) }.map {
+            Self.shared(String(cString: $0))
+        }
         return TLSHandshakeCompleted(
             protocolVersion: version,
             cipher: cipher ?? "unknown",
             peerCertificateFingerprint: self.verifiedPeerFingerprint(),
             sessionReused: SSL_session_reused(self.ssl) == 1
         )
+    }
+
+    /// The names every connection reports, as shared instances: a cipher name is longer than a small string,
+    /// so each connection would otherwise keep its own heap copy (in its session and in the hub).
+    private static let commonNames: [String] = [
+        "TLSv1.3", "TLSv1.2", "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    ] + TLSContext.tls12CipherList.split(separator: ":").map(String.init)
+
+    private static func shared(_ name: String) -> String {
+        commonNames.first { $0 == name } ?? name
     }
 
     private func verifiedPeerFingerprint() -> String? {
