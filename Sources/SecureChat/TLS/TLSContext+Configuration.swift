@@ -86,8 +86,14 @@ extension TLSContext {
         // TLS 1.2 resumes through this cache (session IDs) or stateless tickets, TLS 1.3 through stateless
         // tickets; both are on. Tickets are encrypted with a per-SSL_CTX key, so a certificate reload
         // (a new context) simply makes old tickets fall back to a full handshake.
-        _ = sc_SSL_CTX_set_session_cache_mode(ctx, CLong(SSL_SESS_CACHE_SERVER))
+        // NO_AUTO_CLEAR: by default OpenSSL walks the whole cache for expired sessions every 255 handshakes,
+        // an O(cache) pause on the event loop; a full cache evicts its oldest entry instead, which keeps it
+        // bounded just as well.
+        _ = sc_SSL_CTX_set_session_cache_mode(ctx, CLong(SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR))
         _ = sc_SSL_CTX_sess_set_cache_size(ctx, 20_000)
+        // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a chat client reconnects one at a time,
+        // and each ticket costs an encryption and a record.
+        _ = SSL_CTX_set_num_tickets(ctx, 1)
         OpenSSLErrorQueue.clear()
         let rc = Self.sessionIDContext.withUnsafeBufferPointer {
             SSL_CTX_set_session_id_context(ctx, $0.baseAddress, CUnsignedInt($0.count))
