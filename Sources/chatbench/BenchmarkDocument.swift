@@ -71,9 +71,11 @@ struct BenchmarkDocument {
                 "| p99 latency \(transport) (\(size)) | < 5 ms | \(fmt(p99, "ms")) | \(verdict(p99.map { $0 < 5 })) |"
             )
         }
-        let idlePlain = find("idle", "plaintext") { $0.number("connections") ?? 0 < 50_000 }?.number("rss_per_connection_kb")
-        let idleTLS = find("idle", "tls") { $0.number("connections") ?? 0 < 50_000 }?.number("rss_per_connection_kb")
-        let idleSize = find("idle", "plaintext").map { "\(int($0.number("connections"))) connections" } ?? ""
+        // The regular idle runs (no broadcast); the crowd runs with a broadcast are reported in the last row.
+        let regular: (Record) -> Bool = { $0.number("broadcast_received") == nil }
+        let idlePlain = find("idle", "plaintext", where: regular)?.number("rss_per_connection_kb")
+        let idleTLS = find("idle", "tls", where: regular)?.number("rss_per_connection_kb")
+        let idleSize = find("idle", "plaintext", where: regular).map { "\(int($0.number("connections"))) connections" } ?? ""
         rows.append("| idle plaintext connection (\(idleSize)) | <= 5 kB | \(fmt(idlePlain, "kB")) | \(verdict(idlePlain.map { $0 <= 5 })) |")
         rows.append("| idle TLS connection | <= 15 kB | \(fmt(idleTLS, "kB")) | \(verdict(idleTLS.map { $0 <= 15 })) |")
         let full = find("handshakes", "tls")?.number("server_cpu_ms_per_connection")
@@ -83,11 +85,19 @@ struct BenchmarkDocument {
         rows.append(
             "| session resumption works | resumed handshakes | \(resumed.map { "\(int($0.number("resumed"))) of \(int($0.number("connections"))) resumed, \(fmt($0.number("server_cpu_ms_per_connection"), "ms")) CPU each" } ?? "not run") | \(verdict(resumedShare.map { $0 > 0.99 })) |"
         )
-        let big = records.last { $0.scenario == "idle" && ($0.number("connections") ?? 0) >= 50_000 }
-        let bigText = big.map {
-            "\(int($0.number("connections"))) logged in in \(fmt($0.number("login_s"), "s")); broadcast reached \(int($0.number("broadcast_received"))) in \(fmt($0.number("broadcast_ms"), "ms"))"
-        } ?? "not run"
-        let bigOK = big.map { ($0.number("broadcast_received") ?? 0) + 1 >= ($0.number("connections") ?? 1) }
+        // The largest crowd with a broadcast, per transport. Fewer than 50,000 (an open-file limit the machine
+        // would not let us raise) is reported as run, and not met.
+        let crowds = ["plaintext", "tls"].compactMap { transport in
+            records.filter { $0.matches("idle", transport) && $0.number("broadcast_received") != nil }
+                .max { ($0.number("connections") ?? 0) < ($1.number("connections") ?? 0) }
+        }
+        let bigText = crowds.isEmpty ? "not run" : crowds.map {
+            "\($0.transport): \(int($0.number("connections"))) logged in in \(fmt($0.number("login_s"), "s")), \(fmt($0.number("rss_per_connection_kb"), "kB")) each; one message reached \(int($0.number("broadcast_received"))) in \(fmt($0.number("broadcast_ms"), "ms"))"
+        }.joined(separator: "; ")
+        let bigOK = crowds.isEmpty ? nil : crowds.allSatisfy {
+            ($0.number("connections") ?? 0) >= 50_000
+                && ($0.number("broadcast_received") ?? 0) + 1 >= ($0.number("connections") ?? 1)
+        }
         rows.append("| 50,000 logged-in connections, one message to all | works, time reported | \(bigText) | \(verdict(bigOK)) |")
         return rows
     }

@@ -35,6 +35,11 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
         waiter = nil
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset after the server closed is an ordinary end for these tests.
+        context.close(promise: nil)
+    }
+
     private func deliver(_ line: [UInt8]) {
         if let waiter {
             self.waiter = nil
@@ -94,18 +99,29 @@ final class TestClient: Sendable {
     }
 
     /// Connects to `port` on 127.0.0.1. `autoRead: false` makes a client that never reads (a stalled reader);
-    /// `tls` speaks TLS (to the server's TLS port).
+    /// `tls` speaks TLS (to the server's TLS port); `source` picks the client's address (any 127.x.y.z on Linux,
+    /// so tests can play several client addresses); `receiveBuffer` shrinks SO_RCVBUF to stall sooner.
     static func connect(
         port: Int,
         host: String = "127.0.0.1",
+        from source: String? = nil,
         autoRead: Bool = true,
-        tls: TLS? = nil
+        tls: TLS? = nil,
+        receiveBuffer: Int? = nil
     ) async throws -> TestClient {
-        // The handlers go in before the channel is active: the server's greeting can arrive right after the
-        // connect, and bytes read before the collector is in the pipeline would be lost.
-        let collector = LineCollector()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: autoRead)
+        if let source {
+            bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0))
+        }
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+        }
+        // The handlers go in before the channel is active: the server's greeting can arrive right after the
+        // connect, and bytes read before the collector is in the pipeline would be lost. The collector is kept
+        // as made, not looked up later: a refused connection's pipeline may already be empty.
+        let collector = LineCollector()
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
@@ -123,8 +139,8 @@ final class TestClient: Sendable {
     }
 
     /// Connects, reads the greeting and logs in as `name`; returns once the welcome notice arrived.
-    static func loggedIn(_ name: String, port: Int, tls: TLS? = nil) async throws -> TestClient {
-        let client = try await connect(port: port, tls: tls)
+    static func loggedIn(_ name: String, port: Int, from source: String? = nil, tls: TLS? = nil) async throws -> TestClient {
+        let client = try await connect(port: port, from: source, tls: tls)
         try await client.login(name)
         return client
     }
