@@ -114,7 +114,10 @@ struct ReloadOnHangup: Sendable {
             guard let banFilePath else { return }
             do {
                 let bans = try BanFile.load(path: banFilePath)
-                Task { await server.hub.replaceBans(bans) }
+                Task {
+                    await server.hub.replaceBans(bans)
+                    logger.notice("ban file reloaded", metadata: ["bans": "\(bans.bans.count)"])
+                }
             } catch {
                 logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
             }

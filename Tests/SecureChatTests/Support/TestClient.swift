@@ -81,6 +81,8 @@ final class TestClient: Sendable {
     struct TLS: Sendable {
         var clientCertificate: DevelopmentClientCertificate?
         var serverHostname: String? = "localhost"
+        /// The CA the client trusts (default: the test CA).
+        var trustRootsPath: String = TestCertificates.set.caCertificatePath
 
         static let plain = TLS()
 
@@ -90,7 +92,7 @@ final class TestClient: Sendable {
 
         func makeHandler() throws -> OpenSSLHandler {
             let context = try TLSContext.client(
-                trustRootsPath: TestCertificates.set.caCertificatePath,
+                trustRootsPath: trustRootsPath,
                 certificateChainPath: clientCertificate?.certificatePath,
                 privateKeyPath: clientCertificate?.privateKeyPath
             )
