@@ -1,3 +1,4 @@
+import SecureChat
 /// One scenario's outcome: ordered figures that render both as the final JSON line and as a human table.
 public struct BenchResult: Sendable {
     /// A value in the JSON line.
@@ -103,24 +104,7 @@ public struct BenchResult: Sendable {
 /// The little JSON the benchmark writes (no Foundation on the hot path, stable key order).
 enum JSON {
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        JSONLogHandler.quoted(text)
     }
 
     static func render(_ value: BenchResult.Value) -> String {

@@ -93,15 +93,7 @@ public struct Connector: Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-        if !sourceAddresses.isEmpty {
-            let source = sourceAddresses[index % sourceAddresses.count]
-            if source.protocol == .inet {
-                bootstrap = bootstrap.channelOption(
-                    ChannelOptions.socket(SocketOptionLevel(IPPROTO_IP), IPBindAddressNoPort.option), value: 1
-                )
-            }
-            bootstrap = bootstrap.bind(to: source)
-        }
+        bootstrap = bootstrap.bindingSource(index, of: sourceAddresses)
         return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: BenchClientHandler.self)
             return BenchConnection(

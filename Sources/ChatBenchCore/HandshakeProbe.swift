@@ -67,15 +67,7 @@ extension Connector {
         var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(30))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-        if !sourceAddresses.isEmpty {
-            let source = sourceAddresses[index % sourceAddresses.count]
-            if source.protocol == .inet {
-                bootstrap = bootstrap.channelOption(
-                    ChannelOptions.socket(SocketOptionLevel(IPPROTO_IP), IPBindAddressNoPort.option), value: 1
-                )
-            }
-            bootstrap = bootstrap.bind(to: source)
-        }
+        bootstrap = bootstrap.bindingSource(index, of: sourceAddresses)
         bootstrap = bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 if let tls {

@@ -46,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// A JSON string literal: quotes, backslashes and every control character escaped.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
