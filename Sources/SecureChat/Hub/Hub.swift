@@ -29,6 +29,7 @@ public actor Hub {
     let banFile: BanFile?
     var banVersion = 0
     var loginSequence: UInt64 = 0
+    var shuttingDown = false
 
     public init(
         configuration: HubConfiguration = HubConfiguration(),
@@ -238,9 +239,21 @@ public actor Hub {
         }
     }
 
+    /// The server is shutting down: from now on departures are not announced and the operator role is not
+    /// passed on (everyone is leaving, and each user has been told why).
+    public func beginShutdown() {
+        shuttingDown = true
+    }
+
     /// Removes a member. `notice` replaces the usual "NAME left #room (reason)" (kicks say who kicked).
     func remove(_ id: ConnectionID, reason: String, notice: String? = nil) {
         guard let member = members[id] else { return }
+        if shuttingDown {
+            rooms[member.room]?.members[id] = nil
+            members[id] = nil
+            idsByName[member.name.key] = nil
+            return
+        }
         leaveCurrentRoom(id, notice: notice ?? "\(member.name) left \(member.room) (\(reason))", always: notice != nil)
         members[id] = nil
         idsByName[member.name.key] = nil

@@ -16,9 +16,14 @@ extension ChatServer {
             listener.channel.close(promise: nil)
         }
         let notice = ServerLine.notice("The server is shutting down. Goodbye!")
-        for outbox in outboxes {
-            _ = outbox.enqueue(notice)
-            outbox.close(reason: "server shutting down")
+        let hub = self.hub
+        Task {
+            // First the hub stops announcing departures and passing the operator role: everyone is leaving.
+            await hub.beginShutdown()
+            for outbox in outboxes {
+                _ = outbox.enqueue(notice)
+                outbox.close(reason: "server shutting down")
+            }
         }
         let connections = shared.connections
         shared.group.next().scheduleTask(in: configuration.shutdownGrace) {
