@@ -156,6 +156,16 @@ public actor Hub {
         return .sent
     }
 
+    /// `/ping`: answers `* pong` in the hub's order, after every line the hub queued for this user so far.
+    /// Like the session's other command answers it is not counted as a delivery (deliveries are what the
+    /// hub routes between users and rooms).
+    public func pong(_ id: ConnectionID) {
+        guard let outbox = members[id]?.outbox, outbox.enqueue(Self.pongLine) == .overflow else { return }
+        evictOverflowed(id)
+    }
+
+    private static let pongLine = ServerLine.notice("pong")
+
     // MARK: - Rooms
 
     /// Moves a member to `room`, creating it if needed; replays its history and announces the move in one step.
@@ -210,11 +220,17 @@ public actor Hub {
         }
         statistics.deliveries += history.count + 2
         if overflowed {
-            statistics.overflowEvictions += 1
-            remove(id, reason: "send queue overflow")
+            evictOverflowed(id)
             return false
         }
         return true
+    }
+
+    /// Takes out a member whose outbox overflowed. The outbox logs the eviction (once, whoever overflowed it)
+    /// and closes the connection; the hub only removes the member, which announces the departure.
+    func evictOverflowed(_ id: ConnectionID) {
+        statistics.overflowEvictions += 1
+        remove(id, reason: "send queue overflow")
     }
 
     /// A notice to a room that also goes into its history (joins and leaves).
@@ -290,10 +306,6 @@ public actor Hub {
             send(id, member.outbox)
             statistics.deliveries += 1
         }
-        for id in overflowed {
-            // The outbox logs the eviction (once, whoever overflowed it); the hub only takes the member out.
-            statistics.overflowEvictions += 1
-            remove(id, reason: "send queue overflow")
-        }
+        for id in overflowed { evictOverflowed(id) }
     }
 }

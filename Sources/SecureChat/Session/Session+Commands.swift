@@ -67,7 +67,9 @@ extension Session {
             if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
             send(ServerLine.notice(line + "."))
         case .ping:
-            send(ServerLine.notice("pong"))
+            // Through the hub, so the answer comes after everything the hub sent this user before: a client
+            // (or a test) can use /ping as a barrier.
+            await hub.pong(info.id)
         case .kick(let target, let reason):
             report(await hub.kick(by: info.id, target: target, reason: reason), target: target)
         case .ban(let target, let reason):

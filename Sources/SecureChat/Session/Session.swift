@@ -45,7 +45,6 @@ final class Session: @unchecked Sendable {
     struct State {
         var name: Username?
         var room: RoomName = .lobby
-        var isOperator = false
         var closeReason: String?
         var throttle: LineThrottle
         /// Refused username attempts; login lines are bounded by count (and the login timeout), not by rate.
@@ -151,12 +150,11 @@ final class Session: @unchecked Sendable {
                 state.failedLogins += 1
                 send(ServerLine.error("The name \(name) is taken (names are compared ignoring case)."))
                 promptForName()
-            case .loggedIn(let room, let isOperator):
+            case .loggedIn(let room, _):
                 loginTimer?.cancel()
                 loginTimer = nil
                 state.name = name
                 state.room = room
-                state.isOperator = isOperator
                 state.idleMonitor = startIdleMonitor()
             }
         }

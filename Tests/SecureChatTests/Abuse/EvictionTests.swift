@@ -21,21 +21,11 @@ struct EvictionTests {
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             _ = try await carol.sync()
 
-            let filler = String(repeating: "x", count: 2000)
-            var evictionNotice: String?
-            var batch = 0
             // Keep talking until the server gives up on the stalled reader; carol reads everything, which proves
             // she keeps receiving meanwhile. Bounded by the failsafe (400 batches of 200 kB).
-            while evictionNotice == nil, batch < 400 {
-                bob.sendRaw(Array((0..<100).map { "\(batch) \($0) \(filler)\n" }.joined().utf8))
-                bob.send("end of batch \(batch)")
-                while true {
-                    let line = try #require(try await carol.readLine())
-                    if line.hasPrefix("* stalled left #lobby") { evictionNotice = line }
-                    if line == "bob: end of batch \(batch)" { break }
-                }
-                batch += 1
-            }
+            let evictionNotice = try await Self.talkUntilStalledLeaves(
+                bob: bob, carol: carol, linesPerBatch: 100, filler: "x", maximumBatches: 400
+            )
             #expect(evictionNotice == "* stalled left #lobby (write timeout (client stopped reading))")
             #expect(server.server.counters[.writeTimeout] == 1)
             #expect(server.server.counters[.outboxOverflow] == 0)
@@ -65,21 +55,11 @@ struct EvictionTests {
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             _ = try await carol.sync()
 
-            let filler = String(repeating: "y", count: 2000)
-            var evictionNotice: String?
-            var batch = 0
             // Small batches (20 kB, well under the 64 kB outbox) that carol reads in full before the next one:
             // her outbox never holds more than a batch, while the stalled reader's only grows.
-            while evictionNotice == nil, batch < 5000 {
-                bob.sendRaw(Array((0..<10).map { "\(batch) \($0) \(filler)\n" }.joined().utf8))
-                bob.send("end of batch \(batch)")
-                while true {
-                    let line = try #require(try await carol.readLine())
-                    if line.hasPrefix("* stalled left #lobby") { evictionNotice = line }
-                    if line == "bob: end of batch \(batch)" { break }
-                }
-                batch += 1
-            }
+            let evictionNotice = try await Self.talkUntilStalledLeaves(
+                bob: bob, carol: carol, linesPerBatch: 10, filler: "y", maximumBatches: 5000
+            )
             #expect(evictionNotice == "* stalled left #lobby (send queue overflow)")
             #expect(server.server.counters[.outboxOverflow] == 1)
             #expect(server.server.counters[.writeTimeout] == 0)
@@ -238,5 +218,30 @@ struct EvictionTests {
             #expect(server.server.counters[.loginTimeout] == 0)
             await user.close()
         }
+    }
+
+    /// bob sends batches of 2 kB lines, each ended by a marker that carol reads up to, until carol sees the
+    /// stalled client leave (or `maximumBatches` ran out). Returns the leave notice, if one came.
+    private static func talkUntilStalledLeaves(
+        bob: TestClient,
+        carol: TestClient,
+        linesPerBatch: Int,
+        filler character: Character,
+        maximumBatches: Int
+    ) async throws -> String? {
+        let filler = String(repeating: character, count: 2000)
+        var evictionNotice: String?
+        var batch = 0
+        while evictionNotice == nil, batch < maximumBatches {
+            bob.sendRaw(Array((0..<linesPerBatch).map { "\(batch) \($0) \(filler)\n" }.joined().utf8))
+            bob.send("end of batch \(batch)")
+            while true {
+                let line = try #require(try await carol.readLine())
+                if line.hasPrefix("* stalled left #lobby") { evictionNotice = line }
+                if line == "bob: end of batch \(batch)" { break }
+            }
+            batch += 1
+        }
+        return evictionNotice
     }
 }

@@ -40,6 +40,8 @@ extension EndToEnd {
                 let alice = try await TestClient.loggedIn("alice", port: server.plaintextPort)
                 let bob = try await TestClient.loggedIn("bob", port: server.plaintextPort)
                 defer { Task { await alice.close(); await bob.close() } }
+                // /ping answers come from the session, not the hub: wait for the hub's join notice itself.
+                try await alice.readUntil { $0 == "* bob joined #lobby" }
                 _ = try await alice.sync()
                 _ = try await bob.sync()
                 let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
