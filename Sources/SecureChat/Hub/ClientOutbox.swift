@@ -1,31 +1,51 @@
 import NIOCore
 
-/// What the hub needs of a client's writer: a synchronous, bounded enqueue that never waits.
+/// What the hub needs of a member's writer: a synchronous, bounded enqueue that never waits, and a way to end
+/// the member's connection.
 ///
-/// The hub holds one of these per member. `Outbox` is the channel-backed one; tests use in-memory ones.
-/// Keeping the hub behind this seam is also where delivery to other cluster nodes would plug in.
+/// This is the hub's only view of a client. The channel-backed writer (`Outbox`, in Connection/) and the
+/// tests' in-memory doubles implement it; so would anything else that delivers lines, such as a link to
+/// another cluster node. Nothing here names a concrete writer: a writer that must be woken says on which
+/// event loop, and the hub batches those wake-ups (``WakeUpBatch``).
 public protocol ClientOutbox: AnyObject, Sendable {
-    /// Queues one line. Must be O(1), must not block and must not await.
+    /// Queues one line. O(1); must not block and must not await. A `.queued(wake:)` with a loop asks the
+    /// caller to call `wake()` on that loop once (the writer was idle); every other result asks nothing.
     func enqueue(_ line: ByteBuffer) -> EnqueueResult
-    /// Queues one line like `enqueue(_:)`, but if the writer must be woken, leaves that to `wakeUps`, so one
-    /// fan-out wakes each event loop once instead of once per recipient.
-    func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult
-    /// Sends what is queued, then closes the connection. `reason` is what the logs and the leave notice say.
-    func close(reason: String)
+    /// Drains what was queued. Called on the loop an `enqueue` named, once per wake it asked for.
+    func wake()
+    /// Sends what is queued, then closes the connection. The first reason given is the one that counts.
+    func close(reason: CloseReason)
 }
 
 /// The outcome of `ClientOutbox.enqueue`.
-public enum EnqueueResult: Sendable, Equatable {
-    case queued
+public enum EnqueueResult: Sendable {
+    /// The line is queued. `wake` is the event loop on which the writer must be woken, or nil when a drain
+    /// is already pending (or the writer needs no waking).
+    case queued(wake: (any EventLoop)?)
     /// The line did not fit: the outbox dropped its queue and is closing the connection.
     case overflow
     /// The connection is already closing; the line was dropped.
     case closed
 }
 
+extension EnqueueResult: Equatable {
+    public static func == (lhs: EnqueueResult, rhs: EnqueueResult) -> Bool {
+        switch (lhs, rhs) {
+        case (.queued(let left), .queued(let right)): return left === right
+        case (.overflow, .overflow), (.closed, .closed): return true
+        default: return false
+        }
+    }
+}
+
 extension ClientOutbox {
-    /// Outboxes without a writer to wake (test doubles) simply enqueue.
-    public func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult {
-        enqueue(line)
+    /// Queues one line and wakes the writer if it asked for it: for a single line outside a fan-out.
+    @discardableResult
+    public func send(_ line: ByteBuffer) -> EnqueueResult {
+        let result = enqueue(line)
+        if case .queued(let loop?) = result {
+            loop.execute { self.wake() }
+        }
+        return result
     }
 }

@@ -48,46 +48,6 @@ public actor Hub {
         self.rooms[.lobby] = Room(name: .lobby, historyCapacity: configuration.historyLines)
     }
 
-    // MARK: - Queries
-
-    public var onlineCount: Int { members.count }
-
-    public func currentStatistics() -> HubStatistics {
-        var result = statistics
-        result.usersOnline = members.count
-        result.rooms = rooms.count
-        return result
-    }
-
-    /// Messages the member has sent (chat lines and DMs).
-    public func messagesSent(by id: ConnectionID) -> Int {
-        members[id]?.messagesSent ?? 0
-    }
-
-    /// `/users`: the caller's room, or everyone with `all`. Sorted by name.
-    public func users(seenBy id: ConnectionID, all: Bool) -> [UserListing] {
-        guard let caller = members[id] else { return [] }
-        let listed = all ? Array(members.values) : (rooms[caller.room]?.members.keys.compactMap { members[$0] } ?? [])
-        return listed.map {
-            UserListing(name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
-        }.sorted { $0.name.lowercased() < $1.name.lowercased() }
-    }
-
-    /// `/rooms`: every room with its member count, sorted by name.
-    public func roomList() -> [RoomListing] {
-        rooms.values.map { RoomListing(name: $0.name, members: $0.members.count) }.sorted { $0.name.value < $1.name.value }
-    }
-
-    /// `/whois`.
-    public func whois(_ name: String) -> WhoisListing? {
-        guard let id = idsByName[name.lowercased()], let member = members[id] else { return nil }
-        return WhoisListing(
-            name: member.name.display, room: member.room, isOperator: member.isOperator,
-            transport: member.info.transport, connectedAt: member.info.connectedAt,
-            certificateFingerprint: member.info.certificateFingerprint
-        )
-    }
-
     // MARK: - Login and leaving
 
     /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
@@ -124,16 +84,14 @@ public actor Hub {
         return .loggedIn(room: .lobby, isOperator: isOperator)
     }
 
-    /// Removes a connection (quit, drop, eviction). Idempotent: a second call for the same id does nothing.
-    public func disconnect(_ id: ConnectionID, reason: String) {
-        remove(id, reason: reason)
-    }
-
     // MARK: - Talking
 
     /// A chat line: to everyone in the sender's room but the sender, and into the room's history.
     public func say(_ id: ConnectionID, _ text: String) {
         guard let member = members[id] else { return }
+        if configuration.logMessages {
+            logger.info("chat", metadata: ["connection": "\(id)", "room": "\(member.room)", "text": "\(text)"])
+        }
         members[id]?.messagesSent += 1
         statistics.messages += 1
         let line = ServerLine.chat(from: member.name.display, text)
@@ -149,6 +107,9 @@ public actor Hub {
             return .noSuchUser
         }
         if targetID == id { return .toSelf }
+        if configuration.logMessages {
+            logger.info("direct message", metadata: ["connection": "\(id)", "to": "\(target)", "text": "\(text)"])
+        }
         members[id]?.messagesSent += 1
         statistics.messages += 1
         deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
@@ -159,9 +120,9 @@ public actor Hub {
     /// `/ping`: answers `* pong` in the hub's order, after every line the hub queued for this user so far.
     /// Like the session's other command answers it is not counted as a delivery (deliveries are what the
     /// hub routes between users and rooms).
-    public func pong(_ id: ConnectionID) {
-        guard let outbox = members[id]?.outbox, outbox.enqueue(Self.pongLine) == .overflow else { return }
-        evictOverflowed(id)
+    func pong(_ id: ConnectionID) {
+        guard let outbox = members[id]?.outbox, outbox.send(Self.pongLine) == .overflow else { return }
+        remove(id, reason: .sendQueueOverflow)
     }
 
     private static let pongLine = ServerLine.notice("pong")
@@ -173,7 +134,9 @@ public actor Hub {
         guard let member = members[id] else { return .alreadyThere }
         if member.room == room { return .alreadyThere }
         if rooms[room] == nil && rooms.count >= configuration.maximumRooms { return .tooManyRooms }
-        leaveCurrentRoom(id, notice: "\(member.name) left \(member.room) (joined \(room))")
+        rooms[member.room]?.members[id] = nil
+        announce("\(member.name) left \(member.room) (joined \(room))", in: member.room)
+        dropIfEmpty(member.room)
         enter(id, room: room)
         return .joined
     }
@@ -209,28 +172,23 @@ public actor Hub {
         guard let history = rooms[room]?.history, !history.isEmpty, let outbox = members[id]?.outbox else {
             return true
         }
-        var overflowed = outbox.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):")) == .overflow
+        var batch = WakeUpBatch()
+        defer { batch.wake() }
+        var overflowed = batch.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"), in: outbox) == .overflow
         history.forEach { entry in
             if !overflowed {
-                overflowed = outbox.enqueue(ServerLine.replayed(entry.line, at: entry.time)) == .overflow
+                overflowed = batch.enqueue(ServerLine.replayed(entry.line, at: entry.time), in: outbox) == .overflow
             }
         }
         if !overflowed {
-            overflowed = outbox.enqueue(ServerLine.notice("End of history.")) == .overflow
+            overflowed = batch.enqueue(ServerLine.notice("End of history."), in: outbox) == .overflow
         }
         statistics.deliveries += history.count + 2
         if overflowed {
-            evictOverflowed(id)
+            remove(id, reason: .sendQueueOverflow)
             return false
         }
         return true
-    }
-
-    /// Takes out a member whose outbox overflowed. The outbox logs the eviction (once, whoever overflowed it)
-    /// and closes the connection; the hub only removes the member, which announces the departure.
-    func evictOverflowed(_ id: ConnectionID) {
-        statistics.overflowEvictions += 1
-        remove(id, reason: "send queue overflow")
     }
 
     /// A notice to a room that also goes into its history (joins and leaves).
@@ -245,11 +203,8 @@ public actor Hub {
         rooms[room]?.history.append(.init(time: .now(), line: line))
     }
 
-    func leaveCurrentRoom(_ id: ConnectionID, notice: String, always: Bool = false) {
-        guard let member = members[id] else { return }
-        let room = member.room
-        rooms[room]?.members[id] = nil
-        announce(notice, in: room, always: always)
+    /// An empty room other than `#lobby` disappears, with its history.
+    func dropIfEmpty(_ room: RoomName) {
         if room != .lobby, rooms[room]?.members.isEmpty == true {
             rooms[room] = nil
         }
@@ -261,21 +216,30 @@ public actor Hub {
         shuttingDown = true
     }
 
-    /// Removes a member. `notice` replaces the usual "NAME left #room (reason)" (kicks say who kicked).
-    func remove(_ id: ConnectionID, reason: String, notice: String? = nil) {
+    /// The one way a member leaves, whatever the reason: out of their room (announced, unless the server is
+    /// shutting down), out of the name index, the operator role passed on, and their connection closed with
+    /// `reason` (which sends what is queued first; a connection already closing keeps its first reason).
+    /// Idempotent: a second call for the same id does nothing.
+    public func remove(_ id: ConnectionID, reason: CloseReason) {
         guard let member = members[id] else { return }
-        if shuttingDown {
-            rooms[member.room]?.members[id] = nil
-            members[id] = nil
-            idsByName[member.name.key] = nil
-            return
+        if reason == .sendQueueOverflow { statistics.overflowEvictions += 1 }
+        if let farewell = reason.farewell {
+            // Straight into the outbox, not through `deliver`: if it overflows, the user still leaves as kicked.
+            member.outbox.send(ServerLine.error(farewell))
         }
-        leaveCurrentRoom(id, notice: notice ?? "\(member.name) left \(member.room) (\(reason))", always: notice != nil)
+        rooms[member.room]?.members[id] = nil
         members[id] = nil
         idsByName[member.name.key] = nil
+        member.outbox.close(reason: reason)
+        if shuttingDown { return }
+        announce(
+            reason.leaveNotice(name: member.name.display, room: member.room), in: member.room,
+            always: reason.isAlwaysAnnounced
+        )
+        dropIfEmpty(member.room)
         logger.info(
             "user left",
-            metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason)"]
+            metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"]
         )
         if member.isOperator { passOperatorRole(from: member) }
     }
@@ -284,10 +248,10 @@ public actor Hub {
     /// announces their departure (and may, in turn, overflow someone else: handled the same way).
     func deliver(_ line: ByteBuffer, to delivery: Delivery) {
         var overflowed: [ConnectionID] = []
-        var wakeUps = WriterWakeUps()
-        defer { wakeUps.wake() }
+        var batch = WakeUpBatch()
+        defer { batch.wake() }
         func send(_ id: ConnectionID, _ outbox: any ClientOutbox) {
-            if outbox.enqueue(line, wakeUps: &wakeUps) == .overflow { overflowed.append(id) }
+            if batch.enqueue(line, in: outbox) == .overflow { overflowed.append(id) }
         }
         switch delivery {
         case .everyone:
@@ -306,6 +270,6 @@ public actor Hub {
             send(id, member.outbox)
             statistics.deliveries += 1
         }
-        for id in overflowed { evictOverflowed(id) }
+        for id in overflowed { remove(id, reason: .sendQueueOverflow) }
     }
 }

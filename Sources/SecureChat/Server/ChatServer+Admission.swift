@@ -1,14 +1,6 @@
 import Logging
 import NIOCore
 
-/// Which listener a connection came in on.
-enum ListenerKind: Sendable, CustomStringConvertible {
-    case plaintext
-    case tls
-
-    var description: String { self == .plaintext ? "plaintext" : "tls" }
-}
-
 /// What the listener hands to the accept loop: a connection ready for a session, or one already refused.
 enum Admission: Sendable {
     case accepted(AcceptedConnection)
@@ -29,31 +21,32 @@ struct AcceptedConnection: Sendable {
     let ticket: ConnectionTicket
     /// Completed by the TLS handshake; nil on the plaintext port.
     let handshake: EventLoopFuture<TLSHandshakeCompleted>?
-    let loginTimer: Scheduled<Void>
+    /// The login timer (running since accept) and, after login, the idle monitor.
+    let timers: SessionTimers
     let log: ConnectionLog
 }
 
 extension ChatServer {
     /// Runs on the new channel's event loop, before it is active: applies the connection limits, the socket
     /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.
-    static func admit(_ channel: any Channel, kind: ListenerKind, _ shared: Shared) -> EventLoopFuture<Admission> {
+    static func admit(_ channel: any Channel, kind: ListenerKind, _ context: ServerContext) -> EventLoopFuture<Admission> {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
         let addressKey = ConnectionLimiter.addressKey(for: channel.remoteAddress)
-        guard shared.acceptThrottle.admit(address: addressKey, now: .now()) else {
-            return refuse(channel, kind: kind, address: address, reason: nil, shared)
+        guard context.acceptThrottle.admit(address: addressKey, now: .now()) else {
+            return refuse(channel, kind: kind, address: address, reason: nil, context)
         }
         let ticket: ConnectionTicket
-        switch shared.limiter.tryAcquire(address: addressKey) {
+        switch context.limiter.tryAcquire(address: addressKey) {
         case .admitted(let admitted):
             ticket = admitted
         case .refused(let reason):
-            return refuse(channel, kind: kind, address: address, reason: reason, shared)
+            return refuse(channel, kind: kind, address: address, reason: reason, context)
         }
-        shared.counters.increment(.connectionAccepted)
-        return SocketTuning.apply(shared.configuration.keepalive, to: channel).flatMapThrowing {
-            let id = ConnectionID(shared.connectionIDs.withLockedValue { $0 += 1; return $0 })
+        context.counters.increment(.connectionAccepted)
+        return SocketTuning.apply(context.configuration.keepalive, to: channel).flatMapThrowing {
+            let id = context.nextConnectionID()
             return .accepted(
-                try setUpPipeline(channel, id: id, kind: kind, address: address, ticket: ticket, shared)
+                try setUpPipeline(channel, id: id, kind: kind, address: address, ticket: ticket, context)
             )
         }
     }
@@ -63,28 +56,35 @@ extension ChatServer {
         kind: ListenerKind,
         address: String,
         reason: ConnectionLimiter.RefusalReason?,
-        _ shared: Shared
+        _ context: ServerContext
     ) -> EventLoopFuture<Admission> {
         let message: String
         switch reason {
         case nil:
-            shared.counters.increment(.refusedConnectRate)
+            context.counters.increment(.refusedConnectRate)
             message = "Too many new connections from your address; wait a moment and try again."
         case .serverFull:
-            shared.counters.increment(.refusedServerFull)
+            context.counters.increment(.refusedServerFull)
             message = "The server is full; try again later."
         case .tooManyFromAddress:
-            shared.counters.increment(.refusedPerAddress)
+            context.counters.increment(.refusedPerAddress)
             message = "Too many connections from your address; close one and try again."
         }
-        shared.refusalLog.log(
+        context.refusalLog.log(
             "connection refused",
             metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason.map { "\($0)" } ?? "connect rate")"],
-            to: shared.logger
+            to: context.logger
         )
         return channel.eventLoop.makeCompletedFuture {
-            let line = kind == .plaintext ? ServerLine.error(message) : nil
-            try channel.pipeline.syncOperations.addHandler(RefusalHandler(line: line))
+            // The refused connection's whole pipeline is an outbox: say why (plaintext only), then close.
+            // Whatever the client sends is never read by anyone.
+            let outbox = Outbox(
+                channel: channel, limit: 1024, writeTimeout: context.configuration.writeTimeout, counters: nil,
+                log: ConnectionLog(plain: context.logger)
+            )
+            try channel.pipeline.syncOperations.addHandler(outbox)
+            if kind == .plaintext { outbox.send(ServerLine.error(message)) }
+            outbox.close(reason: .refused)
             return .refused
         }
     }
@@ -95,14 +95,14 @@ extension ChatServer {
         kind: ListenerKind,
         address: String,
         ticket: ConnectionTicket,
-        _ shared: Shared
+        _ context: ServerContext
     ) throws -> AcceptedConnection {
-        let configuration = shared.configuration
-        let log = ConnectionLog(base: shared.logger, id: id, address: address, kind: kind)
+        let configuration = context.configuration
+        let log = ConnectionLog(base: context.logger, id: id, address: address, kind: kind)
         let pipeline = channel.pipeline.syncOperations
 
         var handshake: EventLoopFuture<TLSHandshakeCompleted>?
-        if kind == .tls, let contexts = shared.tlsContexts {
+        if kind == .tls, let contexts = context.tlsContexts {
             let tls = try OpenSSLHandler(
                 context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout
             )
@@ -122,54 +122,22 @@ extension ChatServer {
         )
         try pipeline.addHandler(ByteToMessageHandler(decoder))
         let outbox = Outbox(
-            eventLoop: channel.eventLoop,
+            channel: channel,
             limit: configuration.outboxBytes,
             writeTimeout: configuration.writeTimeout,
-            counters: shared.counters,
+            counters: context.counters,
             log: log
         )
         try pipeline.addHandler(outbox)
-        let driver = SessionDriver(channel: channel)
+        let timers = SessionTimers(
+            outbox: outbox, loginTimeout: configuration.loginTimeout, idleTimeout: configuration.idleTimeout, log: log
+        )
+        let driver = SessionDriver(outbox: outbox, timers: timers)
         try pipeline.addHandler(driver)
-
-        let counters = shared.counters
-        let loginTimer = channel.eventLoop.scheduleTask(in: configuration.loginTimeout) {
-            counters.increment(.loginTimeout)
-            log.logger.info("login timeout; closing")
-            channel.close(promise: nil)
-        }
         log.logger.debug("connection accepted")
         return AcceptedConnection(
             id: id, kind: kind, acceptedAt: .now(), channel: channel, driver: driver, outbox: outbox, address: address,
-            ticket: ticket, handshake: handshake, loginTimer: loginTimer, log: log
+            ticket: ticket, handshake: handshake, timers: timers, log: log
         )
     }
 }
-
-/// The whole pipeline of a refused connection: say why (plaintext only), then close.
-private final class RefusalHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    private let line: ByteBuffer?
-
-    init(line: ByteBuffer?) {
-        self.line = line
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        guard let line else {
-            context.close(promise: nil)
-            return
-        }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(line)).whenComplete { _ in channel.close(promise: nil) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Whatever a refused client sends is dropped unread.
-    }
-}
-
-@available(*, unavailable)
-extension RefusalHandler: Sendable {}

@@ -5,12 +5,12 @@ extension ChatServer {
     /// get close_notify), and after `configuration.shutdownGrace` close whatever is left. `run()` returns once
     /// every connection is gone. Calling it again does nothing.
     public func shutdown() {
-        let first = shared.accepting.withLockedValue { accepting in
+        let first = context.accepting.withLockedValue { accepting in
             defer { accepting = false }
             return accepting
         }
         guard first else { return }
-        let outboxes = shared.connections.withLockedValue { Array($0.outboxes.values) }
+        let outboxes = context.connections.withLockedValue { Array($0.outboxes.values) }
         logger.notice("shutting down", metadata: ["connections": "\(outboxes.count)"])
         for listener in listeners {
             listener.channel.close(promise: nil)
@@ -21,12 +21,12 @@ extension ChatServer {
             // First the hub stops announcing departures and passing the operator role: everyone is leaving.
             await hub.beginShutdown()
             for outbox in outboxes {
-                _ = outbox.enqueue(notice)
-                outbox.close(reason: "server shutting down")
+                outbox.send(notice)
+                outbox.close(reason: .serverShutdown)
             }
         }
-        let connections = shared.connections
-        shared.group.next().scheduleTask(in: configuration.shutdownGrace) {
+        let connections = context.connections
+        context.group.next().scheduleTask(in: configuration.shutdownGrace) {
             for outbox in connections.withLockedValue({ Array($0.outboxes.values) }) {
                 outbox.forceClose()
             }
@@ -34,16 +34,16 @@ extension ChatServer {
     }
 
     /// `/healthz` and `/metrics`.
-    static func monitoringResponse(path: String, _ shared: Shared) async -> MetricsHTTPServer.Response {
+    static func monitoringResponse(path: String, _ context: ServerContext) async -> MetricsHTTPServer.Response {
         switch path {
         case "/metrics":
-            let statistics = await shared.hub.currentStatistics()
+            let statistics = await context.hub.currentStatistics()
             return .init(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: shared.metrics.exposition(hub: statistics)
+                body: context.metrics.exposition(hub: statistics)
             )
         case "/healthz":
-            if shared.accepting.withLockedValue({ $0 }) {
+            if context.isAccepting {
                 return .init(status: .ok, contentType: "text/plain", body: Array("ok\n".utf8))
             }
             return .init(status: .serviceUnavailable, contentType: "text/plain", body: Array("shutting down\n".utf8))

@@ -10,68 +10,38 @@ import ServiceLifecycle
 /// `bind` opens the listening sockets (port 0 works; `plaintextPort` / `tlsPort` tell the ports chosen), then
 /// `run()` serves until `shutdown()` (or, under a `ServiceGroup`, SIGTERM/SIGINT) or cancellation.
 public final class ChatServer: Service, Sendable {
-    public let configuration: Configuration
-    public let hub: Hub
-    public let counters: ServerCounters
-    public let metrics: ServerMetrics
-    public let connectionLimiter: ConnectionLimiter
     /// The bound plaintext port (the real one when the configuration asked for 0).
     public let plaintextPort: Int
     /// The bound TLS port, if the TLS listener is on.
     public let tlsPort: Int?
-    /// The TLS certificate in use; `reloadCertificates()` swaps it for new connections.
-    public let tlsContexts: TLSContextStore?
     /// The bound port of the metrics endpoint, if it is on.
     public var metricsPort: Int? { metricsServer?.port }
 
+    public var configuration: Configuration { context.configuration }
+    public var hub: Hub { context.hub }
+    public var counters: ServerCounters { context.counters }
+    public var metrics: ServerMetrics { context.metrics }
+    public var connectionLimiter: ConnectionLimiter { context.limiter }
+    /// The TLS certificate in use; `reloadCertificates()` swaps it for new connections.
+    public var tlsContexts: TLSContextStore? { context.tlsContexts }
+
+    let context: ServerContext
     let listeners: [NIOAsyncChannel<Admission, Never>]
     let metricsServer: MetricsHTTPServer?
-    let shared: Shared
-    /// What every session shares.
-    let sessionEnvironment: SessionEnvironment
-    var logger: Logger { shared.logger }
-    var refusalLog: LogRateLimiter { shared.refusalLog }
+    var logger: Logger { context.logger }
 
     private init(
-        shared: Shared,
+        context: ServerContext,
         listeners: [NIOAsyncChannel<Admission, Never>],
         metricsServer: MetricsHTTPServer?,
         plaintextPort: Int,
         tlsPort: Int?
     ) {
-        self.configuration = shared.configuration
-        self.shared = shared
-        self.hub = shared.hub
-        self.counters = shared.counters
-        self.metrics = shared.metrics
-        self.connectionLimiter = shared.limiter
-        self.tlsContexts = shared.tlsContexts
+        self.context = context
         self.listeners = listeners
         self.metricsServer = metricsServer
         self.plaintextPort = plaintextPort
         self.tlsPort = tlsPort
-        self.sessionEnvironment = SessionEnvironment(
-            hub: shared.hub, configuration: shared.configuration, tlsPort: tlsPort, counters: shared.counters
-        )
-    }
-
-    /// What every connection's set-up needs, built once.
-    struct Shared: Sendable {
-        let configuration: Configuration
-        let hub: Hub
-        let counters: ServerCounters
-        let metrics: ServerMetrics
-        let limiter: ConnectionLimiter
-        let acceptThrottle: AcceptThrottle
-        let tlsContexts: TLSContextStore?
-        let refusalLog: LogRateLimiter
-        let logger: Logger
-        let group: any EventLoopGroup
-        let connectionIDs: NIOLockedValueBox<UInt64>
-        /// Every open connection's outbox, for the shutdown notice and drain.
-        let connections: NIOLockedValueBox<ConnectionRegistry>
-        /// False once shutdown has begun: `/healthz` fails and late arrivals are sent away.
-        let accepting: NIOLockedValueBox<Bool>
     }
 
     /// Loads bans and certificates, then opens the listening sockets. Throws with a clear reason when a file is
@@ -93,8 +63,7 @@ public final class ChatServer: Service, Sendable {
         }
         let maximumConnections = configuration.maximumConnections
             ?? FileDescriptorLimit.defaultMaxConnections(openFileLimit: FileDescriptorLimit.current().soft)
-        let counters = ServerCounters()
-        let shared = Shared(
+        let context = ServerContext(
             configuration: configuration,
             hub: Hub(
                 configuration: configuration.hubConfiguration,
@@ -102,31 +71,24 @@ public final class ChatServer: Service, Sendable {
                 banFile: configuration.banFilePath.map(BanFile.init(path:)),
                 logger: logger
             ),
-            counters: counters,
-            metrics: ServerMetrics(counters: counters),
+            counters: ServerCounters(),
             limiter: ConnectionLimiter(
                 maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress
             ),
-            acceptThrottle: AcceptThrottle(
-                ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst
-            ),
             tlsContexts: tlsContexts,
-            refusalLog: LogRateLimiter(maxPerInterval: 10, interval: .seconds(1)),
             logger: logger,
-            group: group,
-            connectionIDs: NIOLockedValueBox(0),
-            connections: NIOLockedValueBox(ConnectionRegistry()),
-            accepting: NIOLockedValueBox(true)
+            group: group
         )
 
-        let plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, shared, group)
+        let plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, context)
         var listeners = [plaintext]
         var tlsPort: Int?
         if let port = configuration.tlsPort {
             do {
-                let tls = try await listen(on: port, kind: .tls, shared, group)
+                let tls = try await listen(on: port, kind: .tls, context)
                 listeners.append(tls)
                 tlsPort = tls.channel.localAddress?.port
+                if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
                 try? await plaintext.channel.close()
                 throw error
@@ -137,7 +99,7 @@ public final class ChatServer: Service, Sendable {
             do {
                 metricsServer = try await MetricsHTTPServer.bind(
                     host: configuration.metricsHost, port: port, group: group,
-                    respond: { path in await Self.monitoringResponse(path: path, shared) }
+                    respond: { path in await Self.monitoringResponse(path: path, context) }
                 )
                 logger.info("metrics endpoint", metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
@@ -146,7 +108,7 @@ public final class ChatServer: Service, Sendable {
             }
         }
         return ChatServer(
-            shared: shared,
+            context: context,
             listeners: listeners,
             metricsServer: metricsServer,
             plaintextPort: plaintext.channel.localAddress?.port ?? configuration.plaintextPort,
@@ -195,7 +157,7 @@ public final class ChatServer: Service, Sendable {
     }
 
     private func closeAllConnections() {
-        for outbox in shared.connections.withLockedValue({ Array($0.outboxes.values) }) {
+        for outbox in context.connections.withLockedValue({ Array($0.outboxes.values) }) {
             outbox.forceClose()
         }
     }
@@ -203,7 +165,7 @@ public final class ChatServer: Service, Sendable {
     /// Returns once no connection is registered.
     private func connectionsEnded() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = shared.connections.withLockedValue { registry -> Bool in
+            let done = context.connections.withLockedValue { registry -> Bool in
                 if registry.outboxes.isEmpty { return true }
                 registry.emptyWaiters.append(continuation)
                 return false
@@ -227,20 +189,19 @@ public final class ChatServer: Service, Sendable {
     private static func listen(
         on port: Int,
         kind: ListenerKind,
-        _ shared: Shared,
-        _ group: any EventLoopGroup
+        _ context: ServerContext
     ) async throws -> NIOAsyncChannel<Admission, Never> {
-        let listener = try await ServerBootstrap(group: group)
+        let listener = try await ServerBootstrap(group: context.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
-            .bind(host: shared.configuration.host, port: port) { channel in
-                admit(channel, kind: kind, shared)
+            .bind(host: context.configuration.host, port: port) { channel in
+                admit(channel, kind: kind, context)
             }
-        shared.logger.info(
+        context.logger.info(
             "listening",
             metadata: [
                 "transport": "\(kind)",
@@ -256,9 +217,9 @@ public final class ChatServer: Service, Sendable {
     private func serve(_ connection: AcceptedConnection) {
         let tls = connection.kind == .tls
         counters.adjustOpenConnections(tls: tls, by: 1)
-        shared.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
-        // Kept by the connection for its whole life: captures only what it needs (not all of `shared`).
-        let registry = shared.connections
+        context.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
+        // Kept by the connection for its whole life: captures only what it needs (not all of the context).
+        let registry = context.connections
         let counters = self.counters
         let id = connection.id
         let ticket = connection.ticket
@@ -273,8 +234,8 @@ public final class ChatServer: Service, Sendable {
             ticket.release()
             for waiter in waiters { waiter.resume() }
         }
-        if !self.shared.accepting.withLockedValue({ $0 }) {
-            connection.outbox.close(reason: "server shutting down")
+        if !context.isAccepting {
+            connection.outbox.close(reason: .serverShutdown)
         }
         guard let handshake = connection.handshake else {
             connection.driver.start(makeSession(connection, transport: .plaintext, fingerprint: nil), onEnd: ended)
@@ -293,8 +254,8 @@ public final class ChatServer: Service, Sendable {
                 connection.driver.start(session, onEnd: ended)
             case .failure(let error):
                 self.handshakeFailed(error, connection: connection)
-                connection.channel.close(promise: nil)
-                connection.channel.closeFuture.whenComplete { _ in ended() }
+                connection.outbox.close(reason: .handshakeFailed)
+                connection.outbox.closeFuture.whenComplete { _ in ended() }
             }
         }
     }
@@ -304,14 +265,11 @@ public final class ChatServer: Service, Sendable {
             id: connection.id, address: connection.address, transport: transport, connectedAt: .now(),
             certificateFingerprint: fingerprint
         )
-        return Session(
-            info: info, outbox: connection.outbox, environment: sessionEnvironment, log: connection.log,
-            loginTimer: connection.loginTimer
-        )
+        return Session(info: info, outbox: connection.outbox, context: context, log: connection.log)
     }
 
     private func handshakeFailed(_ error: any Error, connection: AcceptedConnection) {
-        connection.loginTimer.cancel()
+        connection.timers.stop()
         if let tlsError = error as? TLSError {
             counters.recordHandshakeFailure(reason: tlsError.shortReason)
         } else {
@@ -327,17 +285,10 @@ public final class ChatServer: Service, Sendable {
             logger.debug("TLS connection closed before the handshake completed")
             return
         }
-        refusalLog.log(
+        context.refusalLog.log(
             "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: logger
         )
     }
-}
-
-/// The open connections, for the shutdown notice and for `run()` to wait until all are gone.
-struct ConnectionRegistry {
-    var outboxes: [ConnectionID: Outbox] = [:]
-    /// Resumed when `outboxes` becomes empty.
-    var emptyWaiters: [CheckedContinuation<Void, Never>] = []
 }
 
 /// A configuration that cannot work, said in words for the operator.

@@ -80,7 +80,7 @@ public struct Configuration: Sendable {
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
-            announceLimit: announceLimit
+            announceLimit: announceLimit, logMessages: logMessages
         )
     }
 

@@ -147,9 +147,9 @@ struct HubTests {
         let alice = try await login("alice", id: 1)
         try await login("bob", id: 2)
         alice.clear()
-        await hub.disconnect(ConnectionID(2), reason: "quit")
-        await hub.disconnect(ConnectionID(2), reason: "connection closed")
-        await hub.disconnect(ConnectionID(99), reason: "never here")
+        await hub.remove(ConnectionID(2), reason: .quit(message: nil))
+        await hub.remove(ConnectionID(2), reason: .connectionClosed)
+        await hub.remove(ConnectionID(99), reason: .connectionClosed)
         #expect(alice.lines == ["* bob left #lobby (quit)"])
         #expect(await hub.onlineCount == 1)
         // Lines from a gone connection are dropped, not delivered.
@@ -161,7 +161,7 @@ struct HubTests {
     func leaveInHistory() async throws {
         try await login("alice", id: 1)
         try await login("bob", id: 2)
-        await hub.disconnect(ConnectionID(2), reason: "quit: bye")
+        await hub.remove(ConnectionID(2), reason: .quit(message: "bye"))
         let carol = try await login("carol", id: 3)
         let replayed = carol.lines.compactMap(ReplayMark.strip)
         #expect(replayed == ["* alice joined #lobby", "* bob joined #lobby", "* bob left #lobby (quit: bye)"])

@@ -28,14 +28,16 @@ final class MemoryOutbox: ClientOutbox, Sendable {
                 return .overflow
             }
             state.lines.append(String(buffer: line))
-            return .queued
+            return .queued(wake: nil)
         }
     }
 
-    func close(reason: String) {
+    func wake() {}
+
+    func close(reason: CloseReason) {
         state.withLockedValue {
             $0.closing = true
-            $0.closeReasons.append(reason)
+            $0.closeReasons.append(reason.leaveText)
         }
     }
 

@@ -10,12 +10,14 @@ final class OperatorRecordingOutbox: ClientOutbox {
         state.withLockedValue {
             if $0.closeReason != nil { return .closed }
             $0.lines.append(String(buffer: line).trimmingNewline)
-            return .queued
+            return .queued(wake: nil)
         }
     }
 
-    func close(reason: String) {
-        state.withLockedValue { $0.closeReason = $0.closeReason ?? reason }
+    func wake() {}
+
+    func close(reason: CloseReason) {
+        state.withLockedValue { $0.closeReason = $0.closeReason ?? reason.leaveText }
     }
 
     var lines: [String] { state.withLockedValue { $0.lines } }

@@ -31,7 +31,7 @@ extension Hub {
         switch checkTarget(by: id, target) {
         case .failure(let outcome): return outcome
         case .success(let op, let victim):
-            expel(victim, by: op, verb: "kicked", reason: reason)
+            expel(victim, by: op, .kicked, reason: reason)
             return .done
         }
     }
@@ -52,7 +52,7 @@ extension Hub {
                 "ban added",
                 metadata: ["user": "\(victim.name)", "peer": "\(victim.info.address)", "by": "\(op.name)"]
             )
-            expel(victim, by: op, verb: "banned", reason: reason)
+            expel(victim, by: op, .banned, reason: reason)
             return .done
         }
     }
@@ -94,15 +94,15 @@ extension Hub {
         return .success(operator: op, victim: victim)
     }
 
-    private func expel(_ victim: Member, by op: Member, verb: String, reason: String?) {
-        let why = reason.map { ": \($0)" } ?? ""
-        deliver(ServerLine.error("You were \(verb) by \(op.name)\(why)"), to: .connection(victim.info.id))
-        let notice = "\(victim.name) was \(verb) by \(op.name)\(reason.map { " (\($0))" } ?? "")"
+    private func expel(_ victim: Member, by op: Member, _ action: CloseReason.Moderation.Action, reason: String?) {
+        let removal = CloseReason.removedByOperator(.init(action, by: op.name.display, reason: reason))
         if op.room != victim.room {
-            deliver(ServerLine.notice(notice), to: .connection(op.info.id))
+            deliver(
+                ServerLine.notice(removal.leaveNotice(name: victim.name.display, room: victim.room)),
+                to: .connection(op.info.id)
+            )
         }
-        remove(victim.info.id, reason: "\(verb) by \(op.name)", notice: notice)
-        victim.outbox.close(reason: "\(verb) by \(op.name)")
+        remove(victim.info.id, reason: removal)
     }
 
     /// Writes the ban list now and waits until it is on disk (at shutdown, so no ban is lost to a save that

@@ -29,8 +29,8 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !settled {
             settled = true
+            // The server closes the connection through its outbox when the handshake future fails.
             handshake.fail(error)
-            context.close(promise: nil)
             return
         }
         context.fireErrorCaught(error)

@@ -10,12 +10,16 @@ import NIOCore
 /// NIO's channel buffer holds after the last batch. A channel that stays unwritable for `writeTimeout` is
 /// closed too, even if little is queued.
 ///
-/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable` and `stallTimer` are only
-/// touched on the channel's event loop.
-public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
-    public typealias InboundIn = InboundLine
-    public typealias InboundOut = InboundLine
-    public typealias OutboundOut = ByteBuffer
+/// It is the only owner of closing its channel: whoever ends a connection (the session, the hub, a timer, a
+/// failed handshake, shutdown) asks it with a ``CloseReason``, and the first reason is the one that is counted
+/// and reported.
+///
+/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable`, `closeWhenActive` and `stallTimer`
+/// are only touched on the channel's event loop.
+final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
+    typealias InboundIn = InboundLine
+    typealias InboundOut = InboundLine
+    typealias OutboundOut = ByteBuffer
 
     /// Queued lines. The first one is held inline and the rest in an Array that is handed over whole to the
     /// writer, so an idle connection's queue holds no heap memory, and the usual single-line batch allocates
@@ -37,7 +41,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         /// A drain is scheduled, or will run when the channel becomes writable again.
         var drainPending = false
         var closing = false
-        var closeReason: String?
+        var closeReason: CloseReason?
     }
 
     private let lock = NIOLock()
@@ -54,30 +58,21 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     private var stallTimer: Scheduled<Void>?
+    /// A close was asked for before the channel was active (a refused connection): done on activation.
+    private var closeWhenActive = false
 
-    public init(
-        eventLoop: any EventLoop,
-        limit: Int,
-        writeTimeout: TimeAmount,
-        counters: ServerCounters? = nil,
-        logger: Logger
-    ) {
-        self.eventLoop = eventLoop
-        self.limit = limit
-        self.writeTimeout = writeTimeout
-        self.counters = counters
-        self.log = ConnectionLog(plain: logger)
-    }
+    /// Completed when the channel has closed.
+    let closeFuture: EventLoopFuture<Void>
 
-    /// The server's outbox: logs with the connection's metadata, built only when it logs.
     init(
-        eventLoop: any EventLoop,
+        channel: any Channel,
         limit: Int,
         writeTimeout: TimeAmount,
         counters: ServerCounters?,
         log: ConnectionLog
     ) {
-        self.eventLoop = eventLoop
+        self.eventLoop = channel.eventLoop
+        self.closeFuture = channel.closeFuture
         self.limit = limit
         self.writeTimeout = writeTimeout
         self.counters = counters
@@ -89,96 +84,94 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     }
 
     /// Why the connection was closed by the server side, if it was.
-    public var closeReason: String? {
+    var closeReason: CloseReason? {
         lock.withLock { queue.closeReason }
     }
 
     // MARK: - ClientOutbox
 
-    public func enqueue(_ line: ByteBuffer) -> EnqueueResult {
-        let (result, action) = append(line)
-        switch action {
-        case .none: break
-        case .scheduleDrain: eventLoop.execute { self.drain() }
-        case .evict: evict()
-        }
-        return result
-    }
-
-    public func enqueue(_ line: ByteBuffer, wakeUps: inout WriterWakeUps) -> EnqueueResult {
-        let (result, action) = append(line)
-        switch action {
-        case .none: break
-        case .scheduleDrain: wakeUps.add(self)
-        case .evict: evict()
-        }
-        return result
-    }
-
-    /// Run by `WriterWakeUps` on this outbox's event loop.
-    func drainFromWakeUp() {
-        drain()
-    }
-
-    private enum Action { case none, scheduleDrain, evict }
-
-    private func append(_ line: ByteBuffer) -> (EnqueueResult, Action) {
-        lock.withLock {
-            if queue.closing { return (.closed, .none) }
+    func enqueue(_ line: ByteBuffer) -> EnqueueResult {
+        let result: EnqueueResult = lock.withLock {
+            if queue.closing { return .closed }
             if queue.bytes + line.readableBytes > limit {
                 queue.closing = true
-                queue.closeReason = "send queue overflow"
+                queue.closeReason = .sendQueueOverflow
                 queue.lines = Lines()
                 queue.bytes = 0
-                return (.overflow, .evict)
+                return .overflow
             }
             queue.lines.append(line)
             queue.bytes += line.readableBytes
-            if queue.drainPending { return (.queued, .none) }
+            if queue.drainPending { return .queued(wake: nil) }
             queue.drainPending = true
-            return (.queued, .scheduleDrain)
+            return .queued(wake: eventLoop)
         }
+        if result == .overflow {
+            closed(for: .sendQueueOverflow)
+            eventLoop.execute { self.closeNow(reason: .sendQueueOverflow) }
+        }
+        return result
     }
 
-    private func evict() {
-        counters?.increment(.outboxOverflow)
-        eventLoop.execute { self.closeNow(reason: "send queue overflow") }
+    func wake() {
+        drain()
     }
 
-    public func close(reason: String) {
+    func close(reason: CloseReason) {
+        guard markClosing(reason) else { return }
+        eventLoop.execute { self.drainAndClose() }
+    }
+
+    /// Closes the connection now, whatever is still queued (the end of a shutdown's grace period).
+    func forceClose() {
+        _ = markClosing(.serverShutdown)
+        eventLoop.execute { self.context?.close(promise: nil) }
+    }
+
+    /// Records the first reason; false if the outbox was already closing.
+    private func markClosing(_ reason: CloseReason) -> Bool {
         let first: Bool = lock.withLock {
             if queue.closing { return false }
             queue.closing = true
             queue.closeReason = reason
             return true
         }
-        guard first else { return }
-        eventLoop.execute { self.drainAndClose() }
+        if first { closed(for: reason) }
+        return first
+    }
+
+    /// The one place a close reason is counted.
+    private func closed(for reason: CloseReason) {
+        if let event = reason.counter { counters?.increment(event) }
     }
 
     // MARK: - ChannelHandler
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.writable = context.channel.isActive && context.channel.isWritable
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         stallTimer?.cancel()
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    func channelActive(context: ChannelHandlerContext) {
         writable = context.channel.isWritable
-        drain()
         context.fireChannelActive()
+        if closeWhenActive {
+            drainAndClose()
+        } else {
+            drain()
+        }
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(data)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    func channelInactive(context: ChannelHandlerContext) {
         lock.withLock {
             queue.closing = true
             queue.lines = Lines()
@@ -189,7 +182,7 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         context.fireChannelInactive()
     }
 
-    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
         writable = context.channel.isWritable
         if writable {
             stallTimer?.cancel()
@@ -197,13 +190,8 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
             drain()
         } else if stallTimer == nil {
             stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { [self] in
-                let reason = "write timeout (client stopped reading)"
-                lock.withLock {
-                    queue.closing = true
-                    queue.closeReason = queue.closeReason ?? reason
-                }
-                counters?.increment(.writeTimeout)
-                closeNow(reason: reason)
+                _ = markClosing(.writeTimeout)
+                closeNow(reason: .writeTimeout)
             }
         }
         context.fireChannelWritabilityChanged()
@@ -267,6 +255,10 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
     /// Sends what is queued (best effort), then closes once it was written.
     private func drainAndClose() {
         guard let context else { return }
+        guard context.channel.isActive else {
+            closeWhenActive = true
+            return
+        }
         let lines = lock.withLock {
             queue.bytes = 0
             return takeLines()
@@ -287,14 +279,9 @@ public final class Outbox: ChannelInboundHandler, RemovableChannelHandler, Clien
         }
     }
 
-    /// Closes the connection now, whatever is still queued (the end of a shutdown's grace period).
-    public func forceClose() {
-        eventLoop.execute { self.context?.close(promise: nil) }
-    }
-
-    private func closeNow(reason: String) {
+    private func closeNow(reason: CloseReason) {
         guard let context else { return }
-        logger.notice("evicting client", metadata: ["reason": "\(reason)"])
+        logger.notice("evicting client", metadata: ["reason": "\(reason.leaveText)"])
         context.close(promise: nil)
     }
 }

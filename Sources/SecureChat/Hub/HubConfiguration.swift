@@ -1,0 +1,33 @@
+/// Settings the hub needs; a slice of the server's `Configuration`.
+public struct HubConfiguration: Sendable {
+    /// Lines of history kept per room.
+    public var historyLines: Int = 50
+    /// How many rooms may exist at once, `#lobby` included.
+    public var maximumRooms: Int = 1000
+    /// SHA-256 fingerprints (lowercase hex, no colons) of TLS client certificates whose holders are operators.
+    /// When empty, the first user to log in is operator and the role passes on when they leave.
+    public var operatorFingerprints: Set<String> = []
+    /// Rooms with more members than this do not announce joins and leaves (kicks and bans still are).
+    public var announceLimit: Int = 500
+    /// Log chat lines and DMs (off by default: people's messages are theirs).
+    public var logMessages = false
+
+    public init(
+        historyLines: Int = 50,
+        maximumRooms: Int = 1000,
+        operatorFingerprints: Set<String> = [],
+        announceLimit: Int = 500,
+        logMessages: Bool = false
+    ) {
+        self.logMessages = logMessages
+        self.historyLines = historyLines
+        self.maximumRooms = maximumRooms
+        self.announceLimit = announceLimit
+        self.operatorFingerprints = Set(operatorFingerprints.map(Self.normalizeFingerprint))
+    }
+
+    /// `AB:CD:...` or `abcd...` → `abcd...`.
+    public static func normalizeFingerprint(_ text: String) -> String {
+        text.lowercased().filter { $0 != ":" }
+    }
+}

@@ -1,0 +1,38 @@
+/// The hub's answer to a ``HubRequest``: facts, not text. The session's state machine turns it into lines.
+public enum HubReply: Sendable, Equatable {
+    /// Nothing to tell the sender (a chat line, a ping: what there was to say, the hub delivered).
+    case done
+    case login(Username, LoginOutcome)
+    case directMessage(to: String, DirectMessageOutcome)
+    case users(UserList)
+    case rooms(RoomList)
+    case whois(String, WhoisListing?)
+    case stats(StatisticsReport)
+    case join(RoomName, JoinOutcome)
+    case leave(LeaveRoomOutcome)
+    /// `/kick`, `/ban` and `/unban` (`lifted` is true for an `/unban`).
+    case moderation(target: String, OperatorOutcome, lifted: Bool)
+    /// `/bans`: nil for a non-operator.
+    case bans([Ban]?)
+}
+
+/// `/users`: at most ``Hub/listLimit`` entries, sorted by name, and how many there are in all.
+public struct UserList: Sendable, Equatable {
+    /// nil for `/users all`, else the sender's room.
+    public let room: RoomName?
+    public let entries: [UserListing]
+    public let total: Int
+}
+
+/// `/rooms`: at most ``Hub/listLimit`` rooms, sorted by name, and how many there are in all.
+public struct RoomList: Sendable, Equatable {
+    public let entries: [RoomListing]
+    public let total: Int
+}
+
+/// `/stats`: the sender's figures and the server's, at one moment.
+public struct StatisticsReport: Sendable, Equatable {
+    public let messagesSent: Int
+    public let server: HubStatistics
+    public let now: Timestamp
+}

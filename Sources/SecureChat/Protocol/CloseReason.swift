@@ -1,0 +1,114 @@
+/// Why a connection ends, whoever ends it. One value carries everything each layer says about it: the
+/// leave notice the room sees, the counter it bumps, and the reason the log gives.
+public enum CloseReason: Sendable, Equatable {
+    /// `/quit`, with the user's words if they gave any.
+    case quit(message: String?)
+    /// The peer closed or the connection failed.
+    case connectionClosed
+    /// The client's outbox overflowed: it reads far slower than the server writes to it.
+    case sendQueueOverflow
+    /// The socket stayed unwritable (the client stopped reading) for the write timeout.
+    case writeTimeout
+    /// Logged in and silent for the idle timeout.
+    case idleTimeout
+    /// No username (and, on the TLS port, no handshake) within the login timeout.
+    case loginTimeout
+    /// Kept sending over the rate limit.
+    case flooding
+    /// Too many refused usernames on one connection.
+    case tooManyLoginAttempts
+    /// The name or the address is banned.
+    case banned
+    /// An operator's `/kick` or `/ban`.
+    case removedByOperator(Moderation)
+    /// A TLS client dialled the plaintext port.
+    case tlsOnPlaintextPort
+    /// The TLS handshake failed or the peer left during it.
+    case handshakeFailed
+    /// Refused at accept by the connection limits (before any session existed).
+    case refused
+    /// The server is shutting down.
+    case serverShutdown
+
+    /// An operator's removal of a user.
+    public struct Moderation: Sendable, Equatable {
+        public enum Action: String, Sendable {
+            case kicked, banned
+        }
+
+        public let action: Action
+        /// The operator's name as shown.
+        public let by: String
+        public let reason: String?
+
+        public init(_ action: Action, by: String, reason: String?) {
+            self.action = action
+            self.by = by
+            self.reason = reason
+        }
+    }
+
+    /// What the room is told when a member leaves for this reason.
+    public func leaveNotice(name: String, room: RoomName) -> String {
+        switch self {
+        case .removedByOperator(let moderation):
+            return "\(name) was \(moderation.action.rawValue) by \(moderation.by)\(moderation.reason.map { " (\($0))" } ?? "")"
+        default:
+            return "\(name) left \(room) (\(leaveText))"
+        }
+    }
+
+    /// The parenthesised part of a leave notice, and the reason logs give.
+    public var leaveText: String {
+        switch self {
+        case .quit(let message): return message.map { "quit: \($0)" } ?? "quit"
+        case .connectionClosed: return "connection closed"
+        case .sendQueueOverflow: return "send queue overflow"
+        case .writeTimeout: return "write timeout (client stopped reading)"
+        case .idleTimeout: return "idle timeout"
+        case .loginTimeout: return "login timeout"
+        case .flooding: return "flooding"
+        case .tooManyLoginAttempts: return "too many login attempts"
+        case .banned: return "banned"
+        case .removedByOperator(let moderation): return "\(moderation.action.rawValue) by \(moderation.by)"
+        case .tlsOnPlaintextPort: return "TLS on plaintext port"
+        case .handshakeFailed: return "TLS handshake failed"
+        case .refused: return "refused by the connection limits"
+        case .serverShutdown: return "server shutting down"
+        }
+    }
+
+    /// Kicks and bans are announced even in rooms too crowded to announce ordinary departures.
+    var isAlwaysAnnounced: Bool {
+        if case .removedByOperator = self { return true }
+        return false
+    }
+
+    /// The line the removed user gets before the connection closes, if any.
+    var farewell: String? {
+        guard case .removedByOperator(let moderation) = self else { return nil }
+        return "You were \(moderation.action.rawValue) by \(moderation.by)\(moderation.reason.map { ": \($0)" } ?? "")"
+    }
+
+    /// The operator counter this reason bumps when it closes a connection.
+    var counter: ServerCounters.Event? {
+        switch self {
+        case .sendQueueOverflow: return .outboxOverflow
+        case .writeTimeout: return .writeTimeout
+        case .idleTimeout: return .idleTimeout
+        case .loginTimeout: return .loginTimeout
+        case .flooding: return .floodDisconnect
+        case .tlsOnPlaintextPort: return .tlsOnPlaintextPort
+        default: return nil
+        }
+    }
+
+    /// Closes the server decided on for a reason worth an operator's attention are logged at notice level;
+    /// everyday departures at info.
+    var isNoteworthy: Bool {
+        switch self {
+        case .sendQueueOverflow, .writeTimeout, .flooding, .tlsOnPlaintextPort, .removedByOperator: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// Everything the server's parts share, built once: configuration, the hub, counters and metrics, the
+/// connection limits, the TLS certificates, and the registry of open connections. The server and every
+/// session hold this one reference instead of copies of its fields.
+final class ServerContext: Sendable {
+    let configuration: Configuration
+    let hub: Hub
+    let counters: ServerCounters
+    let metrics: ServerMetrics
+    let limiter: ConnectionLimiter
+    let acceptThrottle: AcceptThrottle
+    /// The TLS certificate in use; nil without a TLS listener.
+    let tlsContexts: TLSContextStore?
+    /// Refusals (limits, failed handshakes) are logged at a bounded rate.
+    let refusalLog: LogRateLimiter
+    let logger: Logger
+    let group: any EventLoopGroup
+    /// Every open connection's outbox, for the shutdown notice and drain.
+    let connections = NIOLockedValueBox(ConnectionRegistry())
+    /// False once shutdown has begun: `/healthz` fails and late arrivals are sent away.
+    let accepting = NIOLockedValueBox(true)
+    private let lastConnectionID = Atomic<UInt64>(0)
+    /// The TLS listener's bound port (0 until it is bound, or without one), for the hint plaintext users get.
+    private let boundTLSPort = Atomic<Int>(0)
+
+    init(
+        configuration: Configuration,
+        hub: Hub,
+        counters: ServerCounters,
+        limiter: ConnectionLimiter,
+        tlsContexts: TLSContextStore?,
+        logger: Logger,
+        group: any EventLoopGroup
+    ) {
+        self.configuration = configuration
+        self.hub = hub
+        self.counters = counters
+        self.metrics = ServerMetrics(counters: counters)
+        self.limiter = limiter
+        self.acceptThrottle = AcceptThrottle(
+            ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst
+        )
+        self.tlsContexts = tlsContexts
+        self.refusalLog = LogRateLimiter(maxPerInterval: 10, interval: .seconds(1))
+        self.logger = logger
+        self.group = group
+    }
+
+    func nextConnectionID() -> ConnectionID {
+        ConnectionID(lastConnectionID.add(1, ordering: .relaxed).newValue)
+    }
+
+    var tlsPort: Int? {
+        get {
+            let port = boundTLSPort.load(ordering: .relaxed)
+            return port == 0 ? nil : port
+        }
+    }
+
+    func tlsListenerBound(port: Int) {
+        boundTLSPort.store(port, ordering: .relaxed)
+    }
+
+    var isAccepting: Bool { accepting.withLockedValue { $0 } }
+
+    /// The rules every session starts with.
+    var sessionSettings: SessionSettings {
+        SessionSettings(
+            maximumLineBytes: configuration.maximumLineBytes, throttle: configuration.lineThrottle, tlsPort: tlsPort
+        )
+    }
+}

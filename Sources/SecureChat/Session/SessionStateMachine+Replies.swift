@@ -1,0 +1,87 @@
+/// Turning the hub's answers into the lines the user reads.
+extension SessionStateMachine {
+    /// The hub's reply to the last `.request` action.
+    public mutating func receive(_ reply: HubReply) -> [SessionAction] {
+        if case .closing = state { return [] }
+        switch reply {
+        case .done:
+            return []
+        case .login(let name, let outcome):
+            return loginReplied(name, outcome)
+        case .directMessage(let target, let outcome):
+            switch outcome {
+            case .sent: return []
+            case .noSuchUser: return [.error("No user named \(target) is online.")]
+            case .toSelf: return [.error("You cannot send a direct message to yourself.")]
+            }
+        case .users(let list):
+            return [.notice(Self.describe(list))]
+        case .rooms(let list):
+            var text = list.entries.map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+            if list.total > list.entries.count { text += ", ... and \(list.total - list.entries.count) more" }
+            return [.notice("\(list.total) room\(list.total == 1 ? "" : "s"): \(text)")]
+        case .whois(let target, let who):
+            guard let who else { return [.error("No user named \(target) is online.")] }
+            var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
+            line += " connected since \(who.connectedAt.dateTime), over \(who.transport)"
+            if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
+            return [.notice(line + ".")]
+        case .stats(let report):
+            return describe(report)
+        case .join(let room, let outcome):
+            switch outcome {
+            case .joined: return []
+            case .alreadyThere: return [.error("You are already in \(room).")]
+            case .tooManyRooms: return [.error("The server has too many rooms; join an existing one (/rooms).")]
+            }
+        case .leave(let outcome):
+            switch outcome {
+            case .movedToLobby: return []
+            case .alreadyInLobby: return [.error("You are in #lobby already; /quit leaves the server.")]
+            }
+        case .moderation(let target, let outcome, let lifted):
+            return Self.describe(outcome, target: target, lifted: lifted)
+        case .bans(let bans):
+            guard let bans else { return Self.describe(.notOperator, target: "", lifted: false) }
+            let header = "\(bans.count) ban\(bans.count == 1 ? "" : "s")\(bans.isEmpty ? "." : ":")"
+            return [.notice(header)] + bans.map { .notice("  \($0.summary)") }
+        }
+    }
+
+    private static func describe(_ list: UserList) -> String {
+        var names = list.entries.map { user -> String in
+            var entry = user.name
+            if list.room == nil { entry += " \(user.room)" }
+            if user.isOperator { entry += " [op]" }
+            if !user.transport.isEncrypted { entry += " [plaintext]" }
+            return entry
+        }.joined(separator: ", ")
+        if list.total > list.entries.count { names += ", ... and \(list.total - list.entries.count) more" }
+        let count = "\(list.total) user\(list.total == 1 ? "" : "s")"
+        return "\(count) \(list.room.map { "in \($0)" } ?? "online"): \(names)"
+    }
+
+    private func describe(_ report: StatisticsReport) -> [SessionAction] {
+        let now = report.now.secondsSinceEpoch
+        let sent = report.messagesSent
+        var mine = "You: \(sent) message\(sent == 1 ? "" : "s") sent, connected since \(connectedAt.dateTime)"
+        mine += " (\(Timestamp.describe(seconds: now - connectedAt.secondsSinceEpoch))), over \(transport)."
+        let server = report.server
+        var line = "Server: \(server.usersOnline) user\(server.usersOnline == 1 ? "" : "s") online"
+        line += " in \(server.rooms) room\(server.rooms == 1 ? "" : "s"),"
+        line += " \(server.messages) message\(server.messages == 1 ? "" : "s") relayed,"
+        line += " up \(Timestamp.describe(seconds: now - server.startedAt.secondsSinceEpoch))."
+        return [.notice(mine), .notice(line)]
+    }
+
+    /// Why an operator command did nothing (success speaks for itself: the room sees it).
+    private static func describe(_ outcome: OperatorOutcome, target: String, lifted: Bool) -> [SessionAction] {
+        switch outcome {
+        case .done: return lifted ? [.notice("Lifted the ban on \(target).")] : []
+        case .notOperator: return [.error("That command is for operators only.")]
+        case .noSuchUser: return [.error("No user named \(target) is online.")]
+        case .cannotTargetSelf: return [.error("You cannot do that to yourself.")]
+        case .notBanned: return [.error("Nothing is banned under \(target).")]
+        }
+    }
+}

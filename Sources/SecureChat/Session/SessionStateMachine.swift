@@ -1,0 +1,129 @@
+import NIOCore
+
+/// One connection's life as rules: login, the rate limit, commands. It holds no connection, hub or clock:
+/// it takes input lines, hub replies and the time, and returns the ``SessionAction``s its ``Session`` carries
+/// out. That is what lets every login, command and close rule be tested without a socket or a hub.
+public struct SessionStateMachine: Sendable {
+    public enum State: Sendable {
+        /// Before login, with the number of names refused so far (login lines are bounded by count and the
+        /// login timeout, not by rate).
+        case awaitingName(failures: Int)
+        /// Logged in.
+        case chatting(name: Username, throttle: LineThrottle)
+        /// The connection is ending; every later input is ignored.
+        case closing(CloseReason)
+    }
+
+    public private(set) var state: State = .awaitingName(failures: 0)
+    let settings: SessionSettings
+    /// How this connection reached the server and when, for `/stats`.
+    let transport: Transport
+    let connectedAt: Timestamp
+
+    public init(settings: SessionSettings, transport: Transport, connectedAt: Timestamp) {
+        self.settings = settings
+        self.transport = transport
+        self.connectedAt = connectedAt
+    }
+
+    /// The greeting: what this is, whether the link is encrypted, who is here, and the prompt.
+    public func greeting(usersOnline: Int) -> [SessionAction] {
+        var actions: [SessionAction] = [.notice("Welcome to SecureChat.")]
+        switch transport {
+        case .tls(let version, let cipher):
+            actions.append(.notice("Your connection is encrypted: \(version), \(cipher)."))
+        case .plaintext:
+            var line = "Your connection is NOT encrypted: anyone on the network path can read it."
+            if let port = settings.tlsPort { line += " Use TLS on port \(port) for privacy." }
+            actions.append(.notice(line))
+        }
+        actions.append(.notice("\(usersOnline) user\(usersOnline == 1 ? "" : "s") online."))
+        actions.append(Self.prompt)
+        return actions
+    }
+
+    static let prompt = SessionAction.notice("Choose a username (1-24 characters: letters, digits, _ and -):")
+
+    /// One input from the connection, at monotonic time `now` (for the rate limit).
+    public mutating func receive(_ input: SessionInput, now: NIODeadline) -> [SessionAction] {
+        if case .closing = state { return [] }
+        switch input {
+        case .tlsOnPlaintextPort:
+            var message = "This is SecureChat's plaintext port and your client spoke TLS."
+            if let port = settings.tlsPort { message += " For TLS, connect to port \(port)." }
+            return [.error(message)] + close(.tlsOnPlaintextPort)
+        case .overlong:
+            return [.error("Line too long (over \(settings.maximumLineBytes) bytes); it was discarded.")]
+        case .line(let text):
+            if text.isEmpty { return [] }
+            switch state {
+            case .awaitingName(let failures):
+                return chooseName(text, failures: failures)
+            case .chatting(let name, var throttle):
+                let decision = throttle.check(now: now)
+                state = .chatting(name: name, throttle: throttle)
+                switch decision {
+                case .accept:
+                    return [.active] + handle(text)
+                case .refuse:
+                    return [.count(.rateLimitedLine), .error(tooFast)]
+                case .disconnect:
+                    return [.error("Disconnected for flooding.")] + close(.flooding)
+                }
+            case .closing:
+                return []
+            }
+        }
+    }
+
+    /// The connection ended (the peer left, or the server closed it for `reason`).
+    public mutating func connectionEnded(_ reason: CloseReason) {
+        if case .closing = state { return }
+        state = .closing(reason)
+    }
+
+    var isLoggedIn: Bool {
+        if case .chatting = state { return true }
+        return false
+    }
+
+    mutating func close(_ reason: CloseReason) -> [SessionAction] {
+        state = .closing(reason)
+        return [.close(reason)]
+    }
+
+    private var tooFast: String {
+        let rate = settings.throttle.rateLimiter.ratePerSecond
+        let shown = rate == rate.rounded() ? String(Int(rate)) : String(rate)
+        return "You are sending too fast (limit \(shown) lines/s); that line was dropped. Slow down."
+    }
+
+    // MARK: - Login
+
+    private mutating func chooseName(_ text: String, failures: Int) -> [SessionAction] {
+        if failures >= settings.maximumFailedLogins {
+            return [.error("Too many refused names; goodbye.")] + close(.tooManyLoginAttempts)
+        }
+        switch Username.validate(text) {
+        case .failure(let problem):
+            state = .awaitingName(failures: failures + 1)
+            return [.error("Cannot use that name: \(problem)."), Self.prompt]
+        case .success(let name):
+            return [.login(name)]
+        }
+    }
+
+    mutating func loginReplied(_ name: Username, _ outcome: LoginOutcome) -> [SessionAction] {
+        guard case .awaitingName(let failures) = state else { return [] }
+        switch outcome {
+        case .loggedIn:
+            state = .chatting(name: name, throttle: settings.throttle)
+            return [.loggedIn]
+        case .nameTaken:
+            state = .awaitingName(failures: failures + 1)
+            return [.error("The name \(name) is taken (names are compared ignoring case)."), Self.prompt]
+        case .banned(let summary):
+            return [.error("You are banned from this server (\(summary)).")] + close(.banned)
+        }
+    }
+}
