@@ -1,0 +1,303 @@
+import NIOCore
+import Testing
+
+@testable import SecureChat
+
+/// The session's rules with no socket and no hub: lines and hub replies in, actions out.
+@Suite("Session state machine")
+struct SessionStateMachineTests {
+    static let settings = SessionSettings(
+        maximumLineBytes: 2048,
+        throttle: LineThrottle(ratePerSecond: 5, burst: 10, maxRefusals: 3, refusalWindow: .seconds(10)),
+        tlsPort: 9443,
+        maximumFailedLogins: 3
+    )
+    static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    static func machine(transport: Transport = .plaintext) -> SessionStateMachine {
+        SessionStateMachine(settings: settings, transport: transport, connectedAt: Timestamp(secondsSinceEpoch: 0))
+    }
+
+    /// A machine logged in as `alice`.
+    static func chatting() throws -> SessionStateMachine {
+        var machine = machine()
+        let alice = try Username.validate("alice").get()
+        #expect(machine.receive(.line("alice"), now: start) == [.login(alice)])
+        #expect(machine.receive(.login(alice, .loggedIn(room: .lobby, isOperator: false))) == [.loggedIn])
+        return machine
+    }
+
+    static let prompt = SessionAction.notice("Choose a username (1-24 characters: letters, digits, _ and -):")
+
+    // MARK: - Greeting and login
+
+    @Test("the greeting says whether the link is encrypted, who is here, and prompts")
+    func greeting() {
+        #expect(
+            Self.machine().greeting(usersOnline: 1) == [
+                .notice("Welcome to SecureChat."),
+                .notice(
+                    "Your connection is NOT encrypted: anyone on the network path can read it. Use TLS on port 9443 for privacy."
+                ),
+                .notice("1 user online."),
+                Self.prompt,
+            ]
+        )
+        let tls = Self.machine(transport: .tls(version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256"))
+        #expect(tls.greeting(usersOnline: 2)[1] == .notice("Your connection is encrypted: TLSv1.3, TLS_AES_128_GCM_SHA256."))
+        #expect(tls.greeting(usersOnline: 2)[2] == .notice("2 users online."))
+    }
+
+    @Test(
+        "a malformed name is refused with its reason and the prompt, without asking the hub",
+        arguments: [
+            ("al ice", "a username may only use letters A-Z a-z, digits, _ and -"),
+            (String(repeating: "a", count: 25), "a username has at most 24 characters"),
+            ("admin", "that name is reserved"),
+        ]
+    )
+    func malformedName(name: String, problem: String) {
+        var machine = Self.machine()
+        #expect(machine.receive(.line(name), now: Self.start) == [.error("Cannot use that name: \(problem)."), Self.prompt])
+        guard case .awaitingName(let failures) = machine.state else {
+            Issue.record("left the login state")
+            return
+        }
+        #expect(failures == 1)
+    }
+
+    @Test("a taken name is refused with the prompt again and counts as a failure")
+    func nameTaken() throws {
+        var machine = Self.machine()
+        let bob = try Username.validate("Bob").get()
+        #expect(machine.receive(.line("Bob"), now: Self.start) == [.login(bob)])
+        #expect(
+            machine.receive(.login(bob, .nameTaken))
+                == [.error("The name Bob is taken (names are compared ignoring case)."), Self.prompt]
+        )
+        guard case .awaitingName(let failures) = machine.state else {
+            Issue.record("left the login state")
+            return
+        }
+        #expect(failures == 1)
+    }
+
+    @Test("a banned name or address closes the connection with reason banned")
+    func banned() throws {
+        var machine = Self.machine()
+        let bob = try Username.validate("bob").get()
+        _ = machine.receive(.line("bob"), now: Self.start)
+        let actions = machine.receive(.login(bob, .banned("bob, by alice at 2026-12-01 00:00:00 UTC")))
+        #expect(
+            actions == [
+                .error("You are banned from this server (bob, by alice at 2026-12-01 00:00:00 UTC)."),
+                .close(.banned),
+            ]
+        )
+        #expect(machine.receive(.line("bob"), now: Self.start) == [])
+    }
+
+    @Test("after the allowed refusals the next name closes the connection")
+    func tooManyLoginAttempts() {
+        var machine = Self.machine()
+        for _ in 0..<3 { _ = machine.receive(.line("bad name"), now: Self.start) }
+        #expect(
+            machine.receive(.line("alice"), now: Self.start)
+                == [.error("Too many refused names; goodbye."), .close(.tooManyLoginAttempts)]
+        )
+    }
+
+    @Test("empty lines, overlong lines and TLS on the plaintext port")
+    func otherInputs() {
+        var machine = Self.machine()
+        #expect(machine.receive(.line(""), now: Self.start) == [])
+        #expect(
+            machine.receive(.overlong, now: Self.start) == [.error("Line too long (over 2048 bytes); it was discarded.")]
+        )
+        #expect(
+            machine.receive(.tlsOnPlaintextPort, now: Self.start) == [
+                .error(
+                    "This is SecureChat's plaintext port and your client spoke TLS. For TLS, connect to port 9443."
+                ),
+                .close(.tlsOnPlaintextPort),
+            ]
+        )
+    }
+
+    // MARK: - Commands
+
+    @Test(
+        "every command that touches shared state becomes its hub request",
+        arguments: [
+            ("hello all", HubRequest.say("hello all")),
+            ("//not a command", .say("/not a command")),
+            ("/msg bob hi there", .directMessage(to: "bob", text: "hi there")),
+            ("/users", .users(all: false)),
+            ("/users all", .users(all: true)),
+            ("/rooms", .rooms),
+            ("/whois bob", .whois("bob")),
+            ("/stats", .stats),
+            ("/ping", .ping),
+            ("/join #dev", .join(RoomName(parsing: "#dev")!)),
+            ("/join dev", .join(RoomName(parsing: "#dev")!)),
+            ("/leave", .leave),
+            ("/kick bob spam", .kick("bob", reason: "spam")),
+            ("/kick bob", .kick("bob", reason: nil)),
+            ("/ban bob flooding", .ban("bob", reason: "flooding")),
+            ("/unban bob", .unban("bob")),
+            ("/bans", .bans),
+        ]
+    )
+    func commandRequests(line: String, request: HubRequest) throws {
+        var machine = try Self.chatting()
+        #expect(machine.receive(.line(line), now: Self.start) == [.active, .request(request)])
+    }
+
+    @Test("commands answered without the hub: help, bad usage, unknown, bad room names")
+    func localCommands() throws {
+        var machine = try Self.chatting()
+        let help = machine.receive(.line("/help"), now: Self.start)
+        #expect(help.first == .active)
+        #expect(help.count == SessionStateMachine.helpLines.count + 1)
+        #expect(
+            machine.receive(.line("/nope"), now: Self.start)
+                == [.active, .error("Unknown command /nope; type /help for the list.")]
+        )
+        #expect(machine.receive(.line("/msg bob"), now: Self.start) == [.active, .error("Usage: /msg <user> <text>.")])
+        #expect(
+            machine.receive(.line("/join #Bad!"), now: Self.start)
+                == [.active, .error("Room names are # and 1-32 of a-z, 0-9, _ and -.")]
+        )
+    }
+
+    @Test("/quit says goodbye and closes with the user's reason")
+    func quit() throws {
+        var machine = try Self.chatting()
+        #expect(
+            machine.receive(.line("/quit see you"), now: Self.start)
+                == [.active, .notice("Bye!"), .close(.quit(message: "see you"))]
+        )
+        #expect(machine.receive(.line("anything"), now: Self.start) == [])
+        var silent = try Self.chatting()
+        #expect(silent.receive(.line("/quit"), now: Self.start).last == .close(.quit(message: nil)))
+    }
+
+    // MARK: - Rate limit and flood
+
+    @Test("over the burst a line is refused and counted; sustained flooding closes the connection")
+    func flood() throws {
+        var machine = try Self.chatting()
+        for number in 1...10 {
+            #expect(machine.receive(.line("line \(number)"), now: Self.start).first == .active)
+        }
+        let refused = SessionAction.error(
+            "You are sending too fast (limit 5 lines/s); that line was dropped. Slow down."
+        )
+        #expect(machine.receive(.line("over"), now: Self.start) == [.count(.rateLimitedLine), refused])
+        #expect(machine.receive(.line("over"), now: Self.start) == [.count(.rateLimitedLine), refused])
+        #expect(
+            machine.receive(.line("over"), now: Self.start) == [.error("Disconnected for flooding."), .close(.flooding)]
+        )
+        // A second later the bucket has refilled, but the connection is closing: nothing more happens.
+        #expect(machine.receive(.line("late"), now: Self.start + .seconds(1)) == [])
+    }
+
+    @Test("the bucket refills with time")
+    func refill() throws {
+        var machine = try Self.chatting()
+        for _ in 1...10 { _ = machine.receive(.line("x"), now: Self.start) }
+        #expect(machine.receive(.line("x"), now: Self.start).first == .count(.rateLimitedLine))
+        #expect(machine.receive(.line("x"), now: Self.start + .milliseconds(200)).first == .active)
+    }
+
+    // MARK: - Replies
+
+    @Test(
+        "hub replies become the user's lines",
+        arguments: [
+            (HubReply.done, [SessionAction]()),
+            (.directMessage(to: "carol", .noSuchUser), [.error("No user named carol is online.")]),
+            (.directMessage(to: "alice", .toSelf), [.error("You cannot send a direct message to yourself.")]),
+            (.directMessage(to: "bob", .sent), []),
+            (.join(RoomName(parsing: "#dev")!, .alreadyThere), [.error("You are already in #dev.")]),
+            (
+                .join(RoomName(parsing: "#new")!, .tooManyRooms),
+                [.error("The server has too many rooms; join an existing one (/rooms).")]
+            ),
+            (.leave(.alreadyInLobby), [.error("You are in #lobby already; /quit leaves the server.")]),
+            (.moderation(target: "bob", .notOperator, lifted: false), [.error("That command is for operators only.")]),
+            (.moderation(target: "bob", .noSuchUser, lifted: false), [.error("No user named bob is online.")]),
+            (.moderation(target: "me", .cannotTargetSelf, lifted: false), [.error("You cannot do that to yourself.")]),
+            (.moderation(target: "x", .notBanned, lifted: true), [.error("Nothing is banned under x.")]),
+            (.moderation(target: "bob", .done, lifted: true), [.notice("Lifted the ban on bob.")]),
+            (.moderation(target: "bob", .done, lifted: false), []),
+            (.bans(nil), [.error("That command is for operators only.")]),
+            (.bans([]), [.notice("0 bans.")]),
+            (.whois("dave", nil), [.error("No user named dave is online.")]),
+            (
+                .rooms(RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)),
+                [.notice("1 room: #lobby (2)")]
+            ),
+        ]
+    )
+    func replies(reply: HubReply, lines: [SessionAction]) throws {
+        var machine = try Self.chatting()
+        #expect(machine.receive(reply) == lines)
+    }
+
+    @Test("a /users reply over the list limit says how many more")
+    func longUserList() throws {
+        var machine = try Self.chatting()
+        let entries = (1...2).map { UserListing(name: "u\($0)", room: .lobby, isOperator: $0 == 1, transport: .plaintext) }
+        #expect(
+            machine.receive(.users(UserList(room: .lobby, entries: entries, total: 5)))
+                == [.notice("5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more")]
+        )
+        #expect(
+            machine.receive(.users(UserList(room: nil, entries: entries, total: 2)))
+                == [.notice("2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]")]
+        )
+    }
+
+    // MARK: - Close reasons
+
+    @Test(
+        "each close reason's leave notice and counter",
+        arguments: [
+            (CloseReason.quit(message: "bye"), "bob left #lobby (quit: bye)", nil),
+            (.quit(message: nil), "bob left #lobby (quit)", nil),
+            (.connectionClosed, "bob left #lobby (connection closed)", nil),
+            (.sendQueueOverflow, "bob left #lobby (send queue overflow)", ServerCounters.Event.outboxOverflow),
+            (.writeTimeout, "bob left #lobby (write timeout (client stopped reading))", .writeTimeout),
+            (.idleTimeout, "bob left #lobby (idle timeout)", .idleTimeout),
+            (.loginTimeout, "bob left #lobby (login timeout)", .loginTimeout),
+            (.flooding, "bob left #lobby (flooding)", .floodDisconnect),
+            (.tooManyLoginAttempts, "bob left #lobby (too many login attempts)", nil),
+            (.banned, "bob left #lobby (banned)", nil),
+            (.removedByOperator(.init(.kicked, by: "alice", reason: "spam")), "bob was kicked by alice (spam)", nil),
+            (.removedByOperator(.init(.banned, by: "alice", reason: nil)), "bob was banned by alice", nil),
+            (.tlsOnPlaintextPort, "bob left #lobby (TLS on plaintext port)", .tlsOnPlaintextPort),
+            (.handshakeFailed, "bob left #lobby (TLS handshake failed)", nil),
+            (.refused, "bob left #lobby (refused by the connection limits)", nil),
+            (.serverShutdown, "bob left #lobby (server shutting down)", nil),
+        ]
+    )
+    func closeReasons(reason: CloseReason, notice: String, counter: ServerCounters.Event?) {
+        #expect(reason.leaveNotice(name: "bob", room: .lobby) == notice)
+        #expect(reason.counter == counter)
+        #expect(reason.isAlwaysAnnounced == (reason.farewell != nil))
+    }
+
+    @Test("a connection that ended is closing with its reason and ignores everything after")
+    func connectionEnded() throws {
+        var machine = try Self.chatting()
+        machine.connectionEnded(.writeTimeout)
+        guard case .closing(let reason) = machine.state else {
+            Issue.record("not closing")
+            return
+        }
+        #expect(reason == .writeTimeout)
+        #expect(machine.receive(.line("hello"), now: Self.start) == [])
+        #expect(machine.receive(.done) == [])
+    }
+}
