@@ -23,11 +23,7 @@ public struct HubConfiguration: Sendable {
         self.historyLines = historyLines
         self.maximumRooms = maximumRooms
         self.announceLimit = announceLimit
-        self.operatorFingerprints = Set(operatorFingerprints.map(Self.normalizeFingerprint))
-    }
-
-    /// `AB:CD:...` or `abcd...` → `abcd...`.
-    public static func normalizeFingerprint(_ text: String) -> String {
-        text.lowercased().filter { $0 != ":" }
+        // Canonical, so a TLS peer's fingerprint matches as it is; the command line checks they are SHA-256.
+        self.operatorFingerprints = Set(operatorFingerprints.map(CertificateFingerprint.normalize))
     }
 }

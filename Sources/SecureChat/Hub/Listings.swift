@@ -23,3 +23,24 @@ public struct WhoisListing: Sendable, Equatable {
     public let connectedAt: Timestamp
     public let certificateFingerprint: String?
 }
+
+/// `/users`: at most ``Hub/listLimit`` entries, sorted by name, and how many there are in all.
+public struct UserList: Sendable, Equatable {
+    /// nil for `/users all`, else the sender's room.
+    public let room: RoomName?
+    public let entries: [UserListing]
+    public let total: Int
+}
+
+/// `/rooms`: at most ``Hub/listLimit`` rooms, sorted by name, and how many there are in all.
+public struct RoomList: Sendable, Equatable {
+    public let entries: [RoomListing]
+    public let total: Int
+}
+
+/// `/stats`: the sender's figures and the server's, at one moment.
+public struct StatisticsReport: Sendable, Equatable {
+    public let messagesSent: Int
+    public let server: HubStatistics
+    public let now: Timestamp
+}

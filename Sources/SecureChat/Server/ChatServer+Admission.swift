@@ -1,31 +1,6 @@
 import Logging
 import NIOCore
 
-/// What the listener hands to the accept loop: a connection ready for a session, or one already refused.
-enum Admission: Sendable {
-    case accepted(AcceptedConnection)
-    case refused
-}
-
-/// A connection the listener accepted, its pipeline set up.
-struct AcceptedConnection: Sendable {
-    let id: ConnectionID
-    let kind: ListenerKind
-    let acceptedAt: NIODeadline
-    let channel: any Channel
-    /// The pipeline's last handler, which runs the session.
-    let driver: SessionDriver
-    let outbox: Outbox
-    let address: String
-    /// Holds the connection's place under the connection limits until the session ends.
-    let ticket: ConnectionTicket
-    /// Completed by the TLS handshake; nil on the plaintext port.
-    let handshake: EventLoopFuture<TLSHandshakeCompleted>?
-    /// The login timer (running since accept) and, after login, the idle monitor.
-    let timers: SessionTimers
-    let log: ConnectionLog
-}
-
 extension ChatServer {
     /// Runs on the new channel's event loop, before it is active: applies the connection limits, the socket
     /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.

@@ -91,7 +91,7 @@ struct OperatorRoleTests {
         let fingerprint = TestCertificates.client("alice").fingerprintSHA256
         try await withTestServer({
             // As `openssl x509 -fingerprint` prints it, or as lowercase hex: both name the same certificate.
-            $0.operatorFingerprints = [colonForm ? fingerprint : HubConfiguration.normalizeFingerprint(fingerprint)]
+            $0.operatorFingerprints = [colonForm ? fingerprint : CertificateFingerprint.normalize(fingerprint)]
             $0.clientCAPath = TestCertificates.set.caCertificatePath
         }) { server in
             // First to log in, but over plaintext: not an operator.
@@ -110,7 +110,7 @@ struct OperatorRoleTests {
             first.send("/whois alice")
             let whois = try #require(try await first.readLine())
             #expect(whois.hasPrefix("* alice (operator): in #lobby"))
-            #expect(whois.contains(HubConfiguration.normalizeFingerprint(fingerprint)))
+            #expect(whois.contains(CertificateFingerprint.normalize(fingerprint)))
             first.send("/kick bob")
             #expect(try await first.readLine() == "! That command is for operators only.")
 

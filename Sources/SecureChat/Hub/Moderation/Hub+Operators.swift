@@ -6,7 +6,7 @@ extension Hub {
             return !members.values.contains { $0.isOperator }
         }
         guard let fingerprint = info.certificateFingerprint else { return false }
-        return configuration.operatorFingerprints.contains(HubConfiguration.normalizeFingerprint(fingerprint))
+        return configuration.operatorFingerprints.contains(fingerprint)
     }
 
     /// Under the first-client rule, the role passes to the longest-connected remaining user, announced to all.

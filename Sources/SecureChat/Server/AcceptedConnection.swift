@@ -1,0 +1,20 @@
+import NIOCore
+
+/// A connection the listener accepted, its pipeline set up.
+struct AcceptedConnection: Sendable {
+    let id: ConnectionID
+    let kind: ListenerKind
+    let acceptedAt: NIODeadline
+    let channel: any Channel
+    /// The pipeline's last handler, which runs the session.
+    let driver: SessionDriver
+    let outbox: Outbox
+    let address: String
+    /// Holds the connection's place under the connection limits until the session ends.
+    let ticket: ConnectionTicket
+    /// Completed by the TLS handshake; nil on the plaintext port.
+    let handshake: EventLoopFuture<TLSHandshakeCompleted>?
+    /// The login timer (running since accept) and, after login, the idle monitor.
+    let timers: SessionTimers
+    let log: ConnectionLog
+}
