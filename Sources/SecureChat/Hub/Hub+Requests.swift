@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The hub's one entry point for what a logged-in session asks (``HubRequest``), answered with facts
 /// (``HubReply``) that the session's state machine turns into text.
 extension Hub {
@@ -6,6 +8,9 @@ extension Hub {
     public static let listLimit = 200
 
     public func handle(_ request: HubRequest, from id: ConnectionID) -> HubReply {
+        let now = NIODeadline.now()
+        members[id]?.lastActive = now
+        replaceIdleOperator(now: now)
         switch request {
         case .say(let text):
             say(id, text)
@@ -13,13 +18,11 @@ extension Hub {
         case .directMessage(let target, let text):
             return .directMessage(to: target, directMessage(from: id, to: target, text))
         case .users(let all):
-            let users = self.users(seenBy: id, all: all)
-            return .users(
-                UserList(room: all ? nil : members[id]?.room, entries: Array(users.prefix(Self.listLimit)), total: users.count)
-            )
+            let room = members[id]?.room ?? .lobby
+            let total = all ? everyone.count : rooms[room]?.names.count ?? 0
+            return .users(UserList(room: all ? nil : room, entries: users(seenBy: id, all: all), total: total))
         case .rooms:
-            let rooms = roomList()
-            return .rooms(RoomList(entries: Array(rooms.prefix(Self.listLimit)), total: rooms.count))
+            return .rooms(RoomList(entries: roomList(), total: rooms.count))
         case .whois(let target):
             return .whois(target, whois(target))
         case .stats:
@@ -60,18 +63,21 @@ extension Hub {
         members[id]?.messagesSent ?? 0
     }
 
-    /// `/users`: the caller's room, or everyone with `all`. Sorted by name.
+    /// `/users`: the first ``listLimit`` of the caller's room, or of everyone with `all`, in name order. The
+    /// work is bounded by the reply: the names are kept sorted as people come and go.
     public func users(seenBy id: ConnectionID, all: Bool) -> [UserListing] {
         guard let caller = members[id] else { return [] }
-        let listed = all ? Array(members.values) : (rooms[caller.room]?.members.keys.compactMap { members[$0] } ?? [])
-        return listed.map {
-            UserListing(name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
-        }.sorted { $0.name.lowercased() < $1.name.lowercased() }
+        let index = all ? everyone : rooms[caller.room]?.names ?? SortedNameIndex()
+        return index.first(Self.listLimit).compactMap { entry in
+            members[entry.id].map {
+                UserListing(name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
+            }
+        }
     }
 
-    /// `/rooms`: every room with its member count, sorted by name.
+    /// `/rooms`: the first ``listLimit`` rooms in name order, with their member counts.
     public func roomList() -> [RoomListing] {
-        rooms.values.map { RoomListing(name: $0.name, members: $0.members.count) }.sorted { $0.name.value < $1.name.value }
+        roomOrder.prefix(Self.listLimit).map { RoomListing(name: $0, members: rooms[$0]?.members.count ?? 0) }
     }
 
     /// `/whois`.

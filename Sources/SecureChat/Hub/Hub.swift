@@ -17,13 +17,24 @@ public actor Hub {
         /// Login order: the longest-connected remaining member succeeds an operator who leaves.
         let loginSequence: UInt64
         var messagesSent = 0
+        /// When the member last asked the hub anything (a line, a command): an idle operator hands the role on.
+        var lastActive: NIODeadline
+        var hasSpoken = false
     }
 
     let configuration: HubConfiguration
     let logger: Logger
     var members: [ConnectionID: Member] = [:]
     var idsByName: [String: ConnectionID] = [:]
+    /// Everyone in name order, for `/users all`.
+    var everyone = SortedNameIndex()
     var rooms: [RoomName: Room] = [:]
+    /// Room names in order, for `/rooms`.
+    var roomOrder: [RoomName] = [.lobby]
+    /// Who holds the operator role now: found in O(1), not by a scan at every login.
+    var operators: Set<ConnectionID> = []
+    /// The last time the hub looked for an idle operator to replace (at most once a minute).
+    var lastIdleOperatorCheck = NIODeadline.uptimeNanoseconds(0)
     var statistics: HubStatistics
     var bans: BanList
     let banFile: BanFile?
@@ -64,9 +75,12 @@ public actor Hub {
         let isOperator = qualifiesAsOperator(info)
         loginSequence += 1
         members[info.id] = Member(
-            info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence
+            info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence,
+            lastActive: .now()
         )
         idsByName[name.key] = info.id
+        everyone.insert(key: name.key, id: info.id)
+        if isOperator { operators.insert(info.id) }
         statistics.logins += 1
         logger.info(
             "user logged in",
@@ -93,6 +107,7 @@ public actor Hub {
             logger.info("chat", metadata: ["connection": "\(id)", "room": "\(member.room)", "text": "\(text)"])
         }
         members[id]?.messagesSent += 1
+        members[id]?.hasSpoken = true
         statistics.messages += 1
         let line = ServerLine.chat(from: member.name.display, text)
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
@@ -111,6 +126,7 @@ public actor Hub {
             logger.info("direct message", metadata: ["connection": "\(id)", "to": "\(target)", "text": "\(text)"])
         }
         members[id]?.messagesSent += 1
+        members[id]?.hasSpoken = true
         statistics.messages += 1
         deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
         deliver(ServerLine.directMessageSent(to: recipient.name.display, text), to: .connection(id))
@@ -133,8 +149,12 @@ public actor Hub {
     public func join(_ id: ConnectionID, room: RoomName) -> JoinOutcome {
         guard let member = members[id] else { return .alreadyThere }
         if member.room == room { return .alreadyThere }
-        if rooms[room] == nil && rooms.count >= configuration.maximumRooms { return .tooManyRooms }
-        rooms[member.room]?.members[id] = nil
+        // Leaving a room one is alone in frees its slot, so it does not count against the cap.
+        let freesASlot = member.room != .lobby && rooms[member.room]?.members.count == 1
+        if rooms[room] == nil && rooms.count - (freesASlot ? 1 : 0) >= configuration.maximumRooms {
+            return .tooManyRooms
+        }
+        takeOutOfRoom(id, member)
         announce("\(member.name) left \(member.room) (joined \(room))", in: member.room)
         dropIfEmpty(member.room)
         enter(id, room: room)
@@ -155,9 +175,11 @@ public actor Hub {
         guard let member = members[id] else { return }
         if rooms[name] == nil {
             rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
+            roomOrder.insert(name, at: roomOrder.firstIndex { $0.value > name.value } ?? roomOrder.endIndex)
         }
         members[id]?.room = name
         rooms[name]!.members[id] = member.outbox
+        rooms[name]!.names.insert(key: member.name.key, id: id)
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.members.count
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
@@ -203,10 +225,16 @@ public actor Hub {
         rooms[room]?.history.append(.init(time: .now(), line: line))
     }
 
+    func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
+        rooms[member.room]?.members[id] = nil
+        rooms[member.room]?.names.remove(key: member.name.key, id: id)
+    }
+
     /// An empty room other than `#lobby` disappears, with its history.
     func dropIfEmpty(_ room: RoomName) {
         if room != .lobby, rooms[room]?.members.isEmpty == true {
             rooms[room] = nil
+            roomOrder.removeAll { $0 == room }
         }
     }
 
@@ -227,9 +255,11 @@ public actor Hub {
             // Straight into the outbox, not through `deliver`: if it overflows, the user still leaves as kicked.
             member.outbox.send(ServerLine.error(farewell))
         }
-        rooms[member.room]?.members[id] = nil
+        takeOutOfRoom(id, member)
         members[id] = nil
         idsByName[member.name.key] = nil
+        everyone.remove(key: member.name.key, id: id)
+        operators.remove(id)
         member.outbox.close(reason: reason)
         if shuttingDown { return }
         announce(

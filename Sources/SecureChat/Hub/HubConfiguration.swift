@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Settings the hub needs; a slice of the server's `Configuration`.
 public struct HubConfiguration: Sendable {
     /// Lines of history kept per room.
@@ -9,6 +11,9 @@ public struct HubConfiguration: Sendable {
     public var operatorFingerprints: Set<String> = []
     /// Rooms with more members than this do not announce joins and leaves (kicks and bans still are).
     public var announceLimit: Int = 500
+    /// Under the first-user rule, an operator who has sent nothing for this long hands the role to the
+    /// longest-connected user who has sent something within it.
+    public var operatorIdleLimit: TimeAmount = .hours(1)
     /// Log chat lines and DMs (off by default: people's messages are theirs).
     public var logMessages = false
 

@@ -15,6 +15,8 @@ public enum OperatorOutcome: Sendable, Equatable {
     case notOperator
     case noSuchUser
     case cannotTargetSelf
+    /// Operators cannot kick or ban each other.
+    case targetIsOperator
     /// `/unban` found nothing to lift.
     case notBanned
 }

@@ -3,6 +3,8 @@ struct Room {
     let name: RoomName
     /// Members and their outboxes, so a fan-out touches nothing but this dictionary.
     var members: [ConnectionID: any ClientOutbox] = [:]
+    /// The same members in name order, for `/users`.
+    var names = SortedNameIndex()
     var history: History
 
     init(name: RoomName, historyCapacity: Int) {

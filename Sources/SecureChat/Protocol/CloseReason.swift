@@ -52,7 +52,8 @@ public enum CloseReason: Sendable, Equatable {
     public func leaveNotice(name: String, room: RoomName) -> String {
         switch self {
         case .removedByOperator(let moderation):
-            return "\(name) was \(moderation.action.rawValue) by \(moderation.by)\(moderation.reason.map { " (\($0))" } ?? "")"
+            let why = moderation.reason.map { " (\(Self.quoted($0)))" } ?? ""
+            return "\(name) was \(moderation.action.rawValue) by \(moderation.by)\(why)"
         default:
             return "\(name) left \(room) (\(leaveText))"
         }
@@ -61,7 +62,7 @@ public enum CloseReason: Sendable, Equatable {
     /// The parenthesised part of a leave notice, and the reason logs give.
     public var leaveText: String {
         switch self {
-        case .quit(let message): return message.map { "quit: \($0)" } ?? "quit"
+        case .quit(let message): return message.map { "quit: \(Self.quoted($0))" } ?? "quit"
         case .connectionClosed: return "connection closed"
         case .sendQueueOverflow: return "send queue overflow"
         case .writeTimeout: return "write timeout (client stopped reading)"
@@ -78,6 +79,18 @@ public enum CloseReason: Sendable, Equatable {
         }
     }
 
+    /// Words a user wrote (a quit message, a kick or ban reason), in quotes so they cannot pass for the
+    /// server's own text; a quote inside is escaped, so the user cannot close the quotes early either.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { result.append("\\") }
+            result.append(character)
+        }
+        result.append("\"")
+        return result
+    }
+
     /// Kicks and bans are announced even in rooms too crowded to announce ordinary departures.
     var isAlwaysAnnounced: Bool {
         if case .removedByOperator = self { return true }
@@ -87,7 +100,8 @@ public enum CloseReason: Sendable, Equatable {
     /// The line the removed user gets before the connection closes, if any.
     var farewell: String? {
         guard case .removedByOperator(let moderation) = self else { return nil }
-        return "You were \(moderation.action.rawValue) by \(moderation.by)\(moderation.reason.map { ": \($0)" } ?? "")"
+        let why = moderation.reason.map { ": \(Self.quoted($0))" } ?? ""
+        return "You were \(moderation.action.rawValue) by \(moderation.by)\(why)"
     }
 
     /// The operator counter this reason bumps when it closes a connection.

@@ -81,6 +81,7 @@ extension SessionStateMachine {
         case .notOperator: return [.error("That command is for operators only.")]
         case .noSuchUser: return [.error("No user named \(target) is online.")]
         case .cannotTargetSelf: return [.error("You cannot do that to yourself.")]
+        case .targetIsOperator: return [.error("\(target) is an operator; operators cannot kick or ban each other.")]
         case .notBanned: return [.error("Nothing is banned under \(target).")]
         }
     }

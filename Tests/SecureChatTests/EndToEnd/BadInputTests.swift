@@ -40,7 +40,7 @@ extension EndToEnd {
                 #expect(chat.contains("\u{FFFD}31m"))
                 #expect(chat.contains("bidignp.exex del nul"))
                 #expect(String(decoding: live[1], as: UTF8.self).hasPrefix("[dm] alice: clear[2J"))
-                #expect(String(decoding: live[2], as: UTF8.self).hasPrefix("* alice left #lobby (quit: clear[2J"))
+                #expect(String(decoding: live[2], as: UTF8.self).hasPrefix("* alice left #lobby (quit: \"clear[2J"))
                 #expect(replayed.contains { String(decoding: $0, as: UTF8.self).hasSuffix("] " + chat) })
             }
         }

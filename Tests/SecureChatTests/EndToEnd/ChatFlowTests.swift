@@ -98,7 +98,7 @@ extension EndToEnd {
                 _ = try await alice.sync()
                 bob.send("/quit gone fishing")
                 #expect(try await bob.readToEnd().last == "* Bye!")
-                #expect(try await alice.readLine() == "* bob left #lobby (quit: gone fishing)")
+                #expect(try await alice.readLine() == "* bob left #lobby (quit: \"gone fishing\")")
                 let carol = try await server.login("carol")
                 carol.send("/QUIT")
                 _ = try await carol.readToEnd()

@@ -43,7 +43,7 @@ extension EndToEnd {
                 let carol = try await server.login("carol")
                 let replayed = try await carol.sync().compactMap(ReplayMark.strip)
                 #expect(replayed == [
-                    "* alice joined #lobby", "* bob joined #lobby", "alice: public", "* bob left #lobby (quit: bye)",
+                    "* alice joined #lobby", "* bob joined #lobby", "alice: public", "* bob left #lobby (quit: \"bye\")",
                 ])
             }
         }

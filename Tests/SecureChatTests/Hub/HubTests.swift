@@ -164,7 +164,7 @@ struct HubTests {
         await hub.remove(ConnectionID(2), reason: .quit(message: "bye"))
         let carol = try await login("carol", id: 3)
         let replayed = carol.lines.compactMap(ReplayMark.strip)
-        #expect(replayed == ["* alice joined #lobby", "* bob joined #lobby", "* bob left #lobby (quit: bye)"])
+        #expect(replayed == ["* alice joined #lobby", "* bob joined #lobby", "* bob left #lobby (quit: \"bye\")"])
     }
 
     @Test("history keeps the last 50 lines: the 51st pushes the oldest out")

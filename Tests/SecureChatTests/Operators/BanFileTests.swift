@@ -27,7 +27,7 @@ struct BanFileTests {
             let alice = try await TestClient.loggedIn("alice", port: server.port)
             let bob = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.2")
             alice.send("/ban bob flooding")
-            #expect(try await bob.readToEnd().last == "! You were banned by alice: flooding")
+            #expect(try await bob.readToEnd().last == "! You were banned by alice: \"flooding\"")
             // Saved asynchronously: poll for it (bounded), never sleep a fixed time.
             try await eventually("the ban file to be written") { Self.savedBans(path)?.count == 1 }
             await alice.close()

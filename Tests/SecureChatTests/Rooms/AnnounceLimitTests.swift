@@ -20,11 +20,11 @@ struct AnnounceLimitTests {
             carol.send("/ping")
             try await carol.readUntil { $0 == "* pong" }
             alice.send("/kick carol too loud")
-            #expect(try await bob.readUntil { $0.contains("carol") } == "* carol was kicked by alice (too loud)")
+            #expect(try await bob.readUntil { $0.contains("carol") } == "* carol was kicked by alice (\"too loud\")")
             // History holds only what was announced: alice's and bob's joins, and the kick.
             let eve = try await TestClient.loggedIn("eve", port: server.port)
             let replay = try await eve.sync().filter { $0.hasPrefix("[") }.map { String($0.drop { $0 != " " }.dropFirst()) }
-            #expect(replay == ["* alice joined #lobby", "* bob joined #lobby", "* carol was kicked by alice (too loud)"])
+            #expect(replay == ["* alice joined #lobby", "* bob joined #lobby", "* carol was kicked by alice (\"too loud\")"])
             for client in [alice, bob, eve] { await client.close() }
         }
     }

@@ -96,12 +96,22 @@ struct RoomTests {
             }
             alice.send("/join #one")
             try await alice.readUntil { $0.hasPrefix("* You joined #one") }
-            // #lobby and #one exist: a third room is refused; alice stays in #one.
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
+            bob.send("/join #one")
+            try await bob.readUntil { $0.hasPrefix("* You joined #one") }
+            try await alice.readUntil { $0 == "* bob joined #one" }
+            // #lobby and #one exist and #one stays (bob is there): a third room is refused; alice stays in #one.
             alice.send("/join #two")
             #expect(try await alice.readLine() == "! The server has too many rooms; join an existing one (/rooms).")
             alice.send("/join #one")
             #expect(try await alice.readLine() == "! You are already in #one.")
+            // Alone in #one, bob's move empties it: that frees the slot #two needs.
+            alice.send("/leave")
+            try await bob.readUntil { $0.hasPrefix("* alice left #one") }
+            bob.send("/join #two")
+            #expect(try await bob.readLine() == "* You joined #two (1 here).")
             await alice.close()
+            await bob.close()
         }
     }
 }

@@ -264,7 +264,7 @@ struct SessionStateMachineTests {
     @Test(
         "each close reason's leave notice and counter",
         arguments: [
-            (CloseReason.quit(message: "bye"), "bob left #lobby (quit: bye)", nil),
+            (CloseReason.quit(message: "bye"), "bob left #lobby (quit: \"bye\")", nil),
             (.quit(message: nil), "bob left #lobby (quit)", nil),
             (.connectionClosed, "bob left #lobby (connection closed)", nil),
             (.sendQueueOverflow, "bob left #lobby (send queue overflow)", ServerCounters.Event.outboxOverflow),
@@ -274,7 +274,7 @@ struct SessionStateMachineTests {
             (.flooding, "bob left #lobby (flooding)", .floodDisconnect),
             (.tooManyLoginAttempts, "bob left #lobby (too many login attempts)", nil),
             (.banned, "bob left #lobby (banned)", nil),
-            (.removedByOperator(.init(.kicked, by: "alice", reason: "spam")), "bob was kicked by alice (spam)", nil),
+            (.removedByOperator(.init(.kicked, by: "alice", reason: "spam")), "bob was kicked by alice (\"spam\")", nil),
             (.removedByOperator(.init(.banned, by: "alice", reason: nil)), "bob was banned by alice", nil),
             (.tlsOnPlaintextPort, "bob left #lobby (TLS on plaintext port)", .tlsOnPlaintextPort),
             (.handshakeFailed, "bob left #lobby (TLS handshake failed)", nil),

@@ -1,10 +1,15 @@
+import NIOCore
+
 /// Operators and bans: who may moderate, and `/kick`, `/ban`, `/unban`, `/bans`.
 extension Hub {
     /// With configured fingerprints, exactly their holders are operators. Without, the first user to log in is.
     func qualifiesAsOperator(_ info: ClientInfo) -> Bool {
-        if configuration.operatorFingerprints.isEmpty {
-            return !members.values.contains { $0.isOperator }
-        }
+        if configuration.operatorFingerprints.isEmpty { return operators.isEmpty }
+        return isConfiguredOperator(info)
+    }
+
+    /// Holds a configured operator certificate (whatever the role says now).
+    func isConfiguredOperator(_ info: ClientInfo) -> Bool {
         guard let fingerprint = info.certificateFingerprint else { return false }
         return configuration.operatorFingerprints.contains(fingerprint)
     }
@@ -12,13 +17,41 @@ extension Hub {
     /// Under the first-client rule, the role passes to the longest-connected remaining user, announced to all.
     /// Configured operators are never replaced by someone else.
     func passOperatorRole(from previous: Member) {
-        guard configuration.operatorFingerprints.isEmpty, !members.values.contains(where: { $0.isOperator }) else {
-            return
-        }
+        guard configuration.operatorFingerprints.isEmpty, operators.isEmpty else { return }
         guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
+        hand(to: heir, announcing: "\(heir.name) is now the operator (\(previous.name) left).")
+    }
+
+    /// Under the first-client rule, an operator who has sent nothing for `operatorIdleLimit` loses the role to
+    /// the longest-connected user who has sent something within it, so an idle bot that connected first does
+    /// not keep the role for ever. Looked at when anyone asks the hub anything, at most once a minute (finding
+    /// the heir is a walk over everyone).
+    func replaceIdleOperator(now: NIODeadline) {
+        guard configuration.operatorFingerprints.isEmpty, let operatorID = operators.first,
+            let current = members[operatorID], now - current.lastActive > configuration.operatorIdleLimit,
+            now - lastIdleOperatorCheck >= Self.idleOperatorCheckInterval
+        else { return }
+        lastIdleOperatorCheck = now
+        let heir = members.values.filter { member in
+            member.info.id != operatorID && member.hasSpoken
+                && now - member.lastActive <= configuration.operatorIdleLimit
+        }.min { $0.loginSequence < $1.loginSequence }
+        guard let heir else { return }
+        members[operatorID]?.isOperator = false
+        operators.remove(operatorID)
+        deliver(ServerLine.notice("You are no longer the operator: you have been idle too long."), to: .connection(operatorID))
+        hand(to: heir, announcing: "\(heir.name) is now the operator (\(current.name) has been idle).")
+    }
+
+    static var idleOperatorCheckInterval: TimeAmount {
+        .minutes(1)
+    }
+
+    private func hand(to heir: Member, announcing notice: String) {
         members[heir.info.id]?.isOperator = true
-        deliver(ServerLine.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
-        logger.info("operator role passed on", metadata: ["user": "\(heir.name)", "previous": "\(previous.name)"])
+        operators.insert(heir.info.id)
+        deliver(ServerLine.notice(notice), to: .everyone)
+        logger.info("operator role passed on", metadata: ["user": "\(heir.name)"])
     }
 
     /// Whether `id` is an operator right now.
@@ -91,6 +124,7 @@ extension Hub {
             return .failure(.noSuchUser)
         }
         if victimID == id { return .failure(.cannotTargetSelf) }
+        if victim.isOperator || isConfiguredOperator(victim.info) { return .failure(.targetIsOperator) }
         return .success(operator: op, victim: victim)
     }
 
