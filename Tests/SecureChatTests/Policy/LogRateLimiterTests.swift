@@ -44,7 +44,7 @@ extension PolicyTests {
             }
             limiter.log("refused later", metadata: ["peer": "y"], to: logger, now: fakeStart + .seconds(2))
             let lines = capture.lines.withLock { $0 }
-            #expect(lines.map(\.message) == ["refused 0", "refused later (3 similar suppressed)"])
+            #expect(lines.map(\.message) == ["refused 0", "refused later (3 similar lines suppressed)"])
             #expect(lines.last?.metadata["suppressed"] == "3")
             #expect(lines.last?.metadata["peer"] == "y")
         }

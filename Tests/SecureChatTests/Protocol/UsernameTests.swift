@@ -7,7 +7,7 @@ struct UsernameTests {
     func valid(name: String) throws {
         let username = try Username.validate(name).get()
         #expect(username.display == name)
-        #expect(username.key == name.lowercased())
+        #expect(username.key == Username.key(for: name))
     }
 
     @Test("24 characters are accepted, 25 are too long")
