@@ -76,8 +76,14 @@ extension PolicyTests {
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // A daemon that wrongly starts would serve forever: give it a generous while, then stop it and fail.
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            let startedAnyway = process.isRunning
+            if startedAnyway { process.terminate() }
             process.waitUntilExit()
+            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(!startedAnyway, "securechatd started with unsafe options")
             #expect(process.terminationStatus != 0)
             for option in named {
                 #expect(output.contains(option), "\(output)")
