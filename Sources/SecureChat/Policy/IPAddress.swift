@@ -29,11 +29,7 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses a numeric IPv4 (`203.0.113.7`) or IPv6 (`2001:db8::1`, `::ffff:203.0.113.7`) address; `nil` for
     /// anything else (names, ports, zone indices, spaces).
     public init?(_ text: String) {
-        // Only hex digits, dots and colons: the system parser would also take a zone index (`%eth0`).
-        let isAddressByte = { (byte: UInt8) in
-            byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || Character(Unicode.Scalar(byte)).isHexDigit
-        }
-        guard !text.isEmpty, text.utf8.allSatisfy(isAddressByte),
+        guard !text.isEmpty, text.utf8.allSatisfy(Self.isAddressByte),
             let address = try? SocketAddress(ipAddress: text, port: 0)
         else {
             return nil
@@ -60,6 +56,17 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             }
         case .unixDomainSocket:
             return nil
+        }
+    }
+
+    /// Hex digits, dots and colons only: the system parser would also take a zone index (`fe80::1%eth0`).
+    private static func isAddressByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: ":"):
+            return true
+        default:
+            return false
         }
     }
 
