@@ -28,13 +28,18 @@ public final class ConnectionLimiter: Sendable {
         public var activeConnections: Int
         /// Addresses that currently hold at least one connection.
         public var trackedAddresses: Int
+        /// Connections refused since start, by reason.
+        public var refusals: [RefusalReason: Int]
         /// IPv6 /48 networks that currently hold at least one connection.
-        public var trackedNetworks: Int = 0
+        public var trackedNetworks: Int
         /// Of `refusals[.tooManyFromAddress]`, those refused by the IPv6 /48 cap.
-        public var refusedByNetworkCap: Int = 0
+        public var refusedByNetworkCap: Int
 
         public init(
-            activeConnections: Int, trackedAddresses: Int, refusals: [RefusalReason: Int], trackedNetworks: Int = 0,
+            activeConnections: Int,
+            trackedAddresses: Int,
+            refusals: [RefusalReason: Int],
+            trackedNetworks: Int = 0,
             refusedByNetworkCap: Int = 0
         ) {
             self.activeConnections = activeConnections
@@ -43,8 +48,6 @@ public final class ConnectionLimiter: Sendable {
             self.trackedNetworks = trackedNetworks
             self.refusedByNetworkCap = refusedByNetworkCap
         }
-        /// Connections refused since start, by reason.
-        public var refusals: [RefusalReason: Int]
     }
 
     private struct State {

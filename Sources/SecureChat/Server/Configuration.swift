@@ -90,13 +90,26 @@ public struct Configuration: Sendable {
     /// The most bytes one line carrying a user's text can take in an outbox. Sanitising can make text longer
     /// than it was typed (an invalid byte becomes the three-byte U+FFFD), so the bound is
     /// `TextSanitizer.maximumExpansion` times `maximumLineBytes`, plus `lineOverhead`.
+    /// (Saturates at `Int.max` rather than trapping on absurd settings.)
     public var longestServerLineBytes: Int {
-        maximumLineBytes * TextSanitizer.maximumExpansion + Self.lineOverhead
+        let text = Self.saturating(maximumLineBytes, times: TextSanitizer.maximumExpansion)
+        return Self.saturating(text, plus: Self.lineOverhead)
     }
 
-    /// The most bytes a history replay can put into a newcomer's outbox in one step.
+    /// The most bytes a history replay can put into a newcomer's outbox in one step (saturating at `Int.max`).
     public var longestReplayBytes: Int {
-        historyLines * (Self.replayMarkBytes + longestServerLineBytes) + Self.replayFramingBytes
+        let line = Self.saturating(longestServerLineBytes, plus: Self.replayMarkBytes)
+        return Self.saturating(Self.saturating(max(historyLines, 0), times: line), plus: Self.replayFramingBytes)
+    }
+
+    private static func saturating(_ value: Int, times factor: Int) -> Int {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? .max : product
+    }
+
+    private static func saturating(_ value: Int, plus addend: Int) -> Int {
+        let (sum, overflow) = value.addingReportingOverflow(addend)
+        return overflow ? .max : sum
     }
 
     /// Refuses combinations of limits that would break the server at run time, naming the options to change.

@@ -57,6 +57,11 @@ extension PolicyTests {
             try configuration(history: history, maxLine: maxLine, outbox: outbox).validate()
         }
 
+        @Test(arguments: [(0, Int.max, 1 << 20), (Int.max, 2048, 1 << 20), (Int.max / 2, Int.max / 2, Int.max - 1)])
+        func absurdValuesAreRefusedWithoutOverflow(history: Int, maxLine: Int, outbox: Int) {
+            #expect(refusal(configuration(history: history, maxLine: maxLine, outbox: outbox)) != nil)
+        }
+
         @Test func theReplayBoundCountsEveryPart() {
             let configuration = configuration(history: 3, maxLine: 100, outbox: 1 << 20)
             let line = 100 * TextSanitizer.maximumExpansion + Configuration.lineOverhead
