@@ -82,7 +82,8 @@ public final class LogRateLimiter: Sendable {
         } else {
             var merged = metadata() ?? [:]
             merged["suppressed"] = "\(suppressed)"
-            logger.log(level: level, "\(message()) (\(suppressed) similar lines suppressed)", metadata: merged)
+            let lines = suppressed == 1 ? "line" : "lines"
+            logger.log(level: level, "\(message()) (\(suppressed) similar \(lines) suppressed)", metadata: merged)
         }
     }
 }

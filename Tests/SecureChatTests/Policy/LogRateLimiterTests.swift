@@ -49,6 +49,25 @@ extension PolicyTests {
             #expect(lines.last?.metadata["peer"] == "y")
         }
 
+        @Test func everyLoggedLineCarriesTheCountSuppressedSinceThePreviousOne() {
+            let capture = LogCapture()
+            let logger = Logger(label: "test") { _ in CapturingLogHandler(capture: capture) }
+            let limiter = LogRateLimiter(maxPerInterval: 2, interval: .seconds(1))
+            // Window 1: 2 logged, 5 dropped; window 2: 2 logged, 1 dropped; window 3: 1 logged.
+            for (second, attempts) in [(0, 7), (1, 3), (2, 1)] {
+                for _ in 0..<attempts {
+                    limiter.log("evicted", level: .info, to: logger, now: fakeStart + .seconds(Int64(second)))
+                }
+            }
+            let lines = capture.lines.withLock { $0 }
+            #expect(lines.map(\.message) == [
+                "evicted", "evicted", "evicted (5 similar lines suppressed)", "evicted",
+                "evicted (1 similar line suppressed)",
+            ])
+            #expect(lines.map { $0.metadata["suppressed"]?.description } == [nil, nil, "5", nil, "1"])
+            #expect(limiter.totalSuppressed == 6)
+        }
+
         @Test func disabledLevelDoesNotSpendTheBudget() {
             let capture = LogCapture()
             var logger = Logger(label: "test") { _ in CapturingLogHandler(capture: capture) }
