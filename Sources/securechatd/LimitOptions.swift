@@ -28,6 +28,12 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-per-address"), help: "Connections at once from one address (IPv6: one /64).")
     var maxPerAddress: Int = 16
 
+    @Option(
+        name: .customLong("max-connections-per-ipv6-48"),
+        help: "Connections at once from one IPv6 /48 network (65,536 /64s, often one customer); 0: no such cap."
+    )
+    var maxPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
+
     @Option(name: .customLong("connect-rate"), help: "New connections per second from one address (0: no limit).")
     var connectRate: Double = 5
 
@@ -61,6 +67,7 @@ struct LimitOptions: ParsableArguments {
         guard maxConnections.map({ $0 >= 1 }) ?? true, maxPerAddress >= 1 else {
             throw ValidationError("connection limits must be at least 1")
         }
+        guard maxPerIPv6Network >= 0 else { throw ValidationError("--max-connections-per-ipv6-48 must be 0 or more") }
         guard connectRate >= 0, connectRate.isFinite, connectBurst >= 1 else {
             throw ValidationError("--connect-rate must be 0 or more and --connect-burst at least 1")
         }
@@ -83,6 +90,7 @@ struct LimitOptions: ParsableArguments {
         configuration.floodWindow = .seconds(Int64(floodWindow))
         configuration.maximumConnections = maxConnections
         configuration.maximumConnectionsPerAddress = maxPerAddress
+        configuration.maximumConnectionsPerIPv6Network = maxPerIPv6Network
         configuration.connectRatePerAddress = connectRate
         configuration.connectBurst = connectBurst
         configuration.loginTimeout = .seconds(Int64(loginTimeout))

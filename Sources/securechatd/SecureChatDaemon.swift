@@ -38,10 +38,12 @@ struct SecureChatDaemon: AsyncParsableCommand {
         logger.info("open-file limit", metadata: ["soft": "\(files.soft)", "hard": "\(files.hard)"])
 
         var configuration = Configuration()
-        try listeners.apply(to: &configuration, logger: logger)
         hub.apply(to: &configuration)
         limits.apply(to: &configuration)
         operations.apply(to: &configuration)
+        // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
+        try configuration.validate()
+        try listeners.apply(to: &configuration, logger: logger)
 
         let server = try await ChatServer.bind(configuration: configuration, logger: logger)
         // Anything else in the process that reports through swift-metrics lands in the same /metrics.

@@ -5,25 +5,23 @@ import NIOCore
 /// with TLS handshakes (key exchange and signatures) by connecting and dropping in a loop. The per-address
 /// cap counts open connections; this counts new ones.
 ///
-/// Memory is bounded: at most `maximumTrackedAddresses` buckets; buckets idle long enough to be full again
-/// are dropped first, and if every slot is busy a newcomer is admitted untracked (the global connection cap
-/// still applies), so the table can never be used to lock others out.
+/// Memory is bounded at `maximumTrackedAddresses` buckets, and the bound fails closed: when the table is full,
+/// the least recently seen address's bucket is evicted in O(1) (`RecencyTable`) and the newcomer gets a bucket
+/// of its own, so every address is always throttled. Nothing is copied or scanned under the shared lock. The
+/// evicted address is the one that has connected least recently; to evict a bucket that is still throttling,
+/// an attacker needs `maximumTrackedAddresses` other addresses (IPv6: /64s) connecting after it.
 public final class AcceptThrottle: Sendable {
-    private struct Entry {
-        var limiter: RateLimiter
-        var lastSeen: NIODeadline
-    }
-
     public let ratePerSecond: Double
     public let burst: Int
     public let maximumTrackedAddresses: Int
-    private let entries = NIOLockedValueBox([String: Entry]())
+    private let table: NIOLockedValueBox<RecencyTable<RateLimiter>>
 
     /// `ratePerSecond` 0 turns the throttle off.
     public init(ratePerSecond: Double, burst: Int, maximumTrackedAddresses: Int = 65_536) {
         self.ratePerSecond = ratePerSecond
         self.burst = max(1, burst)
         self.maximumTrackedAddresses = max(1, maximumTrackedAddresses)
+        self.table = NIOLockedValueBox(RecencyTable(capacity: self.maximumTrackedAddresses))
     }
 
     public var isEnabled: Bool { ratePerSecond > 0 }
@@ -31,24 +29,26 @@ public final class AcceptThrottle: Sendable {
     /// Whether `address` (a limiter key: IPv4, or an IPv6 /64) may open a connection now.
     public func admit(address: String, now: NIODeadline) -> Bool {
         guard isEnabled else { return true }
-        // A bucket untouched this long has refilled completely: forgetting it changes nothing.
-        let refillTime = TimeAmount.nanoseconds(Int64(Double(burst) / ratePerSecond * 1e9))
-        return entries.withLockedValue { table in
-            if table[address] == nil, table.count >= maximumTrackedAddresses {
-                table = table.filter { now - $0.value.lastSeen < refillTime }
-                if table.count >= maximumTrackedAddresses { return true }
+        return table.withLockedValue { table in
+            table.withValue(for: address, make: { RateLimiter(ratePerSecond: ratePerSecond, burst: burst) }) {
+                $0.admit(now: now)
             }
-            var entry = table[address]
-                ?? Entry(limiter: RateLimiter(ratePerSecond: ratePerSecond, burst: burst), lastSeen: now)
-            let admitted = entry.limiter.admit(now: now)
-            entry.lastSeen = now
-            table[address] = entry
-            return admitted
         }
     }
 
     /// Addresses with a bucket (for tests and metrics).
     public var trackedAddresses: Int {
-        entries.withLockedValue { $0.count }
+        table.withLockedValue { $0.count }
+    }
+
+    /// Buckets evicted to make room for new addresses since start (for metrics: a steady rise means the table
+    /// is too small for the traffic, or someone is cycling through addresses).
+    public var evictions: Int {
+        table.withLockedValue { $0.evictions }
+    }
+
+    /// The tracked addresses from least to most recently seen (O(n): for tests).
+    var addressesOldestFirst: [String] {
+        table.withLockedValue { $0.keysOldestFirst }
     }
 }

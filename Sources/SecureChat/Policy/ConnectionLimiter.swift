@@ -1,20 +1,24 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
-/// Caps the number of open connections, globally and per client address, and counts what it refuses.
+/// Caps the number of open connections, globally, per client address and per IPv6 /48, and counts what it
+/// refuses.
 ///
-/// Shared by every listener and event loop, so all state sits behind one `Mutex`; the critical sections are a
-/// dictionary lookup and a few integer updates. The class is `Sendable` without `@unchecked` because its only
-/// stored properties are `let`s of `Sendable` types (the mutex and the caps).
+/// Shared by every listener and event loop, so all state sits behind one lock; the critical sections are a
+/// dictionary lookup or two and a few integer updates. The lock is NIO's (a pthread mutex), not
+/// `Synchronization.Mutex`, whose futex ThreadSanitizer cannot see on Linux (it reports false races). The class
+/// is `Sendable` without `@unchecked` because its only stored properties are `let`s of `Sendable` types.
 ///
 /// Addresses are opaque strings; pass the client's IP without the port (see `addressKey(for:)`, which also
-/// groups IPv6 clients by /64). An address's entry is removed when its last connection is released, so the
-/// table holds only addresses with open connections.
+/// groups IPv6 clients by /64). An IPv6 key (`2001:db8:aa:bb::/64`) is also counted under its /48, so a
+/// customer holding a /48 (65,536 /64s) cannot open `maxPerAddress` connections from each of them. Entries are
+/// removed when their last connection is released, so the tables hold only addresses with open connections.
 public final class ConnectionLimiter: Sendable {
     /// Why a connection was refused.
     public enum RefusalReason: Sendable, Hashable, CaseIterable {
         /// The global cap is reached.
         case serverFull
-        /// The client's address already holds `maxPerAddress` connections.
+        /// The client's address already holds `maxPerAddress` connections, or its IPv6 /48 holds
+        /// `maxPerIPv6Network` (to the client, its network is its address).
         case tooManyFromAddress
     }
 
@@ -26,38 +30,73 @@ public final class ConnectionLimiter: Sendable {
         public var trackedAddresses: Int
         /// Connections refused since start, by reason.
         public var refusals: [RefusalReason: Int]
+        /// IPv6 /48 networks that currently hold at least one connection.
+        public var trackedNetworks: Int
+        /// Of `refusals[.tooManyFromAddress]`, those refused by the IPv6 /48 cap.
+        public var refusedByNetworkCap: Int
+
+        public init(
+            activeConnections: Int,
+            trackedAddresses: Int,
+            refusals: [RefusalReason: Int],
+            trackedNetworks: Int = 0,
+            refusedByNetworkCap: Int = 0
+        ) {
+            self.activeConnections = activeConnections
+            self.trackedAddresses = trackedAddresses
+            self.refusals = refusals
+            self.trackedNetworks = trackedNetworks
+            self.refusedByNetworkCap = refusedByNetworkCap
+        }
     }
 
     private struct State {
         var active = 0
         var perAddress: [String: Int] = [:]
+        var perNetwork: [String: Int] = [:]
         var refusedServerFull = 0
         var refusedTooManyFromAddress = 0
+        var refusedByNetworkCap = 0
     }
 
     /// The global cap; `0` (or less) means no global cap.
     public let maxConnections: Int
     /// The per-address cap; `0` (or less) means no per-address cap.
     public let maxPerAddress: Int
+    /// The cap per IPv6 network of `networkPrefixLength` bits; `0` (or less) means none.
+    public let maxPerIPv6Network: Int
 
-    private let state = Mutex(State())
+    /// The IPv6 network the wider cap counts: a /48, the usual assignment to one site or customer.
+    public static let networkPrefixLength = 48
+    /// The default of `maxPerIPv6Network`: eight hosts' worth of the default per-address cap.
+    public static let defaultMaxPerIPv6Network = 128
+
+    private let state = NIOLockedValueBox(State())
 
     /// - Parameters:
     ///   - maxConnections: the global cap, e.g. `FileDescriptorLimit.defaultMaxConnections(openFileLimit:)`;
     ///     `0` turns it off.
-    ///   - maxPerAddress: the cap per client address; `0` turns it off.
-    public init(maxConnections: Int, maxPerAddress: Int = 16) {
+    ///   - maxPerAddress: the cap per client address (IPv6: per /64); `0` turns it off.
+    ///   - maxPerIPv6Network: the cap per IPv6 /48; `0` turns it off.
+    public init(
+        maxConnections: Int,
+        maxPerAddress: Int = 16,
+        maxPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
+    ) {
         self.maxConnections = max(maxConnections, 0)
         self.maxPerAddress = max(maxPerAddress, 0)
+        self.maxPerIPv6Network = max(maxPerIPv6Network, 0)
     }
 
     /// A limiter whose global cap comes from the process's current open-file limit (call
     /// `FileDescriptorLimit.raiseToHardLimit()` first), via `FileDescriptorLimit.defaultMaxConnections`.
-    public convenience init(maxPerAddress: Int = 16) {
+    public convenience init(
+        maxPerAddress: Int = 16, maxPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
+    ) {
         let openFiles = FileDescriptorLimit.current().soft
         self.init(
             maxConnections: FileDescriptorLimit.defaultMaxConnections(openFileLimit: openFiles),
-            maxPerAddress: maxPerAddress
+            maxPerAddress: maxPerAddress, maxPerIPv6Network: maxPerIPv6Network
         )
     }
 
@@ -67,7 +106,9 @@ public final class ConnectionLimiter: Sendable {
     /// Dropping the last reference to a ticket releases it too (a safety net against leaked slots, which would
     /// otherwise lock an address out for good), so do not discard it while the connection is open.
     public func tryAcquire(address: String) -> AdmissionDecision {
-        let refusal: RefusalReason? = self.state.withLock { state in
+        // Parsed outside the lock: the critical section stays a few dictionary operations.
+        let network = self.networkKey(forAddressKey: address)
+        let refusal: RefusalReason? = self.state.withLockedValue { state in
             if self.maxConnections > 0, state.active >= self.maxConnections {
                 state.refusedServerFull += 1
                 return .serverFull
@@ -77,6 +118,15 @@ public final class ConnectionLimiter: Sendable {
                 state.refusedTooManyFromAddress += 1
                 return .tooManyFromAddress
             }
+            if let network {
+                let inNetwork = state.perNetwork[network, default: 0]
+                if self.maxPerIPv6Network > 0, inNetwork >= self.maxPerIPv6Network {
+                    state.refusedTooManyFromAddress += 1
+                    state.refusedByNetworkCap += 1
+                    return .tooManyFromAddress
+                }
+                state.perNetwork[network] = inNetwork + 1
+            }
             state.active += 1
             state.perAddress[address] = current + 1
             return nil
@@ -84,38 +134,52 @@ public final class ConnectionLimiter: Sendable {
         if let refusal {
             return .refused(refusal)
         }
-        return .admitted(ConnectionTicket(limiter: self, address: address))
+        return .admitted(ConnectionTicket(limiter: self, address: address, network: network))
     }
 
     /// A consistent snapshot of all counters.
     public var statistics: Statistics {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             Statistics(
                 activeConnections: state.active,
                 trackedAddresses: state.perAddress.count,
                 refusals: [
                     .serverFull: state.refusedServerFull,
                     .tooManyFromAddress: state.refusedTooManyFromAddress,
-                ]
+                ],
+                trackedNetworks: state.perNetwork.count,
+                refusedByNetworkCap: state.refusedByNetworkCap
             )
         }
     }
 
     /// Connections currently held by `address`.
     public func connectionCount(for address: String) -> Int {
-        self.state.withLock { $0.perAddress[address, default: 0] }
+        self.state.withLockedValue { $0.perAddress[address, default: 0] }
+    }
+
+    /// Connections currently held by the IPv6 /48 of `address` (an address key or any IPv6 address or network);
+    /// 0 for IPv4.
+    public func networkConnectionCount(for address: String) -> Int {
+        guard let network = self.networkKey(forAddressKey: address) else { return 0 }
+        return self.state.withLockedValue { $0.perNetwork[network, default: 0] }
     }
 
     /// Called exactly once per admitted ticket (the ticket guarantees the "once").
-    func release(address: String) {
-        self.state.withLock { state in
+    func release(address: String, network: String?) {
+        self.state.withLockedValue { state in
             state.active -= 1
-            // Remove the entry at zero so the table cannot grow with every address ever seen.
-            if let count = state.perAddress[address], count > 1 {
-                state.perAddress[address] = count - 1
-            } else {
-                state.perAddress[address] = nil
-            }
+            // Remove entries at zero so the tables cannot grow with every address ever seen.
+            Self.decrement(&state.perAddress, address)
+            if let network { Self.decrement(&state.perNetwork, network) }
+        }
+    }
+
+    private static func decrement(_ table: inout [String: Int], _ key: String) {
+        if let count = table[key], count > 1 {
+            table[key] = count - 1
+        } else {
+            table[key] = nil
         }
     }
 }

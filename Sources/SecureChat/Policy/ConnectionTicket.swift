@@ -8,12 +8,15 @@ import Synchronization
 public final class ConnectionTicket: Sendable {
     /// The address the slot was counted against.
     public let address: String
+    /// The IPv6 /48 the slot was also counted against, if any.
+    let network: String?
     private let limiter: ConnectionLimiter
     private let released = Atomic<Bool>(false)
 
-    init(limiter: ConnectionLimiter, address: String) {
+    init(limiter: ConnectionLimiter, address: String, network: String?) {
         self.limiter = limiter
         self.address = address
+        self.network = network
     }
 
     /// Whether the slot has been given back.
@@ -28,7 +31,7 @@ public final class ConnectionTicket: Sendable {
             ordering: .acquiringAndReleasing
         )
         if exchanged {
-            self.limiter.release(address: self.address)
+            self.limiter.release(address: self.address, network: self.network)
         }
     }
 

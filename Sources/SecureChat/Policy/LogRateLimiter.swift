@@ -1,12 +1,16 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Lets at most `maxPerInterval` log lines of one kind through per `interval`, and counts the rest, so that an
 /// attacker triggering refusals cannot flood the log (or the disk) while the log still says how much happened.
 ///
 /// Use one instance per kind of message (e.g. "connection refused"). Thread-safe: refusals are logged from
-/// every event loop. Windows are fixed (they start at the first line after the previous window ended).
+/// every event loop (the lock is NIO's: ThreadSanitizer cannot see `Synchronization.Mutex`'s futex on Linux).
+/// Windows are fixed (they start at the first line after the previous window ended).
+///
+/// The usual call is `log(_:metadata:level:to:)`: each line that gets through says how many similar lines were
+/// dropped before it, in its text ("(N similar lines suppressed)") and as `suppressed: N` metadata.
 public final class LogRateLimiter: Sendable {
     /// The verdict for one would-be log line.
     public enum Decision: Sendable, Equatable {
@@ -28,7 +32,7 @@ public final class LogRateLimiter: Sendable {
     /// The window length.
     public let interval: TimeAmount
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(maxPerInterval: Int = 10, interval: TimeAmount = .seconds(1)) {
         self.maxPerInterval = max(maxPerInterval, 1)
@@ -37,7 +41,7 @@ public final class LogRateLimiter: Sendable {
 
     /// Decides whether a line may be logged now; a suppressed line is counted.
     public func decide(now: NIODeadline) -> Decision {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             if let start = state.windowStart, now - start < self.interval {
                 if state.loggedInWindow >= self.maxPerInterval {
                     state.suppressedSinceLastLog += 1
@@ -57,11 +61,11 @@ public final class LogRateLimiter: Sendable {
 
     /// Lines suppressed since this limiter was created (for metrics).
     public var totalSuppressed: Int {
-        self.state.withLock { $0.totalSuppressed }
+        self.state.withLockedValue { $0.totalSuppressed }
     }
 
-    /// Logs `message` if the limit allows, appending " (K similar suppressed)" when lines were dropped before it
-    /// (and `suppressed: K` to the metadata). The message is only built when it is logged.
+    /// Logs `message` if the limit allows, appending " (K similar lines suppressed)" when lines were dropped
+    /// before it (and `suppressed: K` to the metadata). The message and metadata are only built when logged.
     public func log(
         _ message: @autoclosure () -> Logger.Message,
         metadata: @autoclosure () -> Logger.Metadata? = nil,
@@ -78,7 +82,8 @@ public final class LogRateLimiter: Sendable {
         } else {
             var merged = metadata() ?? [:]
             merged["suppressed"] = "\(suppressed)"
-            logger.log(level: level, "\(message()) (\(suppressed) similar suppressed)", metadata: merged)
+            let lines = suppressed == 1 ? "line" : "lines"
+            logger.log(level: level, "\(message()) (\(suppressed) similar \(lines) suppressed)", metadata: merged)
         }
     }
 }

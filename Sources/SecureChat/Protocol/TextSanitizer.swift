@@ -3,9 +3,22 @@ import NIOCore
 /// Turns bytes a client sent into text that is safe to show on anyone's terminal.
 ///
 /// Invalid UTF-8 becomes U+FFFD; C0 controls (TAB becomes a space), DEL, C1 controls — ESC among them, so no
-/// CSI, OSC or other escape sequence survives — and the Unicode bidi overrides and isolates are removed.
-/// Leading and trailing spaces are trimmed, so a line of only controls or spaces comes out empty.
+/// CSI, OSC or other escape sequence survives — the Unicode bidi overrides and isolates, and invisible format
+/// characters (zero-width spaces and joiners, word joiner, invisible operators, BOM, Arabic letter mark, soft
+/// hyphen, Mongolian vowel separator, tag characters) are removed. The line and paragraph separators become
+/// spaces. At most `maximumCombiningMarks` combining marks are kept after each base character, so a line
+/// cannot stack marks into a tall smear over its neighbours ("Zalgo").
+///
+/// Leading and trailing whitespace (any Unicode whitespace, and the blank Hangul fillers and Braille blank) is
+/// trimmed, so a line that would show as nothing comes out empty and the caller ignores it.
 public enum TextSanitizer {
+    /// Combining marks kept after one base character; enough for any real script (Vietnamese stacks two).
+    public static let maximumCombiningMarks = 4
+
+    /// How many times longer, in UTF-8 bytes, sanitised text can be than its input: an invalid byte becomes
+    /// U+FFFD (three bytes); everything else keeps its length or shrinks.
+    public static let maximumExpansion = 3
+
     /// Sanitises one line of input.
     public static func sanitize(_ buffer: ByteBuffer) -> String {
         let view = buffer.readableBytesView
@@ -19,29 +32,67 @@ public enum TextSanitizer {
     /// Sanitises text that is already a `String` (it may still hold controls).
     public static func sanitize(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
+        var marksOnBase = 0
         for scalar in text.unicodeScalars {
-            if scalar == "\t" {
+            if scalar == "\t" || scalar == "\u{2028}" || scalar == "\u{2029}" {
                 scalars.append(" ")
-            } else if isAllowed(scalar) {
+                marksOnBase = 0
+            } else if !isAllowed(scalar) {
+                // Removed scalars do not end a run of marks: "a" + marks + ZWSP + marks is still one stack.
+                continue
+            } else if isCombiningMark(scalar) {
+                marksOnBase += 1
+                if marksOnBase <= maximumCombiningMarks { scalars.append(scalar) }
+            } else {
                 scalars.append(scalar)
+                marksOnBase = 0
             }
         }
         return trimmed(String(scalars))
     }
 
-    /// Whether a scalar may reach another user's terminal.
+    /// Whether a scalar may reach another user's terminal as it is. (TAB, U+2028 and U+2029 are not, but
+    /// `sanitize` turns them into spaces.)
     public static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F: return false  // C0, DEL, C1 (ESC is 0x1B, CSI 0x9B, OSC 0x9D)
         case 0x202A...0x202E, 0x2066...0x2069: return false  // bidi embeddings, overrides and isolates
+        case 0x200B...0x200F: return false  // zero-width space, non-joiner, joiner; LRM, RLM
+        case 0x2060...0x2064: return false  // word joiner, invisible function application/times/separator/plus
+        case 0xFEFF, 0x061C, 0x00AD, 0x180E: return false  // BOM, Arabic letter mark, soft hyphen, MVS
+        case 0xE0000...0xE007F: return false  // tag characters
+        case 0x2028, 0x2029: return false  // line and paragraph separators
         default: return true
         }
     }
 
+    /// Whether `scalar` draws on the character before it (general categories Mn, Mc and Me).
+    private static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {
+        // No combining mark lies below U+0300; this keeps the property lookup off ASCII and Latin-1.
+        guard scalar.value >= 0x300 else { return false }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// Whether `scalar` shows as empty space: Unicode whitespace, and the fillers that render blank without
+    /// being whitespace (Hangul fillers, Braille pattern blank), which are the usual way to fake an empty name
+    /// or line.
+    private static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == " " { return true }
+        guard scalar.value >= 0x80 else { return false }
+        switch scalar.value {
+        case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800: return true
+        default: return scalar.properties.isWhitespace
+        }
+    }
+
     private static func trimmed(_ text: String) -> String {
-        guard let first = text.firstIndex(where: { $0 != " " }) else { return "" }
-        let last = text.lastIndex(where: { $0 != " " })!
-        if first == text.startIndex && text.index(after: last) == text.endIndex { return text }
-        return String(text[first...last])
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !isBlank($0) })!
+        if first == scalars.startIndex && scalars.index(after: last) == scalars.endIndex { return text }
+        return String(scalars[first...last])
     }
 }

@@ -1,17 +1,24 @@
-/// A validated username: 1–24 ASCII letters, digits, `_` or `-`, shown as typed, compared ignoring case.
+/// A validated username: 1–24 ASCII letters, digits, `_` or `-`, shown as typed, compared by its skeleton.
+///
+/// Two names that look alike are one name: uniqueness, bans and look-ups all go through `key`, the name's
+/// skeleton (see `key(for:)`), so `AIice` (capital i) is taken while `alice` is online and `b0b` while `bob` is.
 public struct Username: Hashable, Sendable, CustomStringConvertible {
     /// The name as the user typed it.
     public let display: String
-    /// The name in lower case: the key for uniqueness, bans and look-ups.
+    /// The name's skeleton: the key for uniqueness, bans and look-ups.
     public let key: String
 
     public static let maximumLength = 24
 
-    /// Names nobody may take, because they would let a user pass for the server or its staff.
+    /// Names nobody may take, because they would let a user pass for the server or its staff. They are refused
+    /// under their skeleton and with digits, `_` or `-` added (`admin_`, `Server1`, `r00t`, `0perator`).
     public static let reserved: Set<String> = [
         "server", "admin", "administrator", "operator", "op", "root", "system", "sysop", "moderator", "mod",
         "securechat", "nobody", "everyone", "anonymous", "dm",
     ]
+
+    /// The skeletons of `reserved`.
+    private static let reservedKeys = Set(reserved.map { key(for: $0) })
 
     /// Why a name was refused, worded for the user.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -45,9 +52,44 @@ public struct Username: Hashable, Sendable, CustomStringConvertible {
         }
         if !allowed { return .failure(.invalidCharacters) }
         if utf8.count > maximumLength { return .failure(.tooLong) }
-        let key = text.lowercased()
-        if reserved.contains(key) { return .failure(.reserved) }
-        return .success(Username(display: text, key: key))
+        if isReserved(text) { return .failure(.reserved) }
+        return .success(Username(display: text, key: key(for: text)))
+    }
+
+    /// The skeleton of a name as typed, valid or not: ASCII letters folded to lower case, `0` read as `o`, and
+    /// `1`, `i` and `l` read as one letter (`l`). Use it to look up a name someone typed (`/msg B0B` finds
+    /// `bob`); it equals `key` for a valid name.
+    public static func key(for typed: String) -> String {
+        var bytes = Array(typed.utf8)
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                bytes[index] += 0x20
+                if bytes[index] == UInt8(ascii: "i") { bytes[index] = UInt8(ascii: "l") }
+            case UInt8(ascii: "0"):
+                bytes[index] = UInt8(ascii: "o")
+            case UInt8(ascii: "1"), UInt8(ascii: "i"):
+                bytes[index] = UInt8(ascii: "l")
+            default:
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `name` is a reserved name in disguise: its skeleton, its skeleton without `_` and `-`, without
+    /// any digit, `_` or `-`, or with digits, `_` and `-` trimmed from both ends, is a reserved skeleton.
+    private static func isReserved(_ name: String) -> Bool {
+        let isDecoration: (Character) -> Bool = { $0 == "_" || $0 == "-" || $0.isASCII && $0.isNumber }
+        let withoutSeparators = name.filter { $0 != "_" && $0 != "-" }
+        let trimmedName = withoutSeparators.drop(while: isDecoration).reversed().drop(while: isDecoration)
+        let candidates = [
+            name,
+            withoutSeparators,
+            name.filter { !isDecoration($0) },
+            String(trimmedName.reversed()),
+        ]
+        return candidates.contains { !$0.isEmpty && reservedKeys.contains(key(for: $0)) }
     }
 
     public var description: String { display }

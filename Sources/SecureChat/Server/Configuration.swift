@@ -47,6 +47,8 @@ public struct Configuration: Sendable {
     public var maximumConnections: Int?
     /// Connections at once from one address (IPv6: one /64).
     public var maximumConnectionsPerAddress: Int = 16
+    /// Connections at once from one IPv6 /48 (65,536 /64s, often one customer); 0 turns this cap off.
+    public var maximumConnectionsPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
     /// New connections per second from one address (burst `connectBurst`); 0 turns this off.
     public var connectRatePerAddress: Double = 5
     public var connectBurst: Int = 20
@@ -76,6 +78,61 @@ public struct Configuration: Sendable {
     public var logMessages = false
 
     public init() {}
+
+    /// Bytes a server line may add around a user's text: prefix, names, room, wording and newline. The longest
+    /// today, a leave notice carrying its `/quit` reason (`* NAME left #ROOM (quit: REASON)`), adds under 80.
+    static let lineOverhead = 128
+    /// The `[HH:MM:SS] ` mark in front of each replayed history line.
+    static let replayMarkBytes = 11
+    /// The two notices around a history replay (`* Last N lines of #ROOM:` and `* End of history.`).
+    static let replayFramingBytes = 128
+
+    /// The most bytes one line carrying a user's text can take in an outbox. Sanitising can make text longer
+    /// than it was typed (an invalid byte becomes the three-byte U+FFFD), so the bound is
+    /// `TextSanitizer.maximumExpansion` times `maximumLineBytes`, plus `lineOverhead`.
+    /// (Saturates at `Int.max` rather than trapping on absurd settings.)
+    public var longestServerLineBytes: Int {
+        let text = Self.saturating(maximumLineBytes, times: TextSanitizer.maximumExpansion)
+        return Self.saturating(text, plus: Self.lineOverhead)
+    }
+
+    /// The most bytes a history replay can put into a newcomer's outbox in one step (saturating at `Int.max`).
+    public var longestReplayBytes: Int {
+        let line = Self.saturating(longestServerLineBytes, plus: Self.replayMarkBytes)
+        return Self.saturating(Self.saturating(max(historyLines, 0), times: line), plus: Self.replayFramingBytes)
+    }
+
+    private static func saturating(_ value: Int, times factor: Int) -> Int {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? .max : product
+    }
+
+    private static func saturating(_ value: Int, plus addend: Int) -> Int {
+        let (sum, overflow) = value.addingReportingOverflow(addend)
+        return overflow ? .max : sum
+    }
+
+    /// Refuses combinations of limits that would break the server at run time, naming the options to change.
+    ///
+    /// - A line longer than the outbox would evict every recipient of it: one client could empty a room.
+    /// - A history replay larger than the outbox would evict every newcomer while they join, once the history
+    ///   has filled with long lines: one client could keep everyone out.
+    public func validate() throws {
+        guard longestServerLineBytes <= outboxBytes else {
+            throw ConfigurationError(
+                "--max-line \(maximumLineBytes) does not fit --outbox-bytes \(outboxBytes): one chat line can take "
+                    + "\(longestServerLineBytes) bytes in an outbox (invalid bytes become 3-byte U+FFFD, plus name "
+                    + "and newline), which would evict everyone it is sent to; raise --outbox-bytes or lower --max-line"
+            )
+        }
+        guard longestReplayBytes <= outboxBytes else {
+            throw ConfigurationError(
+                "--history \(historyLines) lines of up to --max-line \(maximumLineBytes) bytes do not fit "
+                    + "--outbox-bytes \(outboxBytes): a history replay can take \(longestReplayBytes) bytes, which "
+                    + "would evict newcomers as they join; raise --outbox-bytes or lower --history or --max-line"
+            )
+        }
+    }
 
     var hubConfiguration: HubConfiguration {
         HubConfiguration(

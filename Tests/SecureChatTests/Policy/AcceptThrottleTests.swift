@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
-import SecureChat
+
+@testable import SecureChat
 
 @Suite("AcceptThrottle: new connections per address")
 struct AcceptThrottleTests {
@@ -24,17 +25,48 @@ struct AcceptThrottleTests {
         #expect(throttle.trackedAddresses == 0)
     }
 
-    @Test("the table never grows past its bound; idle buckets are forgotten, busy ones kept")
-    func bounded() {
+    /// Four addresses that have each spent their one-connection burst at `start`.
+    private func fullThrottle() -> AcceptThrottle {
         let throttle = AcceptThrottle(ratePerSecond: 1, burst: 1, maximumTrackedAddresses: 4)
         for index in 0..<4 { #expect(throttle.admit(address: "10.0.0.\(index)", now: start)) }
-        // Full and nobody idle long enough: a newcomer is admitted without a bucket.
+        return throttle
+    }
+
+    @Test("a full table still throttles a newcomer: it gets a bucket of its own, never a free pass")
+    func fullTableFailsClosed() {
+        let throttle = fullThrottle()
         #expect(throttle.admit(address: "10.0.0.99", now: start))
+        #expect(!throttle.admit(address: "10.0.0.99", now: start))
+        #expect(!throttle.admit(address: "10.0.0.99", now: start))
         #expect(throttle.trackedAddresses == 4)
-        // After the refill time the old buckets are dropped and the newcomer is tracked (and limited).
-        let later = start + .seconds(2)
-        #expect(throttle.admit(address: "10.0.0.100", now: later))
-        #expect(!throttle.admit(address: "10.0.0.100", now: later))
-        #expect(throttle.trackedAddresses <= 4)
+        #expect(throttle.evictions == 1)
+    }
+
+    @Test("the least recently seen address is evicted, in order; the others keep their state")
+    func evictsLeastRecentlySeen() {
+        let throttle = fullThrottle()
+        #expect(throttle.addressesOldestFirst == ["10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3"])
+        #expect(!throttle.admit(address: "10.0.0.0", now: start))  // seen again: now the most recent
+        #expect(throttle.admit(address: "10.0.0.50", now: start))  // evicts .1
+        #expect(throttle.addressesOldestFirst == ["10.0.0.2", "10.0.0.3", "10.0.0.0", "10.0.0.50"])
+        #expect(!throttle.admit(address: "10.0.0.2", now: start))  // still tracked and still spent
+        #expect(throttle.admit(address: "10.0.0.1", now: start))  // forgotten: a fresh bucket; evicts .3
+        #expect(!throttle.admit(address: "10.0.0.0", now: start))
+        #expect(!throttle.admit(address: "10.0.0.50", now: start))
+        #expect(throttle.addressesOldestFirst == ["10.0.0.2", "10.0.0.1", "10.0.0.0", "10.0.0.50"])
+        #expect(throttle.evictions == 2)
+    }
+
+    @Test("many more addresses than slots: the table stays at its bound and every address is throttled")
+    func churnStaysBounded() {
+        let throttle = AcceptThrottle(ratePerSecond: 1, burst: 2, maximumTrackedAddresses: 64)
+        for index in 0..<10_000 {
+            let address = "2001:db8:\(String(index, radix: 16))::/64"
+            #expect(throttle.admit(address: address, now: start))
+            #expect(throttle.admit(address: address, now: start))
+            #expect(!throttle.admit(address: address, now: start))
+        }
+        #expect(throttle.trackedAddresses == 64)
+        #expect(throttle.evictions == 10_000 - 64)
     }
 }

@@ -44,9 +44,28 @@ extension PolicyTests {
             }
             limiter.log("refused later", metadata: ["peer": "y"], to: logger, now: fakeStart + .seconds(2))
             let lines = capture.lines.withLock { $0 }
-            #expect(lines.map(\.message) == ["refused 0", "refused later (3 similar suppressed)"])
+            #expect(lines.map(\.message) == ["refused 0", "refused later (3 similar lines suppressed)"])
             #expect(lines.last?.metadata["suppressed"] == "3")
             #expect(lines.last?.metadata["peer"] == "y")
+        }
+
+        @Test func everyLoggedLineCarriesTheCountSuppressedSinceThePreviousOne() {
+            let capture = LogCapture()
+            let logger = Logger(label: "test") { _ in CapturingLogHandler(capture: capture) }
+            let limiter = LogRateLimiter(maxPerInterval: 2, interval: .seconds(1))
+            // Window 1: 2 logged, 5 dropped; window 2: 2 logged, 1 dropped; window 3: 1 logged.
+            for (second, attempts) in [(0, 7), (1, 3), (2, 1)] {
+                for _ in 0..<attempts {
+                    limiter.log("evicted", level: .info, to: logger, now: fakeStart + .seconds(Int64(second)))
+                }
+            }
+            let lines = capture.lines.withLock { $0 }
+            #expect(lines.map(\.message) == [
+                "evicted", "evicted", "evicted (5 similar lines suppressed)", "evicted",
+                "evicted (1 similar line suppressed)",
+            ])
+            #expect(lines.map { $0.metadata["suppressed"]?.description } == [nil, nil, "5", nil, "1"])
+            #expect(limiter.totalSuppressed == 6)
         }
 
         @Test func disabledLevelDoesNotSpendTheBudget() {
