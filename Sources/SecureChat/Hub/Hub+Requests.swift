@@ -82,7 +82,7 @@ extension Hub {
 
     /// `/whois`.
     public func whois(_ name: String) -> WhoisListing? {
-        guard let id = idsByName[name.lowercased()], let member = members[id] else { return nil }
+        guard let id = idsByName[Username.key(for: name)], let member = members[id] else { return nil }
         return WhoisListing(
             name: member.name.display, room: member.room, isOperator: member.isOperator,
             transport: member.info.transport, connectedAt: member.info.connectedAt,

@@ -118,7 +118,7 @@ public actor Hub {
     /// A direct message to anyone, in any room. The sender gets a confirmation. Never stored in history.
     public func directMessage(from id: ConnectionID, to target: String, _ text: String) -> DirectMessageOutcome {
         guard let sender = members[id] else { return .noSuchUser }
-        guard let targetID = idsByName[target.lowercased()], let recipient = members[targetID] else {
+        guard let targetID = idsByName[Username.key(for: target)], let recipient = members[targetID] else {
             return .noSuchUser
         }
         if targetID == id { return .toSelf }

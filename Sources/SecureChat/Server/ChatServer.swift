@@ -51,6 +51,7 @@ public final class ChatServer: Service, Sendable {
         logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ChatServer {
+        try configuration.validate()
         let bans = try configuration.banFilePath.map(BanFile.load(path:)) ?? BanList()
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
@@ -73,7 +74,8 @@ public final class ChatServer: Service, Sendable {
             ),
             counters: ServerCounters(),
             limiter: ConnectionLimiter(
-                maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress
+                maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress,
+                maxPerIPv6Network: configuration.maximumConnectionsPerIPv6Network
             ),
             tlsContexts: tlsContexts,
             logger: logger,

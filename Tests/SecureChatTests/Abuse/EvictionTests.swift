@@ -47,6 +47,7 @@ struct EvictionTests {
         try await withTestServer({
             $0.writeTimeout = .seconds(600)
             $0.outboxBytes = 64 * 1024
+            $0.historyLines = 10  // so the replay fits this small outbox (the configuration check)
         }) { server in
             let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
             try await stalled.login("stalled")

@@ -27,7 +27,10 @@ extension EndToEnd {
         @Test("a newcomer joining during concurrent chatter sees every line exactly once, replayed or live, in order")
         func exactlyOnce() async throws {
             // History large enough to hold everything said before the join: then "exactly once" is exact.
-            try await withTestServer({ $0.historyLines = 10_000 }) { server in
+            try await withTestServer({
+                $0.historyLines = 10_000
+                $0.outboxBytes = 64 << 20  // room for the whole replay (the configuration check)
+            }) { server in
                 var clients: [TestClient] = []
                 for index in 0..<Self.senders { clients.append(try await server.login("s\(index)")) }
                 let senders = clients

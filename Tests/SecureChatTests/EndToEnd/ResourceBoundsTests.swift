@@ -67,7 +67,7 @@ extension EndToEnd {
         @Test("a client that never reads is evicted on outbox overflow; everyone else gets everything; memory bounded")
         func slowReader() async throws {
             // Eviction must come from the outbox bound, not the write timer.
-            let server = try Self.daemon(["--outbox-bytes", "65536", "--write-timeout", "600"])
+            let server = try Self.daemon(["--outbox-bytes", "65536", "--write-timeout", "600", "--history", "10"])
             defer { server.stop() }
             do {
                 let alice = try await TestClient.loggedIn("alice", port: server.plaintextPort)

@@ -8,8 +8,8 @@ public struct BanList: Sendable, Equatable {
 
     /// The ban that refuses this name or address, if any.
     public func matching(name: String, address: String) -> Ban? {
-        let key = name.lowercased()
-        return bans.first { $0.name == key || ($0.address != nil && $0.address == address) }
+        let key = Username.key(for: name)
+        return bans.first { $0.name.map(Username.key(for:)) == key || ($0.address != nil && $0.address == address) }
     }
 
     public func matching(address: String) -> Ban? {
@@ -22,9 +22,10 @@ public struct BanList: Sendable, Equatable {
 
     /// Removes every ban that names `target` as a username (ignoring case) or as an address; returns them.
     public mutating func remove(matching target: String) -> [Ban] {
-        let key = target.lowercased()
-        let removed = bans.filter { $0.name == key || $0.address == target }
-        bans.removeAll { $0.name == key || $0.address == target }
+        let key = Username.key(for: target)
+        let matches = { (ban: Ban) in ban.name.map(Username.key(for:)) == key || ban.address == target }
+        let removed = bans.filter(matches)
+        bans.removeAll(where: matches)
         return removed
     }
 }

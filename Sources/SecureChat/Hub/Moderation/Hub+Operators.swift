@@ -76,7 +76,7 @@ extension Hub {
         case .failure(let outcome): return outcome
         case .success(let op, let victim):
             let ban = Ban(
-                name: victim.name.key, address: victim.info.address, bannedBy: op.name.display, bannedAt: .now(),
+                name: victim.name.display, address: victim.info.address, bannedBy: op.name.display, bannedAt: .now(),
                 reason: reason
             )
             bans.add(ban)
@@ -120,7 +120,7 @@ extension Hub {
     private func checkTarget(by id: ConnectionID, _ target: String) -> TargetCheck {
         guard let op = members[id] else { return .failure(.noSuchUser) }
         guard op.isOperator else { return .failure(.notOperator) }
-        guard let victimID = idsByName[target.lowercased()], let victim = members[victimID] else {
+        guard let victimID = idsByName[Username.key(for: target)], let victim = members[victimID] else {
             return .failure(.noSuchUser)
         }
         if victimID == id { return .failure(.cannotTargetSelf) }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/compare.sh: fan-out and light-load latency of two securechatd builds, in one run on one machine,
+# alternating A and B each round so that drift on a shared machine hits both alike.
+#
+#   bench/compare.sh [--rounds N] [--quick] BIN_A BIN_B
+#
+# BIN_A and BIN_B are release build folders (e.g. /tmp/base/.build/release and .build/release), each with a
+# securechatd; the chatbench of BIN_B drives both, so the load is the same. Prints one JSON line per run
+# (chatbench's own) prefixed with the build's label, then a median table.
+# Loopback only: every server listens on 127.0.0.1. Server pinned to CPU 0, load to CPU 1 where possible.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=3
+QUICK=0
+ARGS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) ARGS+=("$1"); shift ;;
+    esac
+done
+[ ${#ARGS[@]} = 2 ] || { echo "usage: bench/compare.sh [--rounds N] [--quick] BIN_A BIN_B" >&2; exit 2; }
+A=${ARGS[0]}
+B=${ARGS[1]}
+PORT=${PORT:-29100}
+TLS_PORT=${TLS_PORT:-29543}
+WORK=$(mktemp -d /tmp/compare.XXXXXX)
+SERVER_PID=""
+
+stop_server() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+trap 'stop_server' EXIT
+trap 'stop_server; exit 130' INT TERM
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+SERVER_PIN=()
+LOAD_PIN=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then SERVER_PIN=(taskset -c 0); LOAD_PIN=(taskset -c 1); fi
+
+start_server() {
+    stop_server
+    "${SERVER_PIN[@]}" "$1/securechatd" --host 127.0.0.1 --port "$PORT" --tls-port "$TLS_PORT" --history 0 \
+        --log-level warning --rate 0 --connect-rate 0 --max-per-address 200000 >"$WORK/server.out" 2>>"$WORK/server.err" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "securechatd did not start listening on $PORT" >&2
+    exit 1
+}
+
+if [ "$QUICK" = 1 ]; then
+    FANOUT=(--clients 50 --senders 5 --messages 200 --bytes 64)
+    LATENCY=(--clients 100 --senders 5 --rate 20 --duration 3)
+else
+    FANOUT=(--clients 200 --senders 10 --messages 1000 --bytes 64)
+    LATENCY=(--clients 500 --senders 5 --rate 20 --duration 20)
+fi
+
+run() {
+    local label=$1 bin=$2
+    shift 2
+    start_server "$bin"
+    local tls_args=()
+    if [[ " $* " == *" --tls "* ]]; then tls_args=(--ca certs/ca.crt); fi
+    if "${LOAD_PIN[@]}" "$B/chatbench" "$@" --host 127.0.0.1 --port "$PORT" --tls-port "$TLS_PORT" \
+        --server-pid "$SERVER_PID" "${tls_args[@]}" >"$WORK/last.out" 2>&1; then
+        printf '%s %s\n' "$label" "$(tail -n 1 "$WORK/last.out")" | tee -a "$WORK/results.txt"
+    else
+        echo "FAILED: $label chatbench $*" >&2
+        cat "$WORK/last.out" >&2
+    fi
+    stop_server
+}
+
+for round in $(seq "$ROUNDS"); do
+    for transport in plaintext tls; do
+        T=()
+        [ "$transport" = tls ] && T=(--tls)
+        for side in A B; do
+            bin=$A
+            [ "$side" = B ] && bin=$B
+            run "$side" "$bin" fanout "${FANOUT[@]}" "${T[@]}"
+            run "$side" "$bin" latency "${LATENCY[@]}" "${T[@]}"
+        done
+    done
+    echo "== round $round done" >&2
+done
+echo "results: $WORK/results.txt" >&2
