@@ -104,7 +104,8 @@ extension ChatServer {
         var handshake: EventLoopFuture<TLSHandshakeCompleted>?
         if kind == .tls, let contexts = shared.tlsContexts {
             let tls = try OpenSSLHandler(
-                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout
+                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout,
+                counters: shared.counters, logger: log.logger
             )
             // Its promise must always be completed, even when the pipeline cannot take the handlers.
             let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
@@ -118,7 +119,8 @@ extension ChatServer {
             handshake = observer.handshake.futureResult
         }
         let decoder = LineDecoder(
-            maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext
+            maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext,
+            lastLineNeedsCleanEnd: kind == .tls
         )
         try pipeline.addHandler(ByteToMessageHandler(decoder))
         let outbox = Outbox(
