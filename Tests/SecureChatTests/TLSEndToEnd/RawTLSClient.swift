@@ -23,7 +23,16 @@ final class RawTLSClient: @unchecked Sendable {
 
     /// Connects to 127.0.0.1:`port` and completes a handshake (the server's certificate is not checked: these
     /// tests are about what happens after). `maximumVersion` is an OpenSSL constant such as `TLS1_2_VERSION`.
-    init(port: Int, maximumVersion: CInt = TLS1_3_VERSION, timeout: Int = 10) throws {
+    /// `receiveBufferBytes` shrinks the socket's receive buffer, so what the server sends and we never read
+    /// piles up in the server rather than in our kernel. `batchWrites` gathers records in a 4 KiB buffer
+    /// (sent by ``flush()`` or when full) instead of one system call each.
+    init(
+        port: Int,
+        maximumVersion: CInt = TLS1_3_VERSION,
+        timeout: Int = 10,
+        receiveBufferBytes: CInt? = nil,
+        batchWrites: Bool = false
+    ) throws {
         // A write to a socket the server has closed must fail, not kill the test process.
         signal(SIGPIPE, SIG_IGN)
         let fd = socket(AF_INET, CInt(SOCK_STREAM.rawValue), 0)
@@ -31,6 +40,10 @@ final class RawTLSClient: @unchecked Sendable {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBufferBytes {
+            // Before connect, so the window the server sees is small from the start.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<CInt>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port)).bigEndian
@@ -54,7 +67,13 @@ final class RawTLSClient: @unchecked Sendable {
             throw Failure(description: "SSL_new failed")
         }
         self.ssl = ssl
-        SSL_set_fd(ssl, fd)
+        if batchWrites, let reader = BIO_new_socket(fd, BIO_NOCLOSE), let writer = BIO_new_socket(fd, BIO_NOCLOSE),
+            let buffer = BIO_new(BIO_f_buffer())
+        {
+            SSL_set_bio(ssl, reader, BIO_push(buffer, writer))
+        } else {
+            SSL_set_fd(ssl, fd)
+        }
         ERR_clear_error()
         guard SSL_connect(ssl) == 1 else {
             throw Failure(description: "handshake: \(Self.lastError())")
@@ -77,6 +96,12 @@ final class RawTLSClient: @unchecked Sendable {
         let bytes = Array(text.utf8)
         ERR_clear_error()
         return bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, CInt($0.count)) } == CInt(bytes.count)
+    }
+
+    /// Sends what ``write(_:)`` gathered (with `batchWrites`); false once the connection is gone.
+    @discardableResult
+    func flush() -> Bool {
+        BIO_ctrl(SSL_get_wbio(ssl), BIO_CTRL_FLUSH, 0, nil) == 1
     }
 
     /// The next line without its newline; nil on EOF, error or timeout.
@@ -144,14 +169,21 @@ final class RawTLSClient: @unchecked Sendable {
         shutdown(fd, CInt(SHUT_WR))
     }
 
-    /// Waits until the server closes its side (EOF or reset); false if it is still open after the socket
-    /// timeout.
+    /// Waits until the server closes its side (EOF or reset), reading and discarding what it sent; false if
+    /// it is still open after the socket timeout.
     func waitForServerClose() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        self.drainUntilServerCloses().closed
+    }
+
+    /// As ``waitForServerClose()``, also returning how many bytes (ciphertext) were read meanwhile.
+    func drainUntilServerCloses() -> (closed: Bool, bytes: Int) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var total = 0
         while true {
             let count = Glibc.read(fd, &buffer, buffer.count)
-            if count == 0 { return true }
-            if count < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+            if count == 0 { return (true, total) }
+            if count < 0 { return (errno != EAGAIN && errno != EWOULDBLOCK, total) }
+            total += count
         }
     }
 

@@ -11,6 +11,8 @@ struct TLSAbuseTests {
     struct FloodOutcome: Sendable {
         let pairsSent: Int
         let serverClosed: Bool
+        /// What the server had sent (and we never read) by the end: its answers, buffered in the kernel.
+        let bytesUnread: Int
     }
 
     /// KeyUpdate(update_requested) then one byte, again and again, never reading: the reproduction.
@@ -23,8 +25,13 @@ struct TLSAbuseTests {
                 break
             }
             sent += 1
+            if sent % 64 == 0, !client.flush() {
+                break
+            }
         }
-        return FloodOutcome(pairsSent: sent, serverClosed: client.waitForServerClose())
+        client.flush()
+        let end = client.drainUntilServerCloses()
+        return FloodOutcome(pairsSent: sent, serverClosed: end.closed, bytesUnread: end.bytes)
     }
 
     @Test func aKeyUpdateFloodIsDisconnectedAndCostsTheServerLittleMemory() async throws {
@@ -41,7 +48,9 @@ struct TLSAbuseTests {
         try await onOwnThread { try RawTLSClient(port: port).closeWithCloseNotify() }
         try await Task.sleep(for: .milliseconds(200))
 
-        let client = try await onOwnThread { try RawTLSClient(port: port) }
+        let client = try await onOwnThread {
+            try RawTLSClient(port: port, receiveBufferBytes: 4096, batchWrites: true)
+        }
         #expect(client.protocolVersion == "TLSv1.3")
         let before = try MemoryProbe.residentBytes(pid: pid)
         let peakReset = MemoryProbe.resetPeak(pid: pid)
@@ -51,7 +60,7 @@ struct TLSAbuseTests {
         let cost = (peakReset ? peak : after) - before
         print(
             "[keyupdate-flood] \(outcome.pairsSent) KeyUpdate+1 byte pairs sent, server closed: "
-                + "\(outcome.serverClosed); securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
+                + "\(outcome.serverClosed), \(outcome.bytesUnread) bytes unread; securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
                 + "peak \(MemoryProbe.mebibytes(peak)) (peak reset: \(peakReset)), "
                 + "\(MemoryProbe.mebibytes(after)) after: cost \(MemoryProbe.mebibytes(cost))"
         )
