@@ -26,7 +26,8 @@ struct TLSDevelopmentCertificateSafetyTests {
         #expect(X509V3_EXT_print(bio, ext, 0, 0) == 1)
         var bytes = [UInt8](repeating: 0, count: 4096)
         let count = BIO_read(bio, &bytes, CInt(bytes.count))
-        return (String(decoding: bytes.prefix(max(0, Int(count))), as: UTF8.self), X509_EXTENSION_get_critical(ext) == 1)
+        let text = String(decoding: bytes.prefix(max(0, Int(count))), as: UTF8.self)
+        return (text, X509_EXTENSION_get_critical(ext) == 1)
     }
 
     /// Seconds from notBefore to notAfter.
@@ -89,7 +90,8 @@ struct TLSDevelopmentCertificateSafetyTests {
         #expect(X509_get_pathlen(ca) == 0)
         let constraints = try self.extensionText(ca, nid: NID_name_constraints)
         #expect(constraints.critical)
-        for permitted in ["DNS:localhost", "IP:127.0.0.0/255.0.0.0", "IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF"] {
+        let loopbackV6 = "IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF"
+        for permitted in ["DNS:localhost", "IP:127.0.0.0/255.0.0.0", loopbackV6] {
             #expect(constraints.text.contains(permitted), "\(constraints.text)")
         }
         #expect(!constraints.text.contains("Excluded"), "\(constraints.text)")
@@ -147,7 +149,9 @@ struct TLSDevelopmentCertificateSafetyTests {
         defer { X509_free(leaf) }
         #expect(CertificateValidity.daysLeft(leaf) >= 364)
         // It verifies against the CA clients already trust, and the server takes the pair.
-        let server = try TLSContext.server(certificateChainPath: renewed.certificatePath, privateKeyPath: renewed.privateKeyPath)
+        let server = try TLSContext.server(
+            certificateChainPath: renewed.certificatePath, privateKeyPath: renewed.privateKeyPath
+        )
         let client = try TLSContext.client(trustRootsPath: old.caCertificatePath)
         let (peer, _) = try connectedPair(server: server, client: client)
         #expect(peer.recorder.errors.isEmpty, "\(peer.recorder.errors)")

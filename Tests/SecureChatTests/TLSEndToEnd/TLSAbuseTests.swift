@@ -60,7 +60,8 @@ struct TLSAbuseTests {
         let cost = (peakReset ? peak : after) - before
         print(
             "[keyupdate-flood] \(outcome.pairsSent) KeyUpdate+1 byte pairs sent, server closed: "
-                + "\(outcome.serverClosed), \(outcome.bytesUnread) bytes unread; securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
+                + "\(outcome.serverClosed), \(outcome.bytesUnread) bytes unread; "
+                + "securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
                 + "peak \(MemoryProbe.mebibytes(peak)) (peak reset: \(peakReset)), "
                 + "\(MemoryProbe.mebibytes(after)) after: cost \(MemoryProbe.mebibytes(cost))"
         )
