@@ -19,10 +19,9 @@ import NIOCore
 ///   `shutdownTimeout`; a second close while waiting closes at once. Nothing received after our
 ///   close_notify is passed on. Half-closure (`.output`, `.input`) is not supported.
 /// - Abuse: reads are held while the channel is not writable, so a peer that does not read cannot make us
-///   buffer replies; a peer that sends more than ``maximumPeerRequestsPerSecond`` KeyUpdates or
-///   renegotiation attempts a second, or leaves more than ``maximumUnsentControlBytes`` of TLS's own
-///   output (KeyUpdate replies, alerts, tickets) unsent, is disconnected with
-///   ``TLSError/Code/peerAbuse``.
+///   buffer replies; a peer that sends more than 5 KeyUpdates or renegotiation attempts a second, or
+///   leaves more than 64 KiB of TLS's own output (KeyUpdate replies, alerts, tickets) unsent, is
+///   disconnected with ``TLSError/Code/peerAbuse`` (see `AbuseLimits`).
 ///
 /// Like all channel handlers it must only be used on its channel's event loop.
 public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -50,12 +49,18 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private typealias PendingWrite = (data: ByteBuffer, promise: EventLoopPromise<Void>?)
 
-    /// KeyUpdates plus refused renegotiations a peer may send per second. Each costs a reply record; OpenSSL
-    /// itself only asks for a KeyUpdate after gigabytes, so an honest peer never comes near.
-    static let maximumPeerRequestsPerSecond = 5
-    /// TLS output not caused by an application write (KeyUpdate replies, alerts, session tickets) that may be
-    /// waiting for the socket. It is not counted against any outbox, so it gets its own bound.
-    static let maximumUnsentControlBytes = 64 * 1024
+    /// How much a peer may make TLS do on its own before it is disconnected.
+    struct AbuseLimits {
+        /// KeyUpdates plus refused renegotiations a peer may send per second. Each costs a reply record;
+        /// OpenSSL itself only asks for a KeyUpdate after gigabytes, so an honest peer never comes near.
+        var peerRequestsPerSecond = 5
+        /// TLS output not caused by an application write (KeyUpdate replies, alerts, session tickets) that
+        /// may be waiting for the socket. It is not counted against any outbox, so it gets its own bound.
+        var unsentControlBytes = 64 * 1024
+    }
+
+    /// The limits in force; tests loosen one to reach the other.
+    var abuseLimits = AbuseLimits()
 
     private var state: State = .idle
     private let connection: SSLConnection
@@ -66,7 +71,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var readHeld = false
     /// Bytes of TLS's own output handed to the channel and not yet written to the socket.
     private var unsentControlBytes = 0
-    /// Peer requests (see ``maximumPeerRequestsPerSecond``) in the second that started at `requestWindowStart`.
+    /// Peer requests (see `AbuseLimits`) in the second that started at `requestWindowStart`.
     private var requestWindowStart = NIODeadline.uptimeNanoseconds(0)
     private var requestsInWindow = 0
     /// Writes not yet handed to OpenSSL: everything before the handshake completes, and unflushed
@@ -381,12 +386,12 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             self.requestsInWindow = 0
         }
         self.requestsInWindow += requests
-        guard self.requestsInWindow > Self.maximumPeerRequestsPerSecond else {
+        guard self.requestsInWindow > self.abuseLimits.peerRequestsPerSecond else {
             return nil
         }
         return TLSError.peerAbuse(
             "\(self.requestsInWindow) KeyUpdate or renegotiation requests within one second "
-                + "(at most \(Self.maximumPeerRequestsPerSecond) allowed)"
+                + "(at most \(self.abuseLimits.peerRequestsPerSecond) allowed)"
         )
     }
 
@@ -602,7 +607,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Helpers
 
     /// Writes and flushes whatever ciphertext OpenSSL has produced. `control`: the output is TLS's own (not
-    /// from an application write), counted against ``maximumUnsentControlBytes`` until the socket takes it.
+    /// from an application write), counted against `AbuseLimits.unsentControlBytes` until the socket takes it.
     private func flushOutput(
         context: ChannelHandlerContext,
         promise: EventLoopPromise<Void>? = nil,
@@ -615,11 +620,11 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             let size = ciphertext.readableBytes
             self.unsentControlBytes += size
-            if self.unsentControlBytes > Self.maximumUnsentControlBytes {
+            if self.unsentControlBytes > self.abuseLimits.unsentControlBytes {
                 self.disconnectAbuser(
                     context: context,
                     TLSError.peerAbuse(
-                        "over \(Self.maximumUnsentControlBytes) bytes of TLS replies left unread by the peer"
+                        "over \(self.abuseLimits.unsentControlBytes) bytes of TLS replies left unread by the peer"
                     )
                 )
                 return

@@ -1,11 +1,27 @@
 import COpenSSL
 import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import SecureChat
 
 /// Peers that make TLS itself do the work: TLS 1.3 KeyUpdate floods and TLS 1.2 renegotiation (issue 11,
 /// point 2). Measured on a separately started `securechatd`, whose memory no other test disturbs.
+/// Keeps the errors a server-side TLS handler reports, for a test on another thread to read.
+private final class TLSErrorLog: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let errors = NIOLockedValueBox<[TLSError]>([])
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? TLSError {
+            self.errors.withLockedValue { $0.append(error) }
+        }
+        context.fireErrorCaught(error)
+    }
+}
+
 @Suite("TLS abuse: KeyUpdate floods and renegotiation", .serialized, .timeLimit(.minutes(3)))
 struct TLSAbuseTests {
     struct FloodOutcome: Sendable {
@@ -71,6 +87,43 @@ struct TLSAbuseTests {
         try await eventually("the log names the reason") {
             daemon.logLines.contains { $0.contains("disconnecting TLS peer") && $0.contains("KeyUpdate") }
         }
+    }
+
+    /// The bound on TLS's own unsent output, reached with the KeyUpdate rate limit lifted: the peer is cut off
+    /// once 16 KiB of replies wait for it, before the read backpressure (at the 64 KiB high-water mark) would
+    /// merely pause it.
+    @Test func aPeerThatLeavesTLSRepliesUnreadIsDisconnectedAtTheBound() async throws {
+        let pki = try TLSTestPKI()
+        let context = try pki.serverContext()
+        let errorLog = TLSErrorLog()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await ServerBootstrap(group: group)
+            // A small send buffer: the replies pile up in the handler's channel, not in the kernel.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 4096)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = try OpenSSLHandler(context: context, mode: .server)
+                    handler.abuseLimits = OpenSSLHandler.AbuseLimits(
+                        peerRequestsPerSecond: .max, unsentControlBytes: 16 * 1024
+                    )
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(errorLog)
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+
+        let outcome = try await onOwnThread {
+            let client = try RawTLSClient(port: port, receiveBufferBytes: 4096, batchWrites: true)
+            return Self.flood(client, seconds: 20, maximumPairs: 400_000)
+        }
+
+        #expect(outcome.serverClosed, "\(outcome)")
+        let errors = errorLog.errors.withLockedValue { $0 }
+        #expect(errors.map(\.code) == [.peerAbuse], "\(errors)")
+        #expect(errors.first?.reason.contains("left unread") == true, "\(errors)")
+        try await server.close()
+        try await group.shutdownGracefully()
     }
 
     @Test func aTLS12RenegotiationAttemptIsRefusedAndTheServerCarriesOn() async throws {
