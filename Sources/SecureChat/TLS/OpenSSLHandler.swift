@@ -21,7 +21,7 @@ import NIOCore
 /// - Abuse: reads are held while the channel is not writable, so a peer that does not read cannot make us
 ///   buffer replies; a peer that sends more than 5 KeyUpdates or renegotiation attempts a second, or
 ///   leaves more than 64 KiB of TLS's own output (KeyUpdate replies, alerts, tickets) unsent, is
-///   disconnected with ``TLSError/Code/peerAbuse`` (see `AbuseLimits`).
+///   disconnected with ``TLSError/Code/peerAbuse`` (see `TLSAbuseGuard`).
 ///
 /// Like all channel handlers it must only be used on its channel's event loop.
 public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -49,18 +49,11 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private typealias PendingWrite = (data: ByteBuffer, promise: EventLoopPromise<Void>?)
 
-    /// How much a peer may make TLS do on its own before it is disconnected.
-    struct AbuseLimits {
-        /// KeyUpdates plus refused renegotiations a peer may send per second. Each costs a reply record;
-        /// OpenSSL itself only asks for a KeyUpdate after gigabytes, so an honest peer never comes near.
-        var peerRequestsPerSecond = 5
-        /// TLS output not caused by an application write (KeyUpdate replies, alerts, session tickets) that
-        /// may be waiting for the socket. It is not counted against any outbox, so it gets its own bound.
-        var unsentControlBytes = 64 * 1024
-    }
-
     /// The limits in force; tests loosen one to reach the other.
-    var abuseLimits = AbuseLimits()
+    var abuseLimits: TLSAbuseGuard.Limits {
+        get { self.abuseGuard.limits }
+        set { self.abuseGuard.limits = newValue }
+    }
 
     private var state: State = .idle
     private let connection: SSLConnection
@@ -69,11 +62,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let logger: Logger?
     /// A `read()` held back because the channel was not writable; issued when it becomes writable again.
     private var readHeld = false
-    /// Bytes of TLS's own output handed to the channel and not yet written to the socket.
-    private var unsentControlBytes = 0
-    /// Peer requests (see `AbuseLimits`) in the second that started at `requestWindowStart`.
-    private var requestWindowStart = NIODeadline.uptimeNanoseconds(0)
-    private var requestsInWindow = 0
+    private var abuseGuard = TLSAbuseGuard()
     /// Writes not yet handed to OpenSSL: everything before the handshake completes, and unflushed
     /// writes afterwards. The first `flushedWriteCount` of them have been flushed by the user.
     private var pendingWrites = CircularBuffer<PendingWrite>(initialCapacity: 4)
@@ -295,7 +284,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
         }
         // Checked before the replies are sent: a flood's replies are dropped with the connection.
-        if let abuse = self.checkPeerRequests(context: context) {
+        if let abuse = self.abuseGuard.peerRequests(self.connection.takePeerRequests(), at: .now()) {
             self.disconnectAbuser(context: context, abuse)
             return
         }
@@ -332,26 +321,16 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The peer ended its side cleanly while we were `.active` (or user code has closed us meanwhile).
     private func peerSentCloseNotify(context: ChannelHandlerContext) {
-        guard case .active = self.state else {
-            // channelRead above ran user code that closed us; `close` took care of the rest.
-            if case .closing = self.state {
-                self.peerAnsweredCloseNotify(context: context)
-            }
+        guard self.isStillActiveAfterCallOut(context: context) else {
             return
         }
         context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
-        guard case .active = self.state else {
-            if case .closing = self.state {
-                self.peerAnsweredCloseNotify(context: context)
-            }
+        guard self.isStillActiveAfterCallOut(context: context) else {
             return
         }
         // The input is complete and authentic: a decoder may take its last, unterminated message.
         context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-        guard case .active = self.state else {
-            if case .closing = self.state {
-                self.peerAnsweredCloseNotify(context: context)
-            }
+        guard self.isStillActiveAfterCallOut(context: context) else {
             return
         }
         // Answer with ours, then close. Writes not yet flushed can no longer be sent.
@@ -359,6 +338,20 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         _ = self.connection.shutdown()
         self.flushOutput(context: context)
         self.closeChannel(context: context)
+    }
+
+    /// Whether we are still `.active` after user code ran. If that code closed us (we sent close_notify and
+    /// are `.closing`), the peer's close_notify is already here: the shutdown completes now, cleanly.
+    private func isStillActiveAfterCallOut(context: ChannelHandlerContext) -> Bool {
+        switch self.state {
+        case .active:
+            return true
+        case .closing:
+            self.peerAnsweredCloseNotify(context: context)
+            return false
+        case .idle, .handshaking, .closed:
+            return false
+        }
     }
 
     /// The peer's close_notify arrived while we were `.closing`: a clean shutdown.
@@ -371,28 +364,6 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         _ = self.connection.shutdown()
         context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
         self.closeChannel(context: context)
-    }
-
-    /// Counts the peer's KeyUpdates and renegotiation attempts in a one-second window; returns an error once
-    /// they exceed the limit.
-    private func checkPeerRequests(context: ChannelHandlerContext) -> TLSError? {
-        let requests = self.connection.takePeerRequests()
-        guard requests > 0 else {
-            return nil
-        }
-        let now = NIODeadline.now()
-        if now - self.requestWindowStart >= .seconds(1) {
-            self.requestWindowStart = now
-            self.requestsInWindow = 0
-        }
-        self.requestsInWindow += requests
-        guard self.requestsInWindow > self.abuseLimits.peerRequestsPerSecond else {
-            return nil
-        }
-        return TLSError.peerAbuse(
-            "\(self.requestsInWindow) KeyUpdate or renegotiation requests within one second "
-                + "(at most \(self.abuseLimits.peerRequestsPerSecond) allowed)"
-        )
     }
 
     private func disconnectAbuser(context: ChannelHandlerContext, _ error: TLSError) {
@@ -607,7 +578,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Helpers
 
     /// Writes and flushes whatever ciphertext OpenSSL has produced. `control`: the output is TLS's own (not
-    /// from an application write), counted against `AbuseLimits.unsentControlBytes` until the socket takes it.
+    /// from an application write), counted against `TLSAbuseGuard` until the socket takes it.
     private func flushOutput(
         context: ChannelHandlerContext,
         promise: EventLoopPromise<Void>? = nil,
@@ -619,19 +590,13 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
                 return
             }
             let size = ciphertext.readableBytes
-            self.unsentControlBytes += size
-            if self.unsentControlBytes > self.abuseLimits.unsentControlBytes {
-                self.disconnectAbuser(
-                    context: context,
-                    TLSError.peerAbuse(
-                        "over \(self.abuseLimits.unsentControlBytes) bytes of TLS replies left unread by the peer"
-                    )
-                )
+            if let abuse = self.abuseGuard.controlOutputQueued(size) {
+                self.disconnectAbuser(context: context, abuse)
                 return
             }
             let written = promise ?? context.eventLoop.makePromise(of: Void.self)
             written.futureResult.assumeIsolated().whenComplete { _ in
-                self.unsentControlBytes -= size
+                self.abuseGuard.controlOutputDone(size)
             }
             context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: written)
         } else if let promise {

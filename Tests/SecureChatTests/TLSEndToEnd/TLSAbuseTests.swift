@@ -103,7 +103,7 @@ struct TLSAbuseTests {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = try OpenSSLHandler(context: context, mode: .server)
-                    handler.abuseLimits = OpenSSLHandler.AbuseLimits(
+                    handler.abuseLimits = TLSAbuseGuard.Limits(
                         peerRequestsPerSecond: .max, unsentControlBytes: 16 * 1024
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
