@@ -124,6 +124,12 @@ struct TLSDevelopmentCertificateSafetyTests {
         #expect(error.description.contains("permitted subtree violation"), "\(error)")
     }
 
+    @Test func clientCertificateChainsAreVerifiedToADepthOfFour() throws {
+        let pki = try TLSTestPKI()
+        let context = try pki.serverContext(requestClientCertificates: true)
+        #expect(SSL_CTX_get_verify_depth(context.sslContext) == 4)
+    }
+
     @Test func theServerCertificateLivesAtMostAYear() throws {
         let directory = try TLSTemporaryDirectory()
         let set = try DevelopmentCertificates.ensure(directory: directory.path)
