@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "SecureChatTests",
             dependencies: [
-                "SecureChat",
+                "SecureChat", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -14,21 +14,32 @@ mkdir -p "$dir"
 cd "$dir"
 umask 077   # keys are born 0600; certificates are chmod-ed to 0644 below
 
+for key in server.key ca.key; do
+    if [ -L "$key" ]; then
+        echo "$(pwd)/$key is a symbolic link; refusing to follow it for a private key" >&2
+        exit 1
+    fi
+done
+
 if [ -e server.crt ] || [ -e server.key ]; then
     echo "server.crt or server.key already exists in $(pwd); delete both to make new ones" >&2
     exit 1
 fi
 
 subject_o="/O=SecureChat development"
+name_constraints="critical,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0"
+name_constraints="$name_constraints,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 
 if [ ! -e ca.crt ] || [ ! -e ca.key ]; then
-    # ECDSA P-256 CA, ~10 years.
+    # ECDSA P-256 CA, ~10 years. pathlen:0 and the name constraints: a stolen CA key can sign for nothing
+    # but localhost, 127.0.0.0/8 and ::1, and cannot make an intermediate CA.
     openssl req -x509 -new -sha256 -days 3650 -nodes \
         -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
         -keyout ca.key -out ca.crt \
         -subj "$subject_o/CN=SecureChat development CA" \
-        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
         -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "nameConstraints=$name_constraints" \
         -addext "subjectKeyIdentifier=hash"
 fi
 
@@ -44,13 +55,13 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EXT
 
-# ECDSA P-256 server key and a certificate signed by the CA: 825 days, random 127-bit serial.
+# ECDSA P-256 server key and a certificate signed by the CA: 365 days, random 127-bit serial.
 openssl req -new -sha256 -nodes \
     -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
     -keyout server.key -out "$work/server.csr" \
     -subj "$subject_o/CN=localhost"
 serial=$(openssl rand -hex 16 | sed 's/^./7/')
-openssl x509 -req -sha256 -days 825 \
+openssl x509 -req -sha256 -days 365 \
     -in "$work/server.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$serial" \
     -extfile "$work/server.ext" -out "$work/server.leaf.crt"
 

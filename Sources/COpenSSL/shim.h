@@ -47,6 +47,7 @@ static inline uint64_t sc_SSL_CTX_clear_options(SSL_CTX *ctx, uint64_t options) 
 static inline uint64_t sc_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t sc_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t sc_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline uint64_t sc_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
 
 static inline int sc_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
     return (int)SSL_CTX_set1_groups_list(ctx, list);
@@ -64,6 +65,11 @@ static inline long sc_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) {
 
 static inline int sc_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+/// The pointer handed back to the callback set with SSL_set_msg_callback.
+static inline void sc_SSL_set_msg_callback_arg(SSL *ssl, void *arg) {
+    (void)SSL_set_msg_callback_arg(ssl, arg);
 }
 
 // MARK: BIO

@@ -19,6 +19,8 @@ public final class ServerCounters: Sendable {
         case tlsHandshakeCompleted
         case tlsHandshakeFailed
         case tlsOnPlaintextPort
+        case tlsUncleanShutdown
+        case tlsPeerAbuse
 
         public var description: String {
             switch self {
@@ -35,6 +37,8 @@ public final class ServerCounters: Sendable {
             case .tlsHandshakeCompleted: return "tls_handshakes"
             case .tlsHandshakeFailed: return "tls_handshake_failures"
             case .tlsOnPlaintextPort: return "tls_on_plaintext_port"
+            case .tlsUncleanShutdown: return "tls_unclean_shutdowns"
+            case .tlsPeerAbuse: return "tls_peer_abuse_disconnects"
             }
         }
     }

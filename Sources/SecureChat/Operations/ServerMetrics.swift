@@ -59,6 +59,10 @@ public final class ServerMetrics: Sendable {
         counter("tls_handshakes", "Completed TLS handshakes.", counters[.tlsHandshakeCompleted])
         counter("tls_on_plaintext_port", "TLS handshakes sent to the plaintext port.",
                 counters[.tlsOnPlaintextPort])
+        counter("tls_unclean_shutdowns", "TLS connections that ended without close_notify (a last unfinished "
+                + "line is dropped).", counters[.tlsUncleanShutdown])
+        counter("tls_peer_abuse_disconnects", "TLS peers disconnected for KeyUpdate or renegotiation floods "
+                + "or for not reading TLS's own replies.", counters[.tlsPeerAbuse])
         let refusals: [(String, ServerCounters.Event)] = [
             ("server_full", .refusedServerFull), ("per_address", .refusedPerAddress),
             ("connect_rate", .refusedConnectRate),

@@ -19,6 +19,7 @@ public struct LineDecoder: ByteToMessageDecoder {
     public typealias InboundOut = InboundLine
 
     private let maximumLength: Int
+    private let lastLineNeedsCleanEnd: Bool
     private var discarding = false
     private var firstBytesChecked: Bool
     /// How far into the buffer we already searched for a newline, so a line that trickles in byte by byte is
@@ -28,10 +29,16 @@ public struct LineDecoder: ByteToMessageDecoder {
     /// - Parameters:
     ///   - maximumLength: the longest line accepted, in bytes, without its terminator.
     ///   - detectTLSClientHello: report a TLS handshake record at the very start of the stream.
-    public init(maximumLength: Int, detectTLSClientHello: Bool = false) {
+    ///   - lastLineNeedsCleanEnd: pass on a last line without newline only if the stream ended cleanly: the
+    ///     layer below announced `ChannelEvent.inputClosed` while the channel was still open, as
+    ///     ``OpenSSLHandler`` does after the peer's close_notify. For TLS: a connection cut without
+    ///     close_notify may have been cut by anyone on the path, at any byte, and the fragment must not run
+    ///     as a whole line or command. Plaintext (`false`) cannot tell the two apart and keeps the fragment.
+    public init(maximumLength: Int, detectTLSClientHello: Bool = false, lastLineNeedsCleanEnd: Bool = false) {
         precondition(maximumLength > 0)
         self.maximumLength = maximumLength
         self.firstBytesChecked = !detectTLSClientHello
+        self.lastLineNeedsCleanEnd = lastLineNeedsCleanEnd
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -93,9 +100,14 @@ public struct LineDecoder: ByteToMessageDecoder {
         buffer: inout ByteBuffer,
         seenEOF: Bool
     ) throws -> DecodingState {
-        // A last line without a newline is still a line: `printf 'hi' | nc` should deliver "hi".
+        // A last line without a newline is still a line: `printf 'hi' | nc` should deliver "hi". Unless it
+        // must end cleanly and did not: `inputClosed` from below comes while the channel is still active,
+        // `channelInactive` (the connection simply went away) when it no longer is.
         while try self.decode(context: context, buffer: &buffer) == .continue {}
-        if !self.discarding, buffer.readableBytes > 0, let rest = buffer.readSlice(length: buffer.readableBytes) {
+        let keepFragment = !self.lastLineNeedsCleanEnd || context.channel.isActive
+        if keepFragment, !self.discarding, buffer.readableBytes > 0,
+            let rest = buffer.readSlice(length: buffer.readableBytes)
+        {
             var line = rest
             if line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
                 line.moveWriterIndex(to: line.writerIndex - 1)

@@ -79,7 +79,8 @@ extension ChatServer {
         var handshake: EventLoopFuture<TLSHandshakeCompleted>?
         if kind == .tls, let contexts = context.tlsContexts {
             let tls = try OpenSSLHandler(
-                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout
+                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout,
+                counters: shared.counters, logger: log.logger
             )
             // Its promise must always be completed, even when the pipeline cannot take the handlers.
             let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
@@ -93,7 +94,8 @@ extension ChatServer {
             handshake = observer.handshake.futureResult
         }
         let decoder = LineDecoder(
-            maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext
+            maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext,
+            lastLineNeedsCleanEnd: kind == .tls
         )
         try pipeline.addHandler(ByteToMessageHandler(decoder))
         let outbox = Outbox(

@@ -51,8 +51,11 @@ final class CertificateAuthority {
                 issuer: nil,
                 validity: .days(DevelopmentCertificates.caValidityDays),
                 extensions: [
-                    (NID_basic_constraints, "critical,CA:TRUE"),
+                    // pathlen:0 and the name constraints: a stolen development CA key signs for nothing but
+                    // this machine's loopback names, and no intermediate CA that could.
+                    (NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
                     (NID_key_usage, "critical,keyCertSign,cRLSign"),
+                    (NID_name_constraints, DevelopmentCertificates.caNameConstraints),
                     (NID_subject_key_identifier, "hash"),
                 ]
             )

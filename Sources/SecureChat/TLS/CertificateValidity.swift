@@ -19,6 +19,17 @@ enum CertificateValidity {
         }
     }
 
+    /// Whole days from now until `certificate` (`X509 *`, borrowed) expires; negative once it has.
+    static func daysLeft(_ certificate: OpaquePointer) -> Int {
+        var days: CInt = 0
+        var seconds: CInt = 0
+        guard let notAfter = X509_get0_notAfter(certificate), ASN1_TIME_diff(&days, &seconds, nil, notAfter) == 1
+        else {
+            return 0
+        }
+        return Int(days)
+    }
+
     static func format(_ time: UnsafePointer<ASN1_TIME>) -> String {
         MemoryBIO.string { _ = ASN1_TIME_print($0, time) }
     }

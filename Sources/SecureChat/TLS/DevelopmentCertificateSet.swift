@@ -12,6 +12,8 @@ public struct DevelopmentCertificateSet: Sendable, Hashable {
     public let caFingerprintSHA256: String?
     /// Whether the server certificate was created by this call (`false`: existing files were used).
     public let created: Bool
+    /// Whether it was created to replace one about to expire (``created`` is then `true` as well).
+    public var renewed = false
     /// Client certificates made by ``DevelopmentCertificates/generate(directory:clientCertificateNames:)``.
     public let clientCertificates: [DevelopmentClientCertificate]
 }

@@ -4,23 +4,44 @@ internal import COpenSSL
 /// TLS out of the box and tests can make their own PKI.
 ///
 /// Everything is ECDSA P-256 with SHA-256 signatures. The CA (`ca.crt`, `ca.key`) is valid ~10 years,
-/// has `basicConstraints=critical,CA:TRUE` and `keyUsage=critical,keyCertSign,cRLSign`. The server
-/// certificate is valid 825 days (the longest Apple platforms accept) for `DNS:localhost`,
+/// has `basicConstraints=critical,CA:TRUE,pathlen:0`, `keyUsage=critical,keyCertSign,cRLSign` and name
+/// constraints permitting only `DNS:localhost`, `IP:127.0.0.0/8` and `IP:::1/128`, so its key, if stolen,
+/// cannot sign for anything else. The server certificate is valid 365 days for `DNS:localhost`,
 /// `IP:127.0.0.1` and `IP:::1`, with `extendedKeyUsage=serverAuth`; `server.crt` holds it followed by the
-/// CA certificate. Serial numbers are random. Key files are created with mode 0600.
+/// CA certificate; ``ensure(directory:)`` renews it, with the same CA, once fewer than 30 days are left.
+/// Serial numbers are random. Key files are written atomically with mode 0600, and a symbolic link where
+/// a key belongs is refused, never followed.
 public enum DevelopmentCertificates {
     static let caValidityDays = 3650
-    static let leafValidityDays = 825
+    static let leafValidityDays = 365
+    /// ``ensure(directory:)`` replaces a server certificate with fewer days left than this.
+    static let renewalDays = 30
+    /// In `openssl.cnf` syntax; `certs/generate.sh` writes the same.
+    static let caNameConstraints = "critical,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0,"
+        + "permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 
-    /// Uses `directory/server.crt` and `server.key` if both exist; otherwise creates them, signed by
-    /// `directory/ca.crt` + `ca.key` (reused if both exist, else created). Creates `directory` if needed.
+    /// Uses `directory/server.crt` and `server.key` if both exist and belong together; otherwise creates
+    /// them, signed by `directory/ca.crt` + `ca.key` (reused if both exist, else created). Creates
+    /// `directory` if needed. An existing server certificate with fewer than 30 days left is replaced by a
+    /// new one from the same CA (when `ca.key` is there), so clients that trust the CA notice nothing.
     ///
-    /// - Throws: ``TLSError`` if only one of `server.crt`/`server.key` exists (nothing is overwritten), or
-    ///   if generating or writing fails.
+    /// - Throws: ``TLSError`` naming the file and the reason if only one of `server.crt`/`server.key` exists
+    ///   (nothing is overwritten), if `server.key` or `ca.key` is a symbolic link, if an existing key or
+    ///   certificate is unreadable, truncated or does not match, or if generating or writing fails.
     public static func ensure(directory: String) throws -> DevelopmentCertificateSet {
         let paths = Paths(directory: directory)
+        try FileSystem.refuseSymbolicLink(paths.serverKey)
+        try FileSystem.refuseSymbolicLink(paths.caKey)
         switch (FileSystem.exists(paths.serverCertificate), FileSystem.exists(paths.serverKey)) {
         case (true, true):
+            let daysLeft = try self.checkServerPair(paths: paths)
+            if daysLeft < self.renewalDays, FileSystem.exists(paths.caCertificate), FileSystem.exists(paths.caKey) {
+                let ca = try CertificateAuthority.loadOrCreate(paths: paths)
+                try self.writeServerCertificate(ca: ca, paths: paths, validity: .days(self.leafValidityDays))
+                var renewed = try self.set(paths: paths, ca: ca, clients: [])
+                renewed.renewed = true
+                return renewed
+            }
             return DevelopmentCertificateSet(
                 caCertificatePath: paths.caCertificate,
                 certificatePath: paths.serverCertificate,
@@ -80,6 +101,8 @@ public enum DevelopmentCertificates {
             throw TLSError.certificateGenerationFailed(reason: "unusable client certificate name '\(name)'")
         }
         let paths = Paths(directory: directory)
+        try FileSystem.refuseSymbolicLink(paths.serverKey)
+        try FileSystem.refuseSymbolicLink(paths.caKey)
         try FileSystem.createDirectory(directory)
         let ca = try CertificateAuthority.create(paths: paths)
         try self.writeServerCertificate(ca: ca, paths: paths, validity: serverValidity)
@@ -121,6 +144,23 @@ public enum DevelopmentCertificates {
             throw TLSError.invalidCertificate(path: path, reason: "cannot compute its SHA-256 digest")
         }
         return digest
+    }
+
+    /// Reads the existing server key and certificate and checks they belong together, so a truncated or
+    /// foreign file stops the server here with its path and OpenSSL's reason. Returns the days left.
+    private static func checkServerPair(paths: Paths) throws -> Int {
+        let certificate = try PEMFile.readCertificate(path: paths.serverCertificate)
+        defer { X509_free(certificate) }
+        let key = try PEMFile.readPrivateKey(path: paths.serverKey)
+        defer { EVP_PKEY_free(key) }
+        OpenSSLErrorQueue.clear()
+        guard X509_check_private_key(certificate, key) == 1 else {
+            throw TLSError.privateKeyMismatch(
+                path: paths.serverKey,
+                reason: "the key does not belong to \(paths.serverCertificate): " + OpenSSLErrorQueue.drain()
+            )
+        }
+        return CertificateValidity.daysLeft(certificate)
     }
 
     private static func set(

@@ -28,28 +28,77 @@ enum FileSystem {
         }
     }
 
-    /// Replaces `path` with `bytes`, with permission bits `mode`.
+    /// Throws if `path` is a symbolic link. A key file is written and read only at its own path: a link
+    /// planted there (say `certs/server.key -> /etc/shadow`, or into a directory the attacker reads) must
+    /// neither be followed to read a "key" from nor to write ours to.
+    static func refuseSymbolicLink(_ path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            return  // Absent: nothing to follow.
+        }
+        if status.st_mode & S_IFMT == S_IFLNK {
+            throw TLSError.fileUnreadable(
+                path: path,
+                reason: "is a symbolic link; refusing to follow it for a private key (replace it with a regular "
+                    + "file, or delete it to have a new key made)"
+            )
+        }
+    }
+
+    /// Replaces `path` with `bytes`, with permission bits `mode`, atomically: the bytes go to a new file
+    /// next to it (created with `O_EXCL | O_NOFOLLOW`, so nothing that already exists is opened, link or
+    /// not), are fsync-ed, and the file is renamed over `path`. A crash leaves the old file or the new one,
+    /// never a truncated key; `rename` replaces a link at `path` rather than writing through it.
     static func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        var random = SystemRandomNumberGenerator()
+        let temporary = path + ".tmp-" + String(random.next() as UInt64, radix: 36)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw TLSError.fileUnreadable(path: path, reason: "cannot create: " + self.lastError())
+            throw TLSError.fileUnreadable(path: temporary, reason: "cannot create: " + self.lastError())
         }
-        defer { close(fd) }
-        // open() leaves the mode of an existing file alone.
-        guard fchmod(fd, mode) == 0 else {
-            throw TLSError.fileUnreadable(path: path, reason: "cannot set mode: " + self.lastError())
-        }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR {
-                    continue
-                }
-                throw TLSError.fileUnreadable(path: path, reason: "cannot write: " + self.lastError())
+        var renamed = false
+        defer {
+            if !renamed {
+                unlink(temporary)
             }
-            offset += written
         }
+        do {
+            defer { close(fd) }
+            // The umask may have narrowed `mode` (never widened it); set exactly what was asked.
+            guard fchmod(fd, mode) == 0 else {
+                throw TLSError.fileUnreadable(path: temporary, reason: "cannot set mode: " + self.lastError())
+            }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if written < 0 {
+                    if errno == EINTR {
+                        continue
+                    }
+                    throw TLSError.fileUnreadable(path: temporary, reason: "cannot write: " + self.lastError())
+                }
+                offset += written
+            }
+            guard fsync(fd) == 0 else {
+                throw TLSError.fileUnreadable(path: temporary, reason: "cannot sync: " + self.lastError())
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            throw TLSError.fileUnreadable(path: path, reason: "cannot replace: " + self.lastError())
+        }
+        renamed = true
+        self.syncDirectory(containing: path)
+    }
+
+    /// Makes a rename durable. Best effort: a file system that cannot sync a directory still has the file.
+    private static func syncDirectory(containing path: String) {
+        let directory = path.range(of: "/", options: .backwards).map { String(path[..<$0.lowerBound]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            return
+        }
+        _ = fsync(fd)
+        close(fd)
     }
 
     static func lastError() -> String {

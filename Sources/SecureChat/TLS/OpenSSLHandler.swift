@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 
 /// A channel handler that speaks TLS over the channel with the system's OpenSSL: ciphertext below it,
@@ -7,12 +8,20 @@ import NIOCore
 ///   completes, a ``TLSHandshakeCompleted`` user inbound event is fired; ``handshakeInfo`` holds the
 ///   same value afterwards. Writes made earlier are held and sent after the handshake.
 /// - Errors: a failed handshake or a corrupt record fires exactly one ``TLSError`` through
-///   `fireErrorCaught` and closes the channel. A peer that disappears without close_notify after the
-///   handshake is treated as an ordinary disconnect (no error); one that disappears during the
-///   handshake fires one ``TLSError`` with code ``TLSError/Code/eofDuringHandshake``.
+///   `fireErrorCaught` and closes the channel. A peer that disappears during the handshake fires one
+///   ``TLSError`` with code ``TLSError/Code/eofDuringHandshake``.
+/// - End of input: a close_notify from the peer fires ``TLSCloseNotifyReceived`` and then
+///   `ChannelEvent.inputClosed` (the stream is complete: decoders may take a last unterminated message),
+///   is answered, and the channel closed. A peer that disappears without close_notify after the handshake
+///   fires ``TLSUncleanShutdown`` instead (no error: most clients leave that way, but the stream may have
+///   been cut by an attacker anywhere, so a last unterminated message must not be trusted).
 /// - `close(mode: .all)` sends close_notify and closes once the peer answers, or after
-///   `shutdownTimeout`. A close_notify from the peer is answered and the channel closed.
-///   Half-closure (`.output`, `.input`) is not supported.
+///   `shutdownTimeout`; a second close while waiting closes at once. Nothing received after our
+///   close_notify is passed on. Half-closure (`.output`, `.input`) is not supported.
+/// - Abuse: reads are held while the channel is not writable, so a peer that does not read cannot make us
+///   buffer replies; a peer that sends more than 5 KeyUpdates or renegotiation attempts a second, or
+///   leaves more than 64 KiB of TLS's own output (KeyUpdate replies, alerts, tickets) unsent, is
+///   disconnected with ``TLSError/Code/peerAbuse`` (see `TLSAbuseGuard`).
 ///
 /// Like all channel handlers it must only be used on its channel's event loop.
 public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -40,9 +49,20 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private typealias PendingWrite = (data: ByteBuffer, promise: EventLoopPromise<Void>?)
 
+    /// The limits in force; tests loosen one to reach the other.
+    var abuseLimits: TLSAbuseGuard.Limits {
+        get { self.abuseGuard.limits }
+        set { self.abuseGuard.limits = newValue }
+    }
+
     private var state: State = .idle
     private let connection: SSLConnection
     private let shutdownTimeout: TimeAmount
+    private let counters: ServerCounters?
+    private let logger: Logger?
+    /// A `read()` held back because the channel was not writable; issued when it becomes writable again.
+    private var readHeld = false
+    private var abuseGuard = TLSAbuseGuard()
     /// Writes not yet handed to OpenSSL: everything before the handshake completes, and unflushed
     /// writes afterwards. The first `flushedWriteCount` of them have been flushed by the user.
     private var pendingWrites = CircularBuffer<PendingWrite>(initialCapacity: 4)
@@ -57,12 +77,16 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     ///     `.client`.
     ///   - session: client only: a session from an earlier connection to the same server, to resume.
     ///   - shutdownTimeout: how long to wait for the peer's close_notify after sending ours.
+    ///   - counters: where unclean shutdowns and abuse disconnects are counted, if anywhere.
+    ///   - logger: where an abuse disconnect is logged with its reason, if anywhere.
     /// - Throws: ``TLSError`` if the mode does not match the context or OpenSSL cannot make a connection.
     public init(
         context: TLSContext,
         mode: Mode,
         resuming session: TLSSession? = nil,
-        shutdownTimeout: TimeAmount = .seconds(5)
+        shutdownTimeout: TimeAmount = .seconds(5),
+        counters: ServerCounters? = nil,
+        logger: Logger? = nil
     ) throws {
         switch (mode, context.role) {
         case (.server, .server):
@@ -78,6 +102,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             throw TLSError.configurationFailed("handler mode \(mode) does not match the TLS context's role")
         }
         self.shutdownTimeout = shutdownTimeout
+        self.counters = counters
+        self.logger = logger
     }
 
     /// The session of this (client) connection, if it can be resumed by a later connection. With TLS 1.3
@@ -122,10 +148,14 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         let oldState = self.state
         self.state = .closed
         var error: TLSError?
+        var unclean = false
         switch oldState {
-        case .idle, .closed, .active:
-            // `.active`: a missing close_notify is how most clients leave; not worth an error.
+        case .idle, .closed:
             break
+        case .active:
+            // No close_notify: not worth an error (most clients leave this way), but worth saying, so
+            // nothing above takes a cut-off stream for a complete one.
+            unclean = true
         case .handshaking:
             error = TLSError.eofDuringHandshake
         case .closing(let timer):
@@ -138,6 +168,10 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         promise?.succeed(())
         if let error {
             context.fireErrorCaught(error)
+        }
+        if unclean {
+            self.counters?.increment(.tlsUncleanShutdown)
+            context.fireUserInboundEventTriggered(TLSUncleanShutdown())
         }
         context.fireChannelInactive()
     }
@@ -201,9 +235,15 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func completeHandshake(context: ChannelHandlerContext) {
         self.state = .active
-        self.flushOutput(context: context)
         let info = self.connection.handshakeInfo()
         self.handshakeInfo = info
+        // KeyUpdates cannot precede the handshake's end; start counting afresh.
+        _ = self.connection.takePeerRequests()
+        self.flushOutput(context: context, control: true)
+        // Writing may have failed and closed the channel under us.
+        guard case .active = self.state else {
+            return
+        }
         context.fireUserInboundEventTriggered(info)
         // The event ran user code, which may have closed the channel.
         guard case .active = self.state else {
@@ -211,6 +251,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         // Application data (or a session ticket) may have arrived with the last handshake flight.
         self.decodeData(context: context)
+        guard case .active = self.state else {
+            return
+        }
         self.unbufferWrites(context: context)
     }
 
@@ -220,7 +263,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         case failed(TLSError)
     }
 
-    /// Decrypts everything OpenSSL can, then passes it on as one buffer.
+    /// Decrypts everything OpenSSL can, then passes it on as one buffer (only while `.active`: after our
+    /// close_notify, records are decrypted only to find the peer's).
     private func decodeData(context: ChannelHandlerContext) {
         var plaintext = context.channel.allocator.buffer(capacity: 0)
         var outcome = ReadOutcome.needMoreData
@@ -239,8 +283,22 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
                 break readLoop
             }
         }
+        // Checked before the replies are sent: a flood's replies are dropped with the connection.
+        if let abuse = self.abuseGuard.peerRequests(self.connection.takePeerRequests(), at: .now()) {
+            self.disconnectAbuser(context: context, abuse)
+            return
+        }
         // Reading may have produced output: TLS 1.3 key-update replies, alerts.
-        self.flushOutput(context: context)
+        self.flushOutput(context: context, control: true)
+        guard case .active = self.state else {
+            // Closing (input after our close_notify is not passed on) or closed by the write above.
+            if case .closing = self.state, case .closedByPeer = outcome {
+                self.peerAnsweredCloseNotify(context: context)
+            } else if case .closing = self.state, case .failed(let error) = outcome {
+                self.fail(context: context, error: error)
+            }
+            return
+        }
         // Each SSL_read reserves a full record (16 KiB); a few bytes of a half-typed line must not pin that
         // (or twice that) until the line is finished: hand on a right-sized copy instead.
         if plaintext.capacity - plaintext.readableBytes > 4096 {
@@ -261,27 +319,86 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    /// The peer ended its side cleanly while we were `.active` (or user code has closed us meanwhile).
     private func peerSentCloseNotify(context: ChannelHandlerContext) {
-        if case .active = self.state {
-            context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
-        } else if case .closing = self.state {
-            context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
+        guard self.isStillActiveAfterCallOut(context: context) else {
+            return
         }
+        context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
+        guard self.isStillActiveAfterCallOut(context: context) else {
+            return
+        }
+        // The input is complete and authentic: a decoder may take its last, unterminated message.
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        guard self.isStillActiveAfterCallOut(context: context) else {
+            return
+        }
+        // Answer with ours, then close. Writes not yet flushed can no longer be sent.
+        self.state = .closed
+        _ = self.connection.shutdown()
+        self.flushOutput(context: context)
+        self.closeChannel(context: context)
+    }
+
+    /// Whether we are still `.active` after user code ran. If that code closed us (we sent close_notify and
+    /// are `.closing`), the peer's close_notify is already here: the shutdown completes now, cleanly.
+    private func isStillActiveAfterCallOut(context: ChannelHandlerContext) -> Bool {
         switch self.state {
         case .active:
-            // Answer with ours, then close. Writes not yet flushed can no longer be sent.
-            self.state = .closed
-            _ = self.connection.shutdown()
-            self.flushOutput(context: context)
-            self.closeChannel(context: context)
-        case .closing(let timer):
-            // The answer to our close_notify: a clean shutdown.
-            timer.cancel()
-            self.state = .closed
-            _ = self.connection.shutdown()
-            self.closeChannel(context: context)
+            return true
+        case .closing:
+            self.peerAnsweredCloseNotify(context: context)
+            return false
         case .idle, .handshaking, .closed:
-            break
+            return false
+        }
+    }
+
+    /// The peer's close_notify arrived while we were `.closing`: a clean shutdown.
+    private func peerAnsweredCloseNotify(context: ChannelHandlerContext) {
+        guard case .closing(let timer) = self.state else {
+            return
+        }
+        timer.cancel()
+        self.state = .closed
+        _ = self.connection.shutdown()
+        context.fireUserInboundEventTriggered(TLSCloseNotifyReceived())
+        self.closeChannel(context: context)
+    }
+
+    private func disconnectAbuser(context: ChannelHandlerContext, _ error: TLSError) {
+        guard !self.isClosed else {
+            return
+        }
+        self.counters?.increment(.tlsPeerAbuse)
+        self.logger?.notice("disconnecting TLS peer", metadata: ["reason": "\(error.reason)"])
+        self.fail(context: context, error: error)
+    }
+
+    private var isClosed: Bool {
+        if case .closed = self.state { true } else { false }
+    }
+
+    // MARK: Backpressure
+
+    public func read(context: ChannelHandlerContext) {
+        // Every read may make OpenSSL answer (KeyUpdate, alerts). While the peer does not take what we send,
+        // it gets nothing more read, so it cannot make us queue answers without bound.
+        guard context.channel.isWritable else {
+            self.readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let resume = self.readHeld && context.channel.isWritable
+        if resume {
+            self.readHeld = false
+        }
+        context.fireChannelWritabilityChanged()
+        if resume, !self.isClosed {
+            context.read()
         }
     }
 
@@ -311,6 +428,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             promise?.fail(ChannelError.operationUnsupported)
             return
         }
+        // Every branch settles `state` before calling out (failing writes runs their callbacks, which may
+        // close again), so a nested close finds `.closing` or `.closed`, never a second `.active`.
         switch self.state {
         case .idle, .handshaking:
             // OpenSSL cannot send close_notify mid-handshake, and there is no session to end cleanly.
@@ -319,13 +438,13 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.close(promise: promise)
         case .active:
             self.closePromise = promise
-            // Flushed writes are already encrypted and sent; unflushed ones die with the channel, as
-            // they would on a plain socket.
-            self.failPendingWrites(ChannelError.ioOnClosedChannel)
             switch self.connection.shutdown() {
             case .incomplete:
                 self.state = .closing(self.scheduleShutdownTimeout(context: context))
                 self.flushOutput(context: context)
+                // Flushed writes are already encrypted and sent; unflushed ones die with the channel, as
+                // they would on a plain socket.
+                self.failPendingWrites(ChannelError.ioOnClosedChannel)
             case .complete, .closedByPeer, .failed:
                 // Either both close_notifys are done already, or OpenSSL cannot send ours: close anyway,
                 // the caller asked for a close, not for a clean one.
@@ -333,7 +452,10 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
                 self.flushOutput(context: context)
                 self.closeChannel(context: context)
             }
-        case .closing:
+        case .closing(let timer):
+            // Asked again while waiting for the peer: the closer wants it gone now, not in `shutdownTimeout`.
+            timer.cancel()
+            self.state = .closed
             if let promise {
                 if let closePromise = self.closePromise {
                     closePromise.futureResult.cascade(to: promise)
@@ -341,6 +463,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
                     self.closePromise = promise
                 }
             }
+            self.closeChannel(context: context)
         case .closed:
             context.close(promise: promise)
         }
@@ -454,10 +577,28 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     // MARK: Helpers
 
-    /// Writes and flushes whatever ciphertext OpenSSL has produced.
-    private func flushOutput(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+    /// Writes and flushes whatever ciphertext OpenSSL has produced. `control`: the output is TLS's own (not
+    /// from an application write), counted against `TLSAbuseGuard` until the socket takes it.
+    private func flushOutput(
+        context: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>? = nil,
+        control: Bool = false
+    ) {
         if let ciphertext = self.connection.dataForNetwork(allocator: context.channel.allocator) {
-            context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
+            guard control else {
+                context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
+                return
+            }
+            let size = ciphertext.readableBytes
+            if let abuse = self.abuseGuard.controlOutputQueued(size) {
+                self.disconnectAbuser(context: context, abuse)
+                return
+            }
+            let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                self.abuseGuard.controlOutputDone(size)
+            }
+            context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: written)
         } else if let promise {
             // Only zero-length writes: still go through the pipeline so completion keeps write order.
             let empty = context.channel.allocator.buffer(capacity: 0)

@@ -42,6 +42,9 @@ final class SSLConnection {
     /// Set when the handshake completes: replace each BIO (and its handshake-sized buffer) once it is empty.
     private var recycleInputAfterHandshake = false
     private var recycleOutputAfterHandshake = false
+    /// Requests from the peer that make OpenSSL write on its own (see ``takePeerRequests()``), counted by
+    /// `messageCallback`. Heap-allocated because the C callback gets a raw pointer and must not hold `self`.
+    private let peerRequests: UnsafeMutablePointer<Int>
 
     init(context: TLSContext, isServer: Bool, serverHostname: String?, session: TLSSession?) throws {
         self.context = context
@@ -62,6 +65,10 @@ final class SSLConnection {
         self.ssl = ssl
         self.networkToSSL = input
         self.sslToNetwork = output
+        self.peerRequests = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        self.peerRequests.initialize(to: 0)
+        sc_SSL_set_msg_callback_arg(ssl, UnsafeMutableRawPointer(self.peerRequests))
+        SSL_set_msg_callback(ssl, Self.messageCallback)
 
         if isServer {
             SSL_set_accept_state(ssl)
@@ -73,6 +80,36 @@ final class SSLConnection {
 
     deinit {
         SSL_free(self.ssl)
+        self.peerRequests.deallocate()
+    }
+
+    /// Sees every TLS message OpenSSL reads or writes. Counts the two a peer can repeat at will to make us
+    /// write without writing anything itself: a received KeyUpdate (TLS 1.3; `update_requested` obliges a
+    /// KeyUpdate of ours) and a sent no_renegotiation alert (TLS 1.2: our answer to each renegotiating
+    /// ClientHello, which OpenSSL ignores without handing it to the message layer).
+    private static let messageCallback:
+        @convention(c) (
+            CInt, CInt, CInt, UnsafeRawPointer?, Int, OpaquePointer?, UnsafeMutableRawPointer?
+        ) -> Void = { isWrite, _, contentType, buffer, length, _, argument in
+            guard let buffer, length > 0, let argument else {
+                return
+            }
+            let counter = argument.assumingMemoryBound(to: Int.self)
+            if isWrite == 0, contentType == SSL3_RT_HANDSHAKE,
+                CInt(buffer.load(as: UInt8.self)) == SSL3_MT_KEY_UPDATE
+            {
+                counter.pointee += 1
+            } else if isWrite != 0, contentType == SSL3_RT_ALERT, length >= 2,
+                CInt(buffer.load(fromByteOffset: 1, as: UInt8.self)) == SSL_AD_NO_RENEGOTIATION
+            {
+                counter.pointee += 1
+            }
+        }
+
+    /// KeyUpdates received and renegotiation attempts refused since the last call.
+    func takePeerRequests() -> Int {
+        defer { self.peerRequests.pointee = 0 }
+        return self.peerRequests.pointee
     }
 
     private static func makeMemoryBIO() -> OpaquePointer? {

@@ -22,6 +22,8 @@ extension TLSContext {
     /// Binds server-side sessions to this application. OpenSSL refuses to resume a session without it
     /// once client certificates are requested ("session id context uninitialized").
     static let sessionIDContext = Array("SecureChat".utf8)
+    /// Intermediate CAs allowed between a client certificate and a trusted root (`SSL_CTX_set_verify_depth`).
+    static let maximumClientChainDepth: CInt = 4
 
     func applyProtocolPolicy(minimumVersion: TLSProtocolVersion, maximumVersion: TLSProtocolVersion) throws {
         let ctx = self.sslContext
@@ -83,12 +85,16 @@ extension TLSContext {
 
     func enableServerSessionCache() throws {
         let ctx = self.sslContext
-        // TLS 1.2 resumes through this cache (session IDs) or stateless tickets, TLS 1.3 through stateless
-        // tickets; both are on. Tickets are encrypted with a per-SSL_CTX key, so a certificate reload
-        // (a new context) simply makes old tickets fall back to a full handshake.
+        // Resumption is served from this cache only. Stateless tickets would be encrypted with a per-SSL_CTX
+        // key that OpenSSL never rotates (until SIGHUP makes a new context), and a TLS 1.2 ticket carries the
+        // master secret: whoever steals that key decrypts every recorded TLS 1.2 session. With NO_TICKET,
+        // TLS 1.2 gets no ticket and resumes by session ID; TLS 1.3 gets a stateful ticket that only names a
+        // cache entry (its resumption secret never leaves the server, and its PSK handshake still uses
+        // (EC)DHE). A certificate reload (a new context, an empty cache) falls back to full handshakes.
         // NO_AUTO_CLEAR: by default OpenSSL walks the whole cache for expired sessions every 255 handshakes,
         // an O(cache) pause on the event loop; a full cache evicts its oldest entry instead, which keeps it
         // bounded just as well.
+        _ = sc_SSL_CTX_set_options(ctx, sc_SSL_OP_NO_TICKET())
         _ = sc_SSL_CTX_set_session_cache_mode(ctx, CLong(SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR))
         _ = sc_SSL_CTX_sess_set_cache_size(ctx, 20_000)
         // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a chat client reconnects one at a time,
@@ -119,6 +125,9 @@ extension TLSContext {
         // Without FAIL_IF_NO_PEER_CERT: a client without a certificate still gets in (as a plain user);
         // a client presenting a certificate that does not verify is refused.
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        // A client chain is leaf, perhaps an intermediate or two, root: a longer one is no honest client's,
+        // and each extra certificate is a signature verified before anyone has logged in.
+        SSL_CTX_set_verify_depth(ctx, Self.maximumClientChainDepth)
     }
 
     func configureClientTrust(trustRootsPath: String?, verifyPeer: Bool) throws {

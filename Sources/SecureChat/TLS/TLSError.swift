@@ -16,6 +16,7 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
         case readFailed
         case writeFailed
         case shutdownFailed
+        case peerAbuse
         case certificateGenerationFailed
     }
 
@@ -47,6 +48,9 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
         public static let writeFailed = Code(kind: .writeFailed)
         /// Sending or processing close_notify failed.
         public static let shutdownFailed = Code(kind: .shutdownFailed)
+        /// The peer made OpenSSL do unbounded work or write unbounded bytes on its own (KeyUpdate or
+        /// renegotiation floods, not reading the replies), and was disconnected.
+        public static let peerAbuse = Code(kind: .peerAbuse)
         /// Creating a key or certificate failed.
         public static let certificateGenerationFailed = Code(kind: .certificateGenerationFailed)
 
@@ -64,6 +68,7 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
             case .readFailed: "TLS read failed"
             case .writeFailed: "TLS write failed"
             case .shutdownFailed: "TLS shutdown failed"
+            case .peerAbuse: "TLS peer abuse"
             case .certificateGenerationFailed: "certificate generation failed"
             }
         }
@@ -142,6 +147,10 @@ extension TLSError {
 
     static func shutdownFailed(_ reason: String) -> TLSError {
         TLSError(.shutdownFailed, reason: reason)
+    }
+
+    static func peerAbuse(_ reason: String) -> TLSError {
+        TLSError(.peerAbuse, reason: reason)
     }
 
     static func certificateGenerationFailed(path: String? = nil, reason: String) -> TLSError {

@@ -25,3 +25,13 @@ public struct TLSHandshakeCompleted: Sendable, Hashable {
 public struct TLSCloseNotifyReceived: Sendable, Hashable {
     public init() {}
 }
+
+/// Fired by ``OpenSSLHandler`` as a user inbound event when the connection ends after the handshake without
+/// the peer's close_notify, just before `channelInactive` (swift-nio-ssl reports the same as
+/// `NIOSSLError.uncleanShutdown`). Whoever is on the path can cut a TCP stream at any byte: data that arrived
+/// before this event is authentic, but it may end anywhere, so a message it leaves unfinished must be
+/// dropped, not taken as complete. A clean end is announced with ``TLSCloseNotifyReceived`` and then
+/// `ChannelEvent.inputClosed` instead.
+public struct TLSUncleanShutdown: Sendable, Hashable {
+    public init() {}
+}

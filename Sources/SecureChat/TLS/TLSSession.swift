@@ -17,6 +17,12 @@ public final class TLSSession: @unchecked Sendable {
         self.session = session
     }
 
+    /// Whether the server sent a ticket for this session. On TLS 1.2 it must not (resumption is by session
+    /// ID); on TLS 1.3 the ticket only names an entry in the server's cache.
+    var hasTicket: Bool {
+        SSL_SESSION_has_ticket(self.session) == 1
+    }
+
     deinit {
         SSL_SESSION_free(self.session)
     }

@@ -14,9 +14,10 @@ enum X509Builder {
         let notBeforeOffset: Int
         let notAfterOffset: Int
 
+        /// A lifetime of exactly `days` (what CA/browser limits count), starting an hour ago so a client
+        /// whose clock is slightly behind still accepts a fresh certificate.
         static func days(_ days: Int) -> Validity {
-            // Backdated an hour so a client whose clock is slightly behind still accepts a fresh cert.
-            Validity(notBeforeOffset: -3600, notAfterOffset: days * 86_400)
+            Validity(notBeforeOffset: -3600, notAfterOffset: days * 86_400 - 3600)
         }
     }
 

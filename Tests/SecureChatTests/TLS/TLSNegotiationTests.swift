@@ -144,6 +144,24 @@ struct TLSNegotiationTests {
         #expect(server.receivedText == "resumed\n")
     }
 
+    /// TLS 1.2 tickets would be sealed with OpenSSL's per-context key, never rotated: the server sends none,
+    /// and 1.2 resumes by session ID from its cache. TLS 1.3 still gets a (stateful) ticket and resumes.
+    @Test(arguments: [TLSProtocolVersion.tlsv1_2, .tlsv1_3])
+    func resumptionWorksWithoutTLS12Tickets(version: TLSProtocolVersion) throws {
+        let pki = try TLSTestPKI()
+        let serverContext = try pki.serverContext()
+        let clientContext = try pki.clientContext(maximumVersion: version)
+        let (firstClient, _) = try connectedPair(server: serverContext, client: clientContext)
+        let session = try #require(firstClient.handler.resumableSession)
+        #expect(session.hasTicket == (version == .tlsv1_3), "TLS 1.2 gets no ticket; TLS 1.3 a stateful one")
+
+        let (client, server) = try connectedPair(server: serverContext, client: clientContext, session: session)
+
+        #expect(client.recorder.handshakes.first?.sessionReused == true)
+        #expect(server.recorder.handshakes.first?.sessionReused == true)
+        #expect(server.recorder.handshakes.first?.protocolVersion == (version == .tlsv1_2 ? "TLSv1.2" : "TLSv1.3"))
+    }
+
     @Test func aHandlerRefusesAContextOfTheOtherRole() throws {
         let pki = try TLSTestPKI()
         #expect(throws: TLSError.self) {
