@@ -80,7 +80,7 @@ extension ChatServer {
         if kind == .tls, let contexts = context.tlsContexts {
             let tls = try OpenSSLHandler(
                 context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout,
-                counters: shared.counters, logger: log.logger
+                counters: context.counters, logger: log.logger
             )
             // Its promise must always be completed, even when the pipeline cannot take the handlers.
             let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
