@@ -11,6 +11,9 @@ public actor Hub {
     struct Member {
         let info: ClientInfo
         let name: Username
+        /// The name in lower case, computed once: listings sort by it (the skeleton `name.key` would put
+        /// `user001` after `user100`).
+        let sortKey: String
         let outbox: any ClientOutbox
         var room: RoomName
         var isOperator: Bool
@@ -75,11 +78,11 @@ public actor Hub {
         let isOperator = qualifiesAsOperator(info)
         loginSequence += 1
         members[info.id] = Member(
-            info: info, name: name, outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence,
+            info: info, name: name, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence,
             lastActive: .now()
         )
         idsByName[name.key] = info.id
-        everyone.insert(key: name.key, id: info.id)
+        everyone.insert(key: members[info.id]!.sortKey, id: info.id)
         if isOperator { operators.insert(info.id) }
         statistics.logins += 1
         logger.info(
@@ -179,7 +182,7 @@ public actor Hub {
         }
         members[id]?.room = name
         rooms[name]!.members[id] = member.outbox
-        rooms[name]!.names.insert(key: member.name.key, id: id)
+        rooms[name]!.names.insert(key: member.sortKey, id: id)
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.members.count
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
@@ -227,7 +230,7 @@ public actor Hub {
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
         rooms[member.room]?.members[id] = nil
-        rooms[member.room]?.names.remove(key: member.name.key, id: id)
+        rooms[member.room]?.names.remove(key: member.sortKey, id: id)
     }
 
     /// An empty room other than `#lobby` disappears, with its history.
@@ -258,7 +261,7 @@ public actor Hub {
         takeOutOfRoom(id, member)
         members[id] = nil
         idsByName[member.name.key] = nil
-        everyone.remove(key: member.name.key, id: id)
+        everyone.remove(key: member.sortKey, id: id)
         operators.remove(id)
         member.outbox.close(reason: reason)
         if shuttingDown { return }
