@@ -55,7 +55,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
 
         let reload = ReloadOnHangup(server: server, banFilePath: configuration.banFilePath, logger: logger)
         reload.install()
-        ExitOnSecondInterrupt.install(logger: logger)
+        ExitOnSecondInterrupt.install(server: server, logger: logger)
 
         // SIGTERM or SIGINT: stop accepting, tell everyone, drain, close; exit 0 once all connections are gone.
         let services = ServiceGroup(
@@ -70,14 +70,18 @@ struct SecureChatDaemon: AsyncParsableCommand {
     }
 }
 
-/// A second Ctrl-C during a graceful shutdown exits at once.
+/// A second Ctrl-C during a graceful shutdown exits at once: after waiting up to one second for the ban list
+/// to reach the disk, so that a ban made just before is not lost.
 enum ExitOnSecondInterrupt {
-    static func install(logger: Logger) {
+    static func install(server: ChatServer, logger: Logger) {
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         let count = SignalCount()
         source.setEventHandler {
-            if count.next() >= 2 {
-                logger.warning("second interrupt: exiting now")
+            guard count.next() == 2 else { return }
+            logger.warning("second interrupt: saving bans, then exiting")
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { exit(130) }
+            Task {
+                await server.hub.saveBans()
                 exit(130)
             }
         }
@@ -113,15 +117,15 @@ struct ReloadOnHangup: Sendable {
             } catch {
                 logger.error("certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
             }
-            guard let banFilePath else { return }
-            do {
-                let bans = try BanFile.load(path: banFilePath)
-                Task {
-                    await server.hub.replaceBans(bans)
-                    logger.notice("ban file reloaded", metadata: ["bans": "\(bans.bans.count)"])
+            guard banFilePath != nil else { return }
+            Task {
+                do {
+                    // Merged with bans not saved yet; whoever a newly loaded ban matches is disconnected.
+                    let brought = try await server.hub.reloadBans()
+                    logger.notice("ban file reloaded", metadata: ["new bans": "\(brought)"])
+                } catch {
+                    logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
                 }
-            } catch {
-                logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
             }
         }
         source.resume()

@@ -52,6 +52,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     private let writeTimeout: TimeAmount
     private let counters: ServerCounters?
     private let log: ConnectionLog
+    /// Evictions are logged at a bounded rate across all connections: a storm of slow readers cannot fill the disk.
+    private let evictionLog: LogRateLimiter?
 
     // Event-loop confined.
     private var context: ChannelHandlerContext?
@@ -69,8 +71,10 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         limit: Int,
         writeTimeout: TimeAmount,
         counters: ServerCounters?,
-        log: ConnectionLog
+        log: ConnectionLog,
+        evictionLog: LogRateLimiter? = nil
     ) {
+        self.evictionLog = evictionLog
         self.eventLoop = channel.eventLoop
         self.closeFuture = channel.closeFuture
         self.limit = limit
@@ -281,7 +285,11 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     private func closeNow(reason: CloseReason) {
         guard let context else { return }
-        logger.notice("evicting client", metadata: ["reason": "\(reason.leaveText)"])
+        if let evictionLog {
+            evictionLog.log("evicting client", metadata: ["reason": "\(reason.leaveText)"], to: logger)
+        } else {
+            logger.notice("evicting client", metadata: ["reason": "\(reason.leaveText)"])
+        }
         context.close(promise: nil)
     }
 }

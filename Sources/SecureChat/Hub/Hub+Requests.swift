@@ -42,8 +42,8 @@ extension Hub {
             return .moderation(target: target, ban(by: id, target: target, reason: reason), lifted: false)
         case .unban(let target):
             return .moderation(target: target, unban(by: id, target: target), lifted: true)
-        case .bans:
-            return .bans(banList(seenBy: id))
+        case .bans(let page):
+            return .bans(banPage(page, seenBy: id))
         }
     }
 

@@ -39,21 +39,23 @@ public actor Hub {
     /// The last time the hub looked for an idle operator to replace (at most once a minute).
     var lastIdleOperatorCheck = NIODeadline.uptimeNanoseconds(0)
     var statistics: HubStatistics
-    var bans: BanList
-    let banFile: BanFile?
-    var banVersion = 0
+    /// The ban list; the accept path reads the same store.
+    let bans: BanStore
+    /// Per-event log lines are rate-limited, so a login storm or a ban storm cannot fill the disk; each line
+    /// that gets through says how many like it were dropped.
+    nonisolated let loginLog = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
+    let leaveLog = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
+    let moderationLog = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
     var loginSequence: UInt64 = 0
     var shuttingDown = false
 
     public init(
         configuration: HubConfiguration = HubConfiguration(),
-        bans: BanList = BanList(),
-        banFile: BanFile? = nil,
+        bans: BanStore? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
-        self.bans = bans
-        self.banFile = banFile
+        self.bans = bans ?? BanStore(logger: logger)
         self.logger = logger
         self.statistics = HubStatistics(
             usersOnline: 0, rooms: 1, startedAt: .now(), messages: 0, deliveries: 0, logins: 0,
@@ -67,12 +69,16 @@ public actor Hub {
     /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
     /// sees every line exactly once, either replayed or live.
     public func login(_ info: ClientInfo, name: Username, outbox: any ClientOutbox) -> LoginOutcome {
-        if let ban = bans.matching(name: name.key, address: info.address) {
-            logger.notice(
-                "banned client refused",
-                metadata: ["connection": "\(info.id)", "user": "\(name)", "peer": "\(info.address)"]
-            )
-            return .banned(ban.summary)
+        // A holder of a configured operator certificate is never locked out by a ban.
+        if !isConfiguredOperator(info) {
+            if bans.matching(address: info.address) != nil {
+                loginLog.log("banned address refused", metadata: ["connection": "\(info.id)", "peer": "\(info.address)"], to: logger)
+                return .addressBanned
+            }
+            if bans.matching(name: name.display) != nil {
+                loginLog.log("banned name refused", metadata: ["connection": "\(info.id)", "user": "\(name)"], to: logger)
+                return .nameBanned
+            }
         }
         guard idsByName[name.key] == nil else { return .nameTaken }
         let isOperator = qualifiesAsOperator(info)
@@ -85,9 +91,9 @@ public actor Hub {
         everyone.insert(key: members[info.id]!.sortKey, id: info.id)
         if isOperator { operators.insert(info.id) }
         statistics.logins += 1
-        logger.info(
-            "user logged in",
-            metadata: ["connection": "\(info.id)", "user": "\(name)", "peer": "\(info.address)"]
+        loginLog.log(
+            "user logged in", metadata: ["connection": "\(info.id)", "user": "\(name)", "peer": "\(info.address)"],
+            level: .info, to: logger
         )
 
         let others = rooms[.lobby]?.members.count ?? 0
@@ -270,9 +276,9 @@ public actor Hub {
             always: reason.isAlwaysAnnounced
         )
         dropIfEmpty(member.room)
-        logger.info(
-            "user left",
-            metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"]
+        leaveLog.log(
+            "user left", metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"],
+            level: .info, to: logger
         )
         if member.isOperator { passOperatorRole(from: member) }
     }

@@ -5,8 +5,10 @@ public enum LoginOutcome: Sendable, Equatable {
     case loggedIn(room: RoomName, isOperator: Bool)
     /// Someone has that name already (compared ignoring case).
     case nameTaken
-    /// The name or the address is banned; the ban's summary says by whom and why.
-    case banned(String)
+    /// The name (or a look-alike) is banned: the user may choose another. Nothing says by whom or why.
+    case nameBanned
+    /// The address (or its network) is banned: the connection ends. Nothing says by whom or why.
+    case addressBanned
 }
 
 /// The answer to the operator commands.
@@ -17,6 +19,14 @@ public enum OperatorOutcome: Sendable, Equatable {
     case cannotTargetSelf
     /// Operators cannot kick or ban each other.
     case targetIsOperator
+    /// The ban list is at its cap.
+    case banListFull
+    /// The user was banned by name only: they connect from the operator's own network.
+    case bannedNameOnly
+    /// An operator cannot ban the network they are connected from.
+    case ownNetwork(String)
+    /// A network ban, and how many users it disconnected.
+    case bannedNetwork(String, disconnected: Int)
     /// `/unban` found nothing to lift.
     case notBanned
 }

@@ -13,5 +13,5 @@ public enum HubReply: Sendable, Equatable {
     /// `/kick`, `/ban` and `/unban` (`lifted` is true for an `/unban`).
     case moderation(target: String, OperatorOutcome, lifted: Bool)
     /// `/bans`: nil for a non-operator.
-    case bans([Ban]?)
+    case bans(BanPage?)
 }

@@ -20,5 +20,6 @@ public enum HubRequest: Sendable, Equatable {
     case kick(String, reason: String?)
     case ban(String, reason: String?)
     case unban(String)
-    case bans
+    /// `/bans [page]`, pages numbered from 1.
+    case bans(page: Int)
 }

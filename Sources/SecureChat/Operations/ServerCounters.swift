@@ -10,6 +10,7 @@ public final class ServerCounters: Sendable {
         case refusedServerFull
         case refusedPerAddress
         case refusedConnectRate
+        case refusedBanned
         case loginTimeout
         case writeTimeout
         case outboxOverflow
@@ -28,6 +29,7 @@ public final class ServerCounters: Sendable {
             case .refusedServerFull: return "refused_server_full"
             case .refusedPerAddress: return "refused_per_address"
             case .refusedConnectRate: return "refused_connect_rate"
+            case .refusedBanned: return "refused_banned"
             case .loginTimeout: return "login_timeouts"
             case .writeTimeout: return "write_timeouts"
             case .outboxOverflow: return "outbox_overflows"

@@ -65,7 +65,7 @@ public final class ServerMetrics: Sendable {
                 + "or for not reading TLS's own replies.", counters[.tlsPeerAbuse])
         let refusals: [(String, ServerCounters.Event)] = [
             ("server_full", .refusedServerFull), ("per_address", .refusedPerAddress),
-            ("connect_rate", .refusedConnectRate),
+            ("connect_rate", .refusedConnectRate), ("banned", .refusedBanned),
         ]
         for (reason, event) in refusals {
             counter("refused_connections", "Connections refused by the limits.", counters[event],

@@ -13,7 +13,8 @@ public enum Command: Equatable, Sendable {
     case kick(user: String, reason: String?)
     case ban(user: String, reason: String?)
     case unban(target: String)
-    case bans
+    /// `/bans [page]`.
+    case bans(page: Int?)
 
     /// Why a command line could not be parsed, worded for the user.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -74,7 +75,9 @@ public enum Command: Equatable, Sendable {
             guard let argument, tail == nil else { return .failure(.usage("/unban <user|address>")) }
             return .success(.unban(target: argument))
         case "bans":
-            return .success(.bans)
+            guard let argument else { return .success(.bans(page: nil)) }
+            guard tail == nil, let page = Int(argument), page >= 1 else { return .failure(.usage("/bans [page]")) }
+            return .success(.bans(page: page))
         default:
             return .failure(.unknown(String(body[..<nameEnd].prefix(32))))
         }

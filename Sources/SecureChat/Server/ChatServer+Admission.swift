@@ -6,16 +6,27 @@ extension ChatServer {
     /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.
     static func admit(_ channel: any Channel, kind: ListenerKind, _ context: ServerContext) -> EventLoopFuture<Admission> {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
+        // A banned address gets no handshake, no login state and no slot. The one exception: on the TLS port
+        // with configured operator certificates, a holder must never be locked out, and only the handshake
+        // can tell who holds one, so there the hub refuses at login instead.
+        let operatorsMayHoldCertificates =
+            kind == .tls && !context.configuration.operatorFingerprints.isEmpty
+            && context.configuration.clientCAPath != nil
+        if !operatorsMayHoldCertificates, let peer = channel.remoteAddress.flatMap(IPAddress.init),
+            context.bans.matching(address: peer) != nil
+        {
+            return refuse(channel, kind: kind, address: address, reason: .banned, context)
+        }
         let addressKey = ConnectionLimiter.addressKey(for: channel.remoteAddress)
         guard context.acceptThrottle.admit(address: addressKey, now: .now()) else {
-            return refuse(channel, kind: kind, address: address, reason: nil, context)
+            return refuse(channel, kind: kind, address: address, reason: .connectRate, context)
         }
         let ticket: ConnectionTicket
         switch context.limiter.tryAcquire(address: addressKey) {
         case .admitted(let admitted):
             ticket = admitted
         case .refused(let reason):
-            return refuse(channel, kind: kind, address: address, reason: reason, context)
+            return refuse(channel, kind: kind, address: address, reason: .limit(reason), context)
         }
         context.counters.increment(.connectionAccepted)
         return SocketTuning.apply(context.configuration.keepalive, to: channel).flatMapThrowing {
@@ -26,28 +37,46 @@ extension ChatServer {
         }
     }
 
+    /// Why a connection is refused at accept.
+    enum Refusal: CustomStringConvertible {
+        case banned
+        case connectRate
+        case limit(ConnectionLimiter.RefusalReason)
+
+        var description: String {
+            switch self {
+            case .banned: return "banned"
+            case .connectRate: return "connect rate"
+            case .limit(let reason): return "\(reason)"
+            }
+        }
+    }
+
     private static func refuse(
         _ channel: any Channel,
         kind: ListenerKind,
         address: String,
-        reason: ConnectionLimiter.RefusalReason?,
+        reason: Refusal,
         _ context: ServerContext
     ) -> EventLoopFuture<Admission> {
         let message: String
         switch reason {
-        case nil:
+        case .banned:
+            context.counters.increment(.refusedBanned)
+            message = "Your address is banned from this server."
+        case .connectRate:
             context.counters.increment(.refusedConnectRate)
             message = "Too many new connections from your address; wait a moment and try again."
-        case .serverFull:
+        case .limit(.serverFull):
             context.counters.increment(.refusedServerFull)
             message = "The server is full; try again later."
-        case .tooManyFromAddress:
+        case .limit(.tooManyFromAddress):
             context.counters.increment(.refusedPerAddress)
             message = "Too many connections from your address; close one and try again."
         }
         context.refusalLog.log(
             "connection refused",
-            metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason.map { "\($0)" } ?? "connect rate")"],
+            metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason)"],
             to: context.logger
         )
         return channel.eventLoop.makeCompletedFuture {
@@ -103,7 +132,8 @@ extension ChatServer {
             limit: configuration.outboxBytes,
             writeTimeout: configuration.writeTimeout,
             counters: context.counters,
-            log: log
+            log: log,
+            evictionLog: context.evictionLog
         )
         try pipeline.addHandler(outbox)
         let timers = SessionTimers(

@@ -52,7 +52,8 @@ public final class ChatServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ChatServer {
         try configuration.validate()
-        let bans = try configuration.banFilePath.map(BanFile.load(path:)) ?? BanList()
+        let bans = try configuration.banFilePath.map { try BanStore.load(path: $0, logger: logger) }
+            ?? BanStore(logger: logger)
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -69,9 +70,9 @@ public final class ChatServer: Service, Sendable {
             hub: Hub(
                 configuration: configuration.hubConfiguration,
                 bans: bans,
-                banFile: configuration.banFilePath.map(BanFile.init(path:)),
                 logger: logger
             ),
+            bans: bans,
             counters: ServerCounters(),
             limiter: ConnectionLimiter(
                 maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress,
@@ -121,10 +122,17 @@ public final class ChatServer: Service, Sendable {
     /// Serves until shutdown. Under a `ServiceGroup`, SIGTERM/SIGINT start a graceful shutdown; cancelling the
     /// task stops at once. A connection's failure never ends the server.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await serveConnections()
-        } onGracefulShutdown: {
-            self.shutdown()
+        do {
+            try await withGracefulShutdownHandler {
+                try await serveConnections()
+            } onGracefulShutdown: {
+                self.shutdown()
+            }
+        } catch {
+            // Bans are saved on every way out, a serve error too.
+            await metricsServer?.close()
+            await hub.saveBans()
+            throw error
         }
         await metricsServer?.close()
         await hub.saveBans()

@@ -9,6 +9,8 @@ import Synchronization
 final class ServerContext: Sendable {
     let configuration: Configuration
     let hub: Hub
+    /// The ban list the hub keeps, read here to refuse banned addresses at accept.
+    let bans: BanStore
     let counters: ServerCounters
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
@@ -17,6 +19,8 @@ final class ServerContext: Sendable {
     let tlsContexts: TLSContextStore?
     /// Refusals (limits, failed handshakes) are logged at a bounded rate.
     let refusalLog: LogRateLimiter
+    /// Evictions (slow readers, stalled writers) are logged at a bounded rate.
+    let evictionLog = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
     let logger: Logger
     let group: any EventLoopGroup
     /// Every open connection's outbox, for the shutdown notice and drain.
@@ -30,6 +34,7 @@ final class ServerContext: Sendable {
     init(
         configuration: Configuration,
         hub: Hub,
+        bans: BanStore,
         counters: ServerCounters,
         limiter: ConnectionLimiter,
         tlsContexts: TLSContextStore?,
@@ -38,6 +43,7 @@ final class ServerContext: Sendable {
     ) {
         self.configuration = configuration
         self.hub = hub
+        self.bans = bans
         self.counters = counters
         self.metrics = ServerMetrics(counters: counters)
         self.limiter = limiter

@@ -35,7 +35,7 @@ extension SessionStateMachine {
         case .kick(let target, let reason): return [.request(.kick(target, reason: reason))]
         case .ban(let target, let reason): return [.request(.ban(target, reason: reason))]
         case .unban(let target): return [.request(.unban(target))]
-        case .bans: return [.request(.bans)]
+        case .bans(let page): return [.request(.bans(page: page ?? 1))]
         }
     }
 
@@ -53,7 +53,8 @@ extension SessionStateMachine {
         "Operators:",
         "  /kick <user> [reason]  disconnect a user",
         "  /ban <user> [reason]   disconnect and ban their name and address",
-        "  /unban <user|address>  lift a ban;  /bans lists them",
+        "  /ban <network> [reason] ban a network (203.0.113.0/24, 2001:db8::/48)",
+        "  /unban <user|address>  lift a ban;  /bans [page] lists them",
         "Anything else is a chat line to your room. Start a line with // to send a literal /.",
     ]
 }

@@ -41,10 +41,9 @@ extension SessionStateMachine {
             }
         case .moderation(let target, let outcome, let lifted):
             return Self.describe(outcome, target: target, lifted: lifted)
-        case .bans(let bans):
-            guard let bans else { return Self.describe(.notOperator, target: "", lifted: false) }
-            let header = "\(bans.count) ban\(bans.count == 1 ? "" : "s")\(bans.isEmpty ? "." : ":")"
-            return [.notice(header)] + bans.map { .notice("  \($0.summary)") }
+        case .bans(let page):
+            guard let page else { return Self.describe(.notOperator, target: "", lifted: false) }
+            return Self.describe(page)
         }
     }
 
@@ -74,6 +73,20 @@ extension SessionStateMachine {
         return [.notice(mine), .notice(line)]
     }
 
+    private static func describe(_ page: BanPage) -> [SessionAction] {
+        let count = "\(page.total) ban\(page.total == 1 ? "" : "s")"
+        if page.pages == 1 {
+            return [.notice(count + (page.total == 0 ? "." : ":"))] + page.bans.map { .notice("  \($0.summary)") }
+        }
+        guard !page.bans.isEmpty else {
+            return [.error("There are \(page.pages) pages of bans; /bans 1 to /bans \(page.pages).")]
+        }
+        var lines: [SessionAction] = [.notice("\(count), page \(page.number) of \(page.pages):")]
+        lines += page.bans.map { .notice("  \($0.summary)") }
+        if page.number < page.pages { lines.append(.notice("/bans \(page.number + 1) for more.")) }
+        return lines
+    }
+
     /// Why an operator command did nothing (success speaks for itself: the room sees it).
     private static func describe(_ outcome: OperatorOutcome, target: String, lifted: Bool) -> [SessionAction] {
         switch outcome {
@@ -82,6 +95,14 @@ extension SessionStateMachine {
         case .noSuchUser: return [.error("No user named \(target) is online.")]
         case .cannotTargetSelf: return [.error("You cannot do that to yourself.")]
         case .targetIsOperator: return [.error("\(target) is an operator; operators cannot kick or ban each other.")]
+        case .banListFull:
+            return [.error("The ban list is full (\(BanStore.defaultCapacity) bans); lift some with /unban first.")]
+        case .bannedNameOnly:
+            return [.notice("Banned the name \(target) only: they connect from your own address, which you cannot ban.")]
+        case .ownNetwork(let network):
+            return [.error("You are connected from inside \(network); you cannot ban your own address.")]
+        case .bannedNetwork(let network, let disconnected):
+            return [.notice("Banned \(network); \(disconnected) user\(disconnected == 1 ? "" : "s") disconnected.")]
         case .notBanned: return [.error("Nothing is banned under \(target).")]
         }
     }

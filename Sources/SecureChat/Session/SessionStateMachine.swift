@@ -122,8 +122,11 @@ public struct SessionStateMachine: Sendable {
         case .nameTaken:
             state = .awaitingName(failures: failures + 1)
             return [.error("The name \(name) is taken (names are compared ignoring case)."), Self.prompt]
-        case .banned(let summary):
-            return [.error("You are banned from this server (\(summary)).")] + close(.banned)
+        case .nameBanned:
+            state = .awaitingName(failures: failures + 1)
+            return [.error("The name \(name) is not available; choose another."), Self.prompt]
+        case .addressBanned:
+            return [.error("Your address is banned from this server.")] + close(.banned)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -119,5 +120,93 @@ struct HubModerationRulesTests {
         #expect(witness.lines.last == "* bob was kicked by alice (\"spam\")")
         #expect(bob.closeReasons.first == "kicked by alice")
         #expect(await hub.currentStatistics().overflowEvictions == 0)
+    }
+
+    @Test("a holder of a configured operator certificate is never locked out by a name or address ban")
+    func configuredOperatorsAreNeverBanned() async throws {
+        let fingerprint = String(repeating: "c", count: 64)
+        let bans = BanStore(logger: Logger(label: "quiet"))
+        _ = bans.add(Ban(name: "root-op", address: "192.0.2.7", bannedBy: "x", bannedAt: .now(), reason: nil))
+        var logger = Logger(label: "hub-rules-test")
+        logger.logLevel = .critical
+        let hub = Hub(configuration: HubConfiguration(operatorFingerprints: [fingerprint]), bans: bans, logger: logger)
+        let name = try Username.validate("Root-Op").get()
+        // Same banned name and the banned address, but the certificate of a configured operator.
+        #expect(
+            await hub.login(Self.info(7, fingerprint: fingerprint), name: name, outbox: MemoryOutbox())
+                == .loggedIn(room: .lobby, isOperator: true)
+        )
+        // Without the certificate: the address is refused first, then (from elsewhere) the name.
+        #expect(await hub.login(Self.info(7), name: try Username.validate("other").get(), outbox: MemoryOutbox()) == .addressBanned)
+        #expect(await hub.login(Self.info(8), name: try Username.validate("R00T-0P").get(), outbox: MemoryOutbox()) == .nameBanned)
+    }
+
+    @Test("an operator cannot ban the network they connect from; a user sharing it loses only the name")
+    func ownNetwork() async throws {
+        let hub = Self.hub()
+        // Everyone here comes from 192.0.2.(id % 250): ids 1 and 251 share an address.
+        try await Self.login(hub, "alice", id: 1)
+        try await Self.login(hub, "bob", id: 251)
+        try await Self.login(hub, "carol", id: 3)
+        #expect(await hub.ban(by: ConnectionID(1), target: "192.0.2.0/24", reason: nil) == .ownNetwork("192.0.2.0/24"))
+        #expect(await hub.ban(by: ConnectionID(1), target: "192.0.2.1", reason: nil) == .ownNetwork("192.0.2.1"))
+        #expect(await hub.ban(by: ConnectionID(1), target: "bob", reason: nil) == .bannedNameOnly)
+        #expect(await hub.banList(seenBy: ConnectionID(1))?.map(\.address) == [nil])
+        #expect(await hub.ban(by: ConnectionID(1), target: "carol", reason: nil) == .done)
+        #expect(await hub.banList(seenBy: ConnectionID(1))?.last?.address == "192.0.2.3")
+    }
+
+    @Test("a network ban disconnects everyone inside it, but no operator")
+    func networkBan() async throws {
+        let hub = Self.hub()
+        try await Self.login(hub, "alice", id: 1)
+        let inside = try await Self.login(hub, "bob", id: 20)
+        let alsoInside = try await Self.login(hub, "carol", id: 21)
+        let outside = try await Self.login(hub, "dave", id: 40)
+        #expect(
+            await hub.ban(by: ConnectionID(1), target: "192.0.2.16/28", reason: "botnet")
+                == .bannedNetwork("192.0.2.16/28", disconnected: 2)
+        )
+        #expect(inside.closeReasons == ["banned by alice"])
+        #expect(alsoInside.closeReasons == ["banned by alice"])
+        #expect(outside.closeReasons.isEmpty)
+        #expect(await hub.onlineCount == 2)
+        #expect(await hub.login(Self.info(30), name: try Username.validate("erin").get(), outbox: MemoryOutbox()) == .addressBanned)
+    }
+
+    @Test("per-event log lines are rate-limited: a login storm logs at most the limit and counts the rest")
+    func loginStormLogsAreBounded() async throws {
+        let capture = LogLines()
+        var logger = Logger(label: "hub-log-test") { _ in LineCountingHandler(lines: capture) }
+        logger.logLevel = .info
+        let hub = Hub(logger: logger)
+        for number in 1...200 {
+            _ = await hub.login(Self.info(UInt64(number)), name: try Username.validate("u\(number)").get(), outbox: MemoryOutbox())
+        }
+        let logged = capture.messages.filter { $0.hasPrefix("user logged in") }.count
+        #expect(logged < 200)
+        #expect(logged + hub.loginLog.totalSuppressed == 200)
+    }
+}
+
+/// Messages a `LineCountingHandler` received.
+private final class LogLines: Sendable {
+    private let box = NIOLockedValueBox<[String]>([])
+    func append(_ message: String) { box.withLockedValue { $0.append(message) } }
+    var messages: [String] { box.withLockedValue { $0 } }
+}
+
+private struct LineCountingHandler: LogHandler {
+    let lines: LogLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.append("\(event.message)")
     }
 }

@@ -46,17 +46,32 @@ struct DaemonSignalTests {
         let mallory = try await TestClient.connect(port: daemon.plaintextPort)
         try await mallory.readUntil { $0.hasPrefix("* Choose a username") }
         mallory.send("mallory")
-        #expect(try await mallory.readToEnd().first?.hasPrefix("! You are banned from this server (mallory") == true)
+        #expect(try await mallory.readLine() == "! The name mallory is not available; choose another.")
+        await mallory.close()
+        // A user online under a name the file bans is disconnected by the reload.
+        let eve = try await TestClient.loggedIn("eve", port: daemon.plaintextPort)
+        _ = try await eve.sync()
+        let banEve = #"{"bans": [{"name": "eve", "bannedBy": "admin", "bannedAt": 1700000000}]}"#
+        try Data(banEve.utf8).write(to: URL(fileURLWithPath: banFile))
+        daemon.signal(SIGHUP)
+        #expect(try await eve.readToEnd().last == "! You were banned by admin")
         for client in [old, new] { await client.close() }
     }
 
     @Test("a second SIGINT during a graceful shutdown exits at once with status 130")
     func secondInterruptExits() async throws {
+        let banFile = NSTemporaryDirectory() + "securechat-second-interrupt-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: banFile) }
         let daemon = try DaemonProcess(arguments: [
             "--cert", TestCertificates.set.certificatePath, "--key", TestCertificates.set.privateKeyPath,
-            "--shutdown-grace", "60",
+            "--shutdown-grace", "60", "--ban-file", banFile,
         ])
         defer { daemon.stop() }
+        // A ban made just before the interrupts is on disk when the process has exited.
+        let op = try await TestClient.loggedIn("alice", port: daemon.plaintextPort)
+        let victim = try await TestClient.loggedIn("victim", port: daemon.plaintextPort)
+        op.send("/ban victim")
+        _ = try await victim.readToEnd()
         // A TLS client that stops reading never answers the server's close_notify: the graceful shutdown
         // waits for it, so the process is still there for the second interrupt.
         let lingering = try await TestClient.loggedIn("lingering", port: try #require(daemon.tlsPort), tls: .plain)
@@ -66,6 +81,8 @@ struct DaemonSignalTests {
         daemon.signal(SIGINT)
         #expect(try await daemon.waitForExit() == 130)
         #expect(daemon.logLines.contains { $0.contains("second interrupt") })
+        #expect(try BanFile.load(path: banFile).matching(name: "victim") != nil)
         await lingering.close()
+        await op.close()
     }
 }

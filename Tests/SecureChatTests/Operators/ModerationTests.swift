@@ -10,25 +10,43 @@ import Testing
 struct ModerationTests {
     static let operatorsOnly = "! That command is for operators only."
 
-    /// Connects from `source`, offers `name` and returns the line that refused it; the connection must end.
-    static func refusedLogin(
+    static let addressBanned = "! Your address is banned from this server."
+
+    /// Connects from `source` and offers `name`. A banned name gets `! The name NAME is not available; choose
+    /// another.` and the prompt again, and the connection stays: this then logs in as `instead` to prove it.
+    /// Returns the refusal line (nil if the name was not refused).
+    static func nameRefused(
         _ name: String,
         port: Int,
         from source: String,
-        tls: TestClient.TLS? = nil
+        tls: TestClient.TLS? = nil,
+        instead: String = "someone"
     ) async throws -> String? {
         let client = try await AbuseClient.connect(port: port, from: source, tls: tls)
         try await client.readUntil { $0.hasPrefix("* Choose a username") }
         client.send(name)
-        let lines = try await client.readToEnd()
+        let refusal = try await client.readLine()
+        guard refusal?.hasPrefix("! ") == true else {
+            await client.close()
+            return nil
+        }
+        #expect(try await client.readLine()?.hasPrefix("* Choose a username") == true)
+        client.send(instead)
+        #expect(try await client.readLine()?.hasPrefix("* Welcome, \(instead)!") == true)
+        // Leaves through the hub before the connection ends, so callers see a settled user list.
+        client.send("/quit")
+        _ = try await client.readToEnd()
         await client.close()
-        return lines.last
+        return refusal
     }
 
-    static func isBanRefusal(_ line: String?, name: String, address: String, by op: String, reason: String) -> Bool {
-        guard let line else { return false }
-        return line.hasPrefix("! You are banned from this server (\(name) / \(address), by \(op) at ")
-            && line.hasSuffix(" UTC: \(reason)).")
+    /// Connects from a banned `source`: refused at accept, before any greeting or TLS handshake. Returns what
+    /// the client read before the server closed (plaintext: the one error line; TLS: nothing).
+    static func refusedAtAccept(port: Int, from source: String, tls: TestClient.TLS? = nil) async throws -> [String] {
+        let client = try await AbuseClient.connect(port: port, from: source, tls: tls)
+        let lines = try await client.readToEnd()
+        await client.close()
+        return lines
     }
 
     @Test("a kicked client sees the reason and is disconnected; the room sees who did it", arguments: [false, true])
@@ -101,11 +119,12 @@ struct ModerationTests {
             #expect(try await alice.readLine() == "* bob was banned by alice (\"flooding\")")
 
             // By name (any case), from an address that is not banned.
-            let byName = try await Self.refusedLogin("Bob", port: port, from: "127.0.0.3", tls: tls)
-            #expect(Self.isBanRefusal(byName, name: "bob", address: "127.0.0.2", by: "alice", reason: "flooding"))
-            // By address, under another name.
-            let byAddress = try await Self.refusedLogin("eve", port: port, from: "127.0.0.2", tls: tls)
-            #expect(Self.isBanRefusal(byAddress, name: "bob", address: "127.0.0.2", by: "alice", reason: "flooding"))
+            // Neither refusal says who banned, why, or from which address.
+            let byName = try await Self.nameRefused("Bob", port: port, from: "127.0.0.3", tls: tls, instead: "bobby")
+            #expect(byName == "! The name Bob is not available; choose another.")
+            // By address, under any name: refused at accept.
+            let byAddress = try await Self.refusedAtAccept(port: port, from: "127.0.0.2", tls: tls)
+            #expect(byAddress == (overTLS ? [] : [Self.addressBanned]))
             // The refused logins left no trace; other addresses and names are unaffected.
             let frank = try await AbuseClient.loggedIn("frank", port: port, from: "127.0.0.3", tls: tls)
             carol.send("/users all")
@@ -155,8 +174,9 @@ struct ModerationTests {
             #expect(try await alice.readLine()?.hasPrefix("*   dave / 127.0.0.4, by alice at ") == true)
 
             let bobBack = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.3")
-            let refused = try await Self.refusedLogin("dave", port: server.port, from: "127.0.0.3")
-            #expect(Self.isBanRefusal(refused, name: "dave", address: "127.0.0.4", by: "alice", reason: "rude"))
+            let refused = try await Self.nameRefused("dave", port: server.port, from: "127.0.0.3", instead: "dave2")
+            #expect(refused == "! The name dave is not available; choose another.")
+            #expect(try await Self.refusedAtAccept(port: server.port, from: "127.0.0.4") == [Self.addressBanned])
             await bobBack.close()
             await alice.close()
         }
@@ -185,8 +205,8 @@ struct ModerationTests {
             alice.send("/bans")
             #expect(try await alice.readLine() == "* 1 ban:")
             #expect(await server.hub.onlineCount == 2)
-            let refused = try await Self.refusedLogin("victim", port: server.port, from: "127.0.0.3")
-            #expect(refused?.hasPrefix("! You are banned from this server (victim / 127.0.0.2") == true)
+            let refused = try await Self.nameRefused("victim", port: server.port, from: "127.0.0.3", instead: "other")
+            #expect(refused == "! The name victim is not available; choose another.")
             await alice.close()
             await bob.close()
         }
@@ -220,6 +240,30 @@ struct ModerationTests {
             #expect(try await alice.readLine()?.hasPrefix("* alice (operator): ") == true)
             #expect(server.server.counters[.connectionAccepted] == 1)
             await alice.close()
+        }
+    }
+
+    @Test("/ban of a network disconnects everyone in it and refuses it at accept, before any greeting; /unban lifts it")
+    func networkBan() async throws {
+        try await withTestServer { server in
+            let alice = try await TestClient.loggedIn("alice", port: server.port)
+            let bob = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.20")
+            let carol = try await AbuseClient.loggedIn("carol", port: server.port, from: "127.0.0.40")
+            _ = try await alice.sync()
+            alice.send("/ban 127.0.0.0/8")
+            #expect(try await alice.readLine() == "! You are connected from inside 127.0.0.0/8; you cannot ban your own address.")
+            alice.send("/ban 127.0.0.16/28 botnet")
+            #expect(try await bob.readToEnd().last == "! You were banned by alice: \"botnet\"")
+            #expect(try await alice.readUntil { $0.hasPrefix("* Banned") } == "* Banned 127.0.0.16/28; 1 user disconnected.")
+            let refusedBefore = server.server.counters[.refusedBanned]
+            #expect(try await Self.refusedAtAccept(port: server.port, from: "127.0.0.25") == [Self.addressBanned])
+            #expect(try await Self.refusedAtAccept(port: server.tlsPort, from: "127.0.0.25", tls: .plain) == [])
+            #expect(server.server.counters[.refusedBanned] == refusedBefore + 2)
+            #expect(server.server.counters[.tlsHandshakeCompleted] == 0)
+            alice.send("/unban 127.0.0.16/28")
+            #expect(try await alice.readLine() == "* Lifted the ban on 127.0.0.16/28.")
+            let back = try await AbuseClient.loggedIn("bob", port: server.port, from: "127.0.0.25")
+            for client in [alice, carol, back] { await client.close() }
         }
     }
 }

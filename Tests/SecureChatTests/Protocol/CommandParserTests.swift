@@ -26,7 +26,8 @@ struct CommandParserTests {
             ("/kick bob", .kick(user: "bob", reason: nil)), ("/kick bob spam", .kick(user: "bob", reason: "spam")),
             ("/ban bob", .ban(user: "bob", reason: nil)), ("/ban bob for spam", .ban(user: "bob", reason: "for spam")),
             ("/unban bob", .unban(target: "bob")), ("/unban 10.0.0.1", .unban(target: "10.0.0.1")),
-            ("/bans", .bans),
+            ("/bans", .bans(page: nil)),
+            ("/bans 3", .bans(page: 3)),
         ]
         for (line, command) in cases {
             #expect(parse(line) == .success(command), "\(line)")

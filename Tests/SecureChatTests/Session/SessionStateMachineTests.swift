@@ -82,17 +82,25 @@ struct SessionStateMachineTests {
         #expect(failures == 1)
     }
 
-    @Test("a banned name or address closes the connection with reason banned")
+    @Test("a banned name may choose another and stays; a banned address is closed; neither hears who or why")
     func banned() throws {
         var machine = Self.machine()
         let bob = try Username.validate("bob").get()
         _ = machine.receive(.line("bob"), now: Self.start)
-        let actions = machine.receive(.login(bob, .banned("bob, by alice at 2026-12-01 00:00:00 UTC")))
         #expect(
-            actions == [
-                .error("You are banned from this server (bob, by alice at 2026-12-01 00:00:00 UTC)."),
-                .close(.banned),
-            ]
+            machine.receive(.login(bob, .nameBanned))
+                == [.error("The name bob is not available; choose another."), Self.prompt]
+        )
+        guard case .awaitingName(let failures) = machine.state else {
+            Issue.record("a banned name closed the connection")
+            return
+        }
+        #expect(failures == 1)
+        let eve = try Username.validate("eve").get()
+        _ = machine.receive(.line("eve"), now: Self.start)
+        #expect(
+            machine.receive(.login(eve, .addressBanned))
+                == [.error("Your address is banned from this server."), .close(.banned)]
         )
         #expect(machine.receive(.line("bob"), now: Self.start) == [])
     }
@@ -145,7 +153,8 @@ struct SessionStateMachineTests {
             ("/kick bob", .kick("bob", reason: nil)),
             ("/ban bob flooding", .ban("bob", reason: "flooding")),
             ("/unban bob", .unban("bob")),
-            ("/bans", .bans),
+            ("/bans", .bans(page: 1)),
+            ("/bans 2", .bans(page: 2)),
         ]
     )
     func commandRequests(line: String, request: HubRequest) throws {
@@ -232,7 +241,14 @@ struct SessionStateMachineTests {
             (.moderation(target: "bob", .done, lifted: true), [.notice("Lifted the ban on bob.")]),
             (.moderation(target: "bob", .done, lifted: false), []),
             (.bans(nil), [.error("That command is for operators only.")]),
-            (.bans([]), [.notice("0 bans.")]),
+            (.bans(BanPage(bans: [], number: 1, pages: 1, total: 0)), [.notice("0 bans.")]),
+            (
+                .bans(BanPage(bans: [], number: 9, pages: 3, total: 120)),
+                [.error("There are 3 pages of bans; /bans 1 to /bans 3.")]
+            ),
+            (.moderation(target: "x", .banListFull, lifted: false), [.error("The ban list is full (10000 bans); lift some with /unban first.")]),
+            (.moderation(target: "10.0.0.0/8", .ownNetwork("10.0.0.0/8"), lifted: false), [.error("You are connected from inside 10.0.0.0/8; you cannot ban your own address.")]),
+            (.moderation(target: "bob", .targetIsOperator, lifted: false), [.error("bob is an operator; operators cannot kick or ban each other.")]),
             (.whois("dave", nil), [.error("No user named dave is online.")]),
             (
                 .rooms(RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)),
@@ -266,6 +282,7 @@ struct SessionStateMachineTests {
         arguments: [
             (CloseReason.quit(message: "bye"), "bob left #lobby (quit: \"bye\")", nil),
             (.quit(message: nil), "bob left #lobby (quit)", nil),
+            (.quit(message: #"say "hi") * fake"#), #"bob left #lobby (quit: "say \"hi\") * fake")"#, nil),
             (.connectionClosed, "bob left #lobby (connection closed)", nil),
             (.sendQueueOverflow, "bob left #lobby (send queue overflow)", ServerCounters.Event.outboxOverflow),
             (.writeTimeout, "bob left #lobby (write timeout (client stopped reading))", .writeTimeout),

@@ -1,38 +1,61 @@
-/// One ban: a username (compared ignoring case) and/or an address, with who set it, when and why.
+/// One ban: a username (matched by its look-alike skeleton) and/or a network (a bare IPv4 address is its /32,
+/// an IPv6 address its /64), with who set it, when and why.
 public struct Ban: Codable, Sendable, Equatable {
-    /// Lower-case username, if the ban names one.
+    /// The name as the operator saw it, if the ban names one.
     public var name: String?
-    /// IP address, if the ban names one.
-    public var address: String?
+    /// The banned network, if the ban names one.
+    public var network: IPNetwork?
     public var bannedBy: String
     public var bannedAt: Timestamp
     public var reason: String?
 
-    public init(name: String?, address: String?, bannedBy: String, bannedAt: Timestamp, reason: String?) {
-        self.name = name?.lowercased()
-        self.address = address
+    public init(name: String?, network: IPNetwork?, bannedBy: String, bannedAt: Timestamp, reason: String?) {
+        self.name = name
+        self.network = network
         self.bannedBy = bannedBy
         self.bannedAt = bannedAt
         self.reason = reason
     }
 
+    /// A ban on a name and the address it was connected from (text as `ClientInfo.address` holds it).
+    public init(name: String?, address: String?, bannedBy: String, bannedAt: Timestamp, reason: String?) {
+        let network = address.flatMap(IPAddress.init).map(IPNetwork.init(host:))
+        self.init(name: name, network: network, bannedBy: bannedBy, bannedAt: bannedAt, reason: reason)
+    }
+
+    /// The network as text (`127.0.0.2`, `2001:db8::/64`, `203.0.113.0/24`); the ban file's `address` field.
+    public var address: String? { network?.description }
+
+    /// The skeleton the ban refuses, if it names a name.
+    var nameKey: String? { name.map(Username.key(for:)) }
+
     private enum CodingKeys: String, CodingKey {
         case name, address, bannedBy, bannedAt, reason
     }
 
-    /// Decodes through `init` so a hand-written file's "Mallory" bans "mallory" too.
+    /// A hand-written file's `"address": "10.0.0.7"` or `"203.0.113.0/24"` parses as a network; anything else
+    /// is an error, so a typo never silently bans nothing.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             name: try container.decodeIfPresent(String.self, forKey: .name),
-            address: try container.decodeIfPresent(String.self, forKey: .address),
+            network: try container.decodeIfPresent(IPNetwork.self, forKey: .address),
             bannedBy: try container.decode(String.self, forKey: .bannedBy),
             bannedAt: try container.decode(Timestamp.self, forKey: .bannedAt),
             reason: try container.decodeIfPresent(String.self, forKey: .reason)
         )
     }
 
-    /// How the ban reads in `/bans` and in the refusal a banned client gets.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(name, forKey: .name)
+        try container.encodeIfPresent(network, forKey: .address)
+        try container.encode(bannedBy, forKey: .bannedBy)
+        try container.encode(bannedAt, forKey: .bannedAt)
+        try container.encodeIfPresent(reason, forKey: .reason)
+    }
+
+    /// How the ban reads in `/bans` (the operators' view; a banned client is never shown it).
     public var summary: String {
         var target = [name, address].compactMap { $0 }.joined(separator: " / ")
         if target.isEmpty { target = "?" }

@@ -2,8 +2,8 @@ import Foundation
 
 /// Keeps the ban list in a JSON file across restarts.
 ///
-/// Writes are atomic (a temporary file in the same directory, then `rename`), so a crash mid-write leaves the
-/// old list, never half a list. Saves run off the hub, in order: an older snapshot never overwrites a newer one.
+/// Writes are atomic and durable (see `save`). Saves run off the hub, in order: an older snapshot never
+/// overwrites a newer one. `BanStore` owns the list and decides when to save.
 public actor BanFile {
     public let path: String
     private var lastSavedVersion = 0
@@ -36,20 +36,18 @@ public actor BanFile {
         }
     }
 
-    /// Writes `list` if `version` is newer than what was last written.
+    /// Writes `list` if `version` is newer than what was last written: to a new file beside it, fsync-ed,
+    /// renamed over the old one, and the directory fsync-ed, so a crash or power cut leaves the old list or the
+    /// new one, never half a list and never a rename the disk forgot.
     public func save(_ list: BanList, version: Int) throws {
         guard version > lastSavedVersion else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Contents(bans: list.bans))
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(version).tmp")
-        try data.write(to: temporary)
-        if rename(temporary.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw LoadError(path: path, reason: "rename failed: \(reason)")
+        do {
+            try FileSystem.writeFile(Array(data), to: path, mode: 0o600)
+        } catch {
+            throw LoadError(path: path, reason: "cannot write: \(error)")
         }
         lastSavedVersion = version
     }

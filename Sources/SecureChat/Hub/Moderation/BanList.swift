@@ -1,31 +1,86 @@
-/// The server's bans, in the order they were made.
+/// The server's bans in the order they were made, indexed so that checking a name costs one dictionary look-up
+/// and checking an address one look-up per prefix length in use (a /32 and a /64 ban: two), however many bans
+/// there are. The indexes are rebuilt on every change: bans change rarely and are capped.
 public struct BanList: Sendable, Equatable {
     public private(set) var bans: [Ban]
+    /// Name skeleton → the ban's position.
+    private var byName: [String: Int] = [:]
+    /// Prefix length → canonical network text → the ban's position.
+    private var byNetwork: [Int: [String: Int]] = [:]
 
     public init(_ bans: [Ban] = []) {
         self.bans = bans
+        reindex()
     }
 
-    /// The ban that refuses this name or address, if any.
-    public func matching(name: String, address: String) -> Ban? {
-        let key = Username.key(for: name)
-        return bans.first { $0.name.map(Username.key(for:)) == key || ($0.address != nil && $0.address == address) }
+    public var count: Int { bans.count }
+
+    /// The ban on this name (any look-alike of it), if any.
+    public func matching(name: String) -> Ban? {
+        byName[Username.key(for: name)].map { bans[$0] }
     }
 
+    /// The ban on a network that contains `address`, if any.
+    public func matching(address: IPAddress) -> Ban? {
+        for (prefixLength, networks) in byNetwork {
+            guard let network = IPNetwork(containing: address, prefixLength: prefixLength),
+                let index = networks[network.description]
+            else { continue }
+            return bans[index]
+        }
+        return nil
+    }
+
+    /// As `matching(address:)` for an address in text; nil for text that is not an address.
     public func matching(address: String) -> Ban? {
-        bans.first { $0.address != nil && $0.address == address }
+        IPAddress(address).flatMap(matching(address:))
+    }
+
+    /// The ban that refuses this name or address, if any (the name's first).
+    public func matching(name: String, address: String) -> Ban? {
+        matching(name: name) ?? matching(address: address)
     }
 
     public mutating func add(_ ban: Ban) {
         bans.append(ban)
+        reindex()
     }
 
-    /// Removes every ban that names `target` as a username (ignoring case) or as an address; returns them.
+    /// Removes every ban that names `target`: a name (any look-alike), or an address or network in text (a ban
+    /// on exactly that network, as `IPNetwork` reads it: `2001:db8::5` is its /64). Returns what was removed.
     public mutating func remove(matching target: String) -> [Ban] {
+        let network = try? IPNetwork(target)
         let key = Username.key(for: target)
-        let matches = { (ban: Ban) in ban.name.map(Username.key(for:)) == key || ban.address == target }
+        let matches = { (ban: Ban) in
+            if let network { return ban.network == network }
+            return ban.nameKey == key
+        }
         let removed = bans.filter(matches)
-        bans.removeAll(where: matches)
+        if !removed.isEmpty {
+            bans.removeAll(where: matches)
+            reindex()
+        }
         return removed
+    }
+
+    /// This list plus the bans of `other` that it does not already hold.
+    func merged(with other: BanList) -> BanList {
+        var merged = self
+        for ban in other.bans where !merged.bans.contains(ban) { merged.bans.append(ban) }
+        merged.reindex()
+        return merged
+    }
+
+    private mutating func reindex() {
+        byName = [:]
+        byNetwork = [:]
+        for (index, ban) in bans.enumerated() {
+            if let key = ban.nameKey, byName[key] == nil { byName[key] = index }
+            if let network = ban.network {
+                byNetwork[network.prefixLength, default: [:]][network.description] = byNetwork[network.prefixLength]?[
+                    network.description
+                ] ?? index
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Operators and bans: who may moderate, and `/kick`, `/ban`, `/unban`, `/bans`.
+/// Operators: who holds the role, how it passes on, and `/kick`.
 extension Hub {
     /// With configured fingerprints, exactly their holders are operators. Without, the first user to log in is.
     func qualifiesAsOperator(_ info: ClientInfo) -> Bool {
@@ -69,55 +69,12 @@ extension Hub {
         }
     }
 
-    /// `/ban`: kicks `target` and bans their name and address for the server's life (and across restarts
-    /// with a ban file).
-    public func ban(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
-        switch checkTarget(by: id, target) {
-        case .failure(let outcome): return outcome
-        case .success(let op, let victim):
-            let ban = Ban(
-                name: victim.name.display, address: victim.info.address, bannedBy: op.name.display, bannedAt: .now(),
-                reason: reason
-            )
-            bans.add(ban)
-            persistBans()
-            logger.notice(
-                "ban added",
-                metadata: ["user": "\(victim.name)", "peer": "\(victim.info.address)", "by": "\(op.name)"]
-            )
-            expel(victim, by: op, .banned, reason: reason)
-            return .done
-        }
-    }
-
-    /// `/unban <name|address>`.
-    public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
-        guard let op = members[id] else { return .noSuchUser }
-        guard op.isOperator else { return .notOperator }
-        let lifted = bans.remove(matching: target)
-        if lifted.isEmpty { return .notBanned }
-        persistBans()
-        logger.notice("ban lifted", metadata: ["target": "\(target)", "by": "\(op.name)"])
-        return .done
-    }
-
-    /// `/bans`: nil for a non-operator.
-    public func banList(seenBy id: ConnectionID) -> [Ban]? {
-        guard members[id]?.isOperator == true else { return nil }
-        return bans.bans
-    }
-
-    /// Replaces the ban list (SIGHUP reload of the ban file).
-    public func replaceBans(_ list: BanList) {
-        bans = list
-    }
-
-    private enum TargetCheck {
+    enum TargetCheck {
         case success(operator: Member, victim: Member)
         case failure(OperatorOutcome)
     }
 
-    private func checkTarget(by id: ConnectionID, _ target: String) -> TargetCheck {
+    func checkTarget(by id: ConnectionID, _ target: String) -> TargetCheck {
         guard let op = members[id] else { return .failure(.noSuchUser) }
         guard op.isOperator else { return .failure(.notOperator) }
         guard let victimID = idsByName[Username.key(for: target)], let victim = members[victimID] else {
@@ -128,7 +85,7 @@ extension Hub {
         return .success(operator: op, victim: victim)
     }
 
-    private func expel(_ victim: Member, by op: Member, _ action: CloseReason.Moderation.Action, reason: String?) {
+    func expel(_ victim: Member, by op: Member, _ action: CloseReason.Moderation.Action, reason: String?) {
         let removal = CloseReason.removedByOperator(.init(action, by: op.name.display, reason: reason))
         if op.room != victim.room {
             deliver(
@@ -137,32 +94,5 @@ extension Hub {
             )
         }
         remove(victim.info.id, reason: removal)
-    }
-
-    /// Writes the ban list now and waits until it is on disk (at shutdown, so no ban is lost to a save that
-    /// was still in flight).
-    public func saveBans() async {
-        guard let banFile else { return }
-        banVersion += 1
-        do {
-            try await banFile.save(bans, version: banVersion)
-        } catch {
-            logger.error("could not save the ban file", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func persistBans() {
-        guard let banFile else { return }
-        banVersion += 1
-        let snapshot = bans
-        let version = banVersion
-        let logger = self.logger
-        Task {
-            do {
-                try await banFile.save(snapshot, version: version)
-            } catch {
-                logger.error("could not save the ban file", metadata: ["error": "\(error)"])
-            }
-        }
     }
 }

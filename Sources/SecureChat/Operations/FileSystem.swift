@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// The few file operations certificate generation needs, on POSIX directly so the file mode is set when
+/// The few file operations development certificates and the ban file need, on POSIX directly so the file mode is set when
 /// the file is created (a key must never exist, even briefly, with a looser mode).
 enum FileSystem {
     static func exists(_ path: String) -> Bool {

@@ -1,0 +1,140 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// The one owner of the server's bans: the list, its cap, its versions, and saving it to the ban file.
+///
+/// Thread-safe behind one lock, so the accept path can refuse a banned address before any TLS handshake or
+/// session exists, without a trip through the hub. The hub changes bans through here and disconnects whoever
+/// a new ban matches.
+///
+/// Every change bumps the version and starts a save of that version; the ban file writes versions in order
+/// and never an older one over a newer one. `save()` waits until the newest version is on disk (shutdown, and
+/// the second Ctrl-C). A reload merges the file with what is not saved yet, so a SIGHUP never loses a ban an
+/// operator just made.
+public final class BanStore: Sendable {
+    /// Most bans the list holds; past it `/ban` says so instead of growing the list without bound.
+    public static let defaultCapacity = 10_000
+    /// Bans per `/bans` page.
+    public static let pageSize = 50
+
+    private struct State {
+        var list: BanList
+        var version = 0
+        var savedVersion = 0
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let file: BanFile?
+    public let capacity: Int
+    private let logger: Logger
+
+    public init(_ list: BanList = BanList(), file: BanFile? = nil, capacity: Int = defaultCapacity, logger: Logger) {
+        self.state = NIOLockedValueBox(State(list: list))
+        self.file = file
+        self.capacity = capacity
+        self.logger = logger
+    }
+
+    /// Loads `path` (a missing file is an empty list; a corrupt one throws, naming the path).
+    public static func load(path: String, capacity: Int = defaultCapacity, logger: Logger) throws -> BanStore {
+        BanStore(try BanFile.load(path: path), file: BanFile(path: path), capacity: capacity, logger: logger)
+    }
+
+    public var list: BanList { state.withLockedValue { $0.list } }
+
+    public func matching(name: String) -> Ban? {
+        state.withLockedValue { $0.list.matching(name: name) }
+    }
+
+    public func matching(address: IPAddress) -> Ban? {
+        state.withLockedValue { $0.list.matching(address: address) }
+    }
+
+    public func matching(address: String) -> Ban? {
+        IPAddress(address).flatMap(matching(address:))
+    }
+
+    public enum AddOutcome: Sendable, Equatable {
+        case added
+        /// The list holds `capacity` bans already.
+        case full
+    }
+
+    public func add(_ ban: Ban) -> AddOutcome {
+        let added: Bool = state.withLockedValue { state in
+            guard state.list.count < capacity else { return false }
+            state.list.add(ban)
+            state.version += 1
+            return true
+        }
+        guard added else { return .full }
+        scheduleSave()
+        return .added
+    }
+
+    public func remove(matching target: String) -> [Ban] {
+        let removed: [Ban] = state.withLockedValue { state in
+            let removed = state.list.remove(matching: target)
+            if !removed.isEmpty { state.version += 1 }
+            return removed
+        }
+        if !removed.isEmpty { scheduleSave() }
+        return removed
+    }
+
+    /// One page of `/bans` (numbered from 1), the number of pages, and the number of bans.
+    public func page(_ number: Int) -> (bans: [Ban], pages: Int, total: Int) {
+        state.withLockedValue { state in
+            let bans = state.list.bans
+            let pages = max(1, (bans.count + Self.pageSize - 1) / Self.pageSize)
+            let start = (number - 1) * Self.pageSize
+            guard number >= 1, start < bans.count else { return ([], pages, bans.count) }
+            return (Array(bans[start..<min(bans.count, start + Self.pageSize)]), pages, bans.count)
+        }
+    }
+
+    /// Reads the ban file again and merges it with the bans made since the last save (which the file cannot
+    /// know yet). Returns the bans the file brought in, so the caller can disconnect whoever they match. A bad
+    /// file throws and changes nothing.
+    public func reload() throws -> [Ban] {
+        guard let file else { return [] }
+        let loaded = try BanFile.load(path: file.path)
+        let (brought, unsaved): ([Ban], Bool) = state.withLockedValue { state in
+            let unsaved = state.version > state.savedVersion
+            let merged = unsaved ? loaded.merged(with: state.list) : loaded
+            // New targets only: the same name or network banned again (another time, another reason) is not news.
+            let brought = merged.bans.filter { ban in
+                !state.list.bans.contains { $0.nameKey == ban.nameKey && $0.network == ban.network }
+            }
+            state.list = merged
+            state.version += 1
+            // Without unsaved bans the list is the file's: nothing to write back.
+            if !unsaved { state.savedVersion = state.version }
+            return (brought, unsaved)
+        }
+        if unsaved { scheduleSave() }
+        return brought
+    }
+
+    /// Writes the newest version now and returns once it is on disk (or the write failed, which is logged).
+    public func save() async {
+        guard let file else { return }
+        let (list, version) = state.withLockedValue { ($0.list, $0.version) }
+        await write(list, version: version, to: file)
+    }
+
+    private func scheduleSave() {
+        guard let file else { return }
+        let (list, version) = state.withLockedValue { ($0.list, $0.version) }
+        Task { await self.write(list, version: version, to: file) }
+    }
+
+    private func write(_ list: BanList, version: Int, to file: BanFile) async {
+        do {
+            try await file.save(list, version: version)
+            state.withLockedValue { $0.savedVersion = max($0.savedVersion, version) }
+        } catch {
+            logger.error("could not save the ban file", metadata: ["error": "\(error)"])
+        }
+    }
+}

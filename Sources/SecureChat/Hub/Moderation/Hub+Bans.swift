@@ -1,0 +1,102 @@
+/// `/ban`, `/unban` and `/bans`. The list itself lives in the ``BanStore`` (shared with the accept path); the
+/// hub decides who may ban what and disconnects whoever a new ban matches.
+extension Hub {
+    /// `/ban <user> [reason]` bans the user's name and the network they connect from (their IPv4 address,
+    /// or their IPv6 /64); `/ban <network> [reason]` bans a network (`203.0.113.0/24`, `2001:db8::/48`) and
+    /// disconnects everyone in it. An operator never bans the network they are connected from (for a user who
+    /// shares it, only the name is banned), and never another operator.
+    public func ban(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
+        guard let op = members[id] else { return .noSuchUser }
+        guard op.isOperator else { return .notOperator }
+        if idsByName[Username.key(for: target)] == nil, let network = try? IPNetwork(target) {
+            return banNetwork(network, by: op, reason: reason)
+        }
+        switch checkTarget(by: id, target) {
+        case .failure(let outcome): return outcome
+        case .success(let op, let victim):
+            let victimNetwork = IPAddress(victim.info.address).map(IPNetwork.init(host:))
+            let ownNetwork = victimNetwork.map { network in IPAddress(op.info.address).map(network.contains) ?? false }
+            let network = ownNetwork == true ? nil : victimNetwork
+            let ban = Ban(name: victim.name.display, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason)
+            guard bans.add(ban) == .added else { return .banListFull }
+            moderationLog.log(
+                "ban added", metadata: ["user": "\(victim.name)", "peer": "\(network.map { "\($0)" } ?? "-")", "by": "\(op.name)"],
+                to: logger
+            )
+            expel(victim, by: op, .banned, reason: reason)
+            return network == nil && victimNetwork != nil ? .bannedNameOnly : .done
+        }
+    }
+
+    private func banNetwork(_ network: IPNetwork, by op: Member, reason: String?) -> OperatorOutcome {
+        if let own = IPAddress(op.info.address), network.contains(own) { return .ownNetwork(network.description) }
+        guard bans.add(Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason))
+            == .added
+        else { return .banListFull }
+        moderationLog.log("network banned", metadata: ["network": "\(network)", "by": "\(op.name)"], to: logger)
+        let inside = members.values.filter { member in
+            !member.isOperator && !isConfiguredOperator(member.info)
+                && IPAddress(member.info.address).map(network.contains) == true
+        }
+        for victim in inside { expel(victim, by: op, .banned, reason: reason) }
+        return .bannedNetwork(network.description, disconnected: inside.count)
+    }
+
+    /// `/unban <name|address|network>`.
+    public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
+        guard let op = members[id] else { return .noSuchUser }
+        guard op.isOperator else { return .notOperator }
+        if bans.remove(matching: target).isEmpty { return .notBanned }
+        moderationLog.log("ban lifted", metadata: ["target": "\(target)", "by": "\(op.name)"], to: logger)
+        return .done
+    }
+
+    /// `/bans [page]`: nil for a non-operator.
+    public func banPage(_ number: Int, seenBy id: ConnectionID) -> BanPage? {
+        guard members[id]?.isOperator == true else { return nil }
+        let page = bans.page(number)
+        return BanPage(bans: page.bans, number: number, pages: page.pages, total: page.total)
+    }
+
+    /// `/bans` whole (tests and small lists): nil for a non-operator.
+    public func banList(seenBy id: ConnectionID) -> [Ban]? {
+        guard members[id]?.isOperator == true else { return nil }
+        return bans.list.bans
+    }
+
+    /// SIGHUP: reads the ban file again (merged with bans not saved yet) and disconnects whoever the bans it
+    /// brought in match. Returns how many bans it brought in; a bad file throws and changes nothing.
+    @discardableResult
+    public func reloadBans() throws -> Int {
+        let brought = BanList(try bans.reload())
+        guard brought.count > 0 else { return 0 }
+        let matched = members.values.filter { member in
+            !isConfiguredOperator(member.info)
+                && (brought.matching(name: member.name.display) != nil
+                    || brought.matching(address: member.info.address) != nil)
+        }
+        for member in matched {
+            let ban = brought.matching(name: member.name.display) ?? brought.matching(address: member.info.address)
+            remove(
+                member.info.id,
+                reason: .removedByOperator(.init(.banned, by: ban?.bannedBy ?? "the ban file", reason: ban?.reason))
+            )
+        }
+        return brought.count
+    }
+
+    /// Writes the ban list now and waits until it is on disk (at shutdown, so no ban is lost to a save that
+    /// was still in flight).
+    public func saveBans() async {
+        await bans.save()
+    }
+}
+
+/// One page of `/bans`.
+public struct BanPage: Sendable, Equatable {
+    public let bans: [Ban]
+    /// From 1.
+    public let number: Int
+    public let pages: Int
+    public let total: Int
+}
