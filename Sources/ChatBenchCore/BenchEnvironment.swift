@@ -1,9 +1,9 @@
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// What every scenario needs: the connector, the server's ports, names, the server's pid, progress.
@@ -88,7 +88,9 @@ extension BenchResult {
     /// Adds chatbench's own CPU use: near 100 % of its CPUs means the load tool, not the server, was the limit.
     mutating func addClientCPU(before: ProcessSample?, after: ProcessSample?, elapsed: Double) {
         guard let before, let after, elapsed > 0 else { return }
-        add("client_cpu_util", "chatbench CPU utilisation", (after.cpuSeconds - before.cpuSeconds) / elapsed * 100, unit: "%")
+        add(
+            "client_cpu_util", "chatbench CPU utilisation", (after.cpuSeconds - before.cpuSeconds) / elapsed * 100,
+            unit: "%")
     }
 
     mutating func addErrors(_ snapshot: ShardSnapshot) {

@@ -1,4 +1,5 @@
 import SecureChat
+
 /// One scenario's outcome: ordered figures that render both as the final JSON line and as a human table.
 public struct BenchResult: Sendable {
     /// A value in the JSON line.

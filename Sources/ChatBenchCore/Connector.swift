@@ -3,9 +3,9 @@ import NIOPosix
 import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Where the server is and how to speak to it.

@@ -45,7 +45,10 @@ public struct HandshakeScenario: Sendable {
                 group.addTask {
                     var session = initialSession
                     while NIODeadline.now() < deadline {
-                        let index = nextIndex.withLockedValue { $0 += 1; return $0 }
+                        let index = nextIndex.withLockedValue {
+                            $0 += 1
+                            return $0
+                        }
                         do {
                             let (outcome, channel) = try await connector.probe(
                                 index: index, target: target, resuming: resume ? session : nil

@@ -60,10 +60,14 @@ public struct IdleScenario: Sendable {
             result.add("server_rss_after_kb", "server RSS with connections", loaded.residentBytes / 1024, unit: "kB")
             let per = Double(loaded.residentBytes - baseline.residentBytes) / Double(connections) / 1000
             result.add("rss_per_connection_kb", "server RSS per connection", per, unit: "kB")
-            result.add("server_cpu_login_s", "server CPU for logins", loaded.cpuSeconds - baseline.cpuSeconds, unit: "s")
+            result.add(
+                "server_cpu_login_s", "server CPU for logins", loaded.cpuSeconds - baseline.cpuSeconds, unit: "s")
         }
         if broadcast, clients.count >= 2 {
-            try await env.connector.shards.forEach { shard in shard.deliveries = 0; shard.lastDeliveryNanos = 0 }
+            try await env.connector.shards.forEach { shard in
+                shard.deliveries = 0
+                shard.lastDeliveryNanos = 0
+            }
             let sent = NIODeadline.now()
             _ = clients[0].onLoop { handler in
                 handler.sendOne(sender: 0, sequence: 0, size: 64)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Resident memory and CPU time of a process, read from `/proc/PID/status` and `/proc/PID/stat`.

@@ -2,9 +2,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Progress lines on stderr, at most one per `interval`, so long runs show they are alive.

@@ -22,7 +22,8 @@ struct BenchmarkDocument {
     let notes: String?
     let invocation: String?
 
-    private func find(_ scenario: String, _ transport: String, where extra: (Record) -> Bool = { _ in true }) -> Record? {
+    private func find(_ scenario: String, _ transport: String, where extra: (Record) -> Bool = { _ in true }) -> Record?
+    {
         records.last { $0.matches(scenario, transport) && extra($0) }
     }
 
@@ -50,9 +51,10 @@ struct BenchmarkDocument {
         let fanOK = [find("fanout", "plaintext"), find("fanout", "tls")].compactMap { $0 }.allSatisfy {
             ($0.fields["exactly_once_in_order"] as? Bool) == true
         }
-        let fanSize = find("fanout", "plaintext").map {
-            "\(int($0.number("clients"))) clients, \(int($0.number("senders"))) x \(int($0.number("messages_per_sender"))) x \(int($0.number("message_bytes"))) B"
-        } ?? "200 clients, 10 x 1000 x 64 B"
+        let fanSize =
+            find("fanout", "plaintext").map {
+                "\(int($0.number("clients"))) clients, \(int($0.number("senders"))) x \(int($0.number("messages_per_sender"))) x \(int($0.number("message_bytes"))) B"
+            } ?? "200 clients, 10 x 1000 x 64 B"
         rows.append(
             "| fan-out plaintext (\(fanSize)) | >= 1.5 M deliveries/s | \(fmt(fanPlain.map { $0 / 1e6 }, "M/s")) | \(verdict(fanPlain.map { $0 >= 1.5e6 })) |"
         )
@@ -60,13 +62,16 @@ struct BenchmarkDocument {
         rows.append(
             "| fan-out TLS | >= 0.8 x plaintext | \(fmt(fanTLS.map { $0 / 1e6 }, "M/s")) (\(fmt(ratio, "x"))) | \(verdict(ratio.map { $0 >= 0.8 })) |"
         )
-        rows.append("| fan-out: every line exactly once, in order | all runs | \(fanOK ? "yes" : "no") | \(verdict(fanPlain == nil ? nil : fanOK)) |")
+        rows.append(
+            "| fan-out: every line exactly once, in order | all runs | \(fanOK ? "yes" : "no") | \(verdict(fanPlain == nil ? nil : fanOK)) |"
+        )
         for transport in ["plaintext", "tls"] {
             let run = find("latency", transport)
             let p99 = run?.number("p99_ms")
-            let size = run.map {
-                "\(int($0.number("clients"))) clients, \(int($0.number("senders"))) x \(fmt($0.number("rate_per_sender"))) msg/s"
-            } ?? "500 clients, 5 x 20 msg/s"
+            let size =
+                run.map {
+                    "\(int($0.number("clients"))) clients, \(int($0.number("senders"))) x \(fmt($0.number("rate_per_sender"))) msg/s"
+                } ?? "500 clients, 5 x 20 msg/s"
             rows.append(
                 "| p99 latency \(transport) (\(size)) | < 5 ms | \(fmt(p99, "ms")) | \(verdict(p99.map { $0 < 5 })) |"
             )
@@ -75,13 +80,20 @@ struct BenchmarkDocument {
         let regular: (Record) -> Bool = { $0.number("broadcast_received") == nil }
         let idlePlain = find("idle", "plaintext", where: regular)?.number("rss_per_connection_kb")
         let idleTLS = find("idle", "tls", where: regular)?.number("rss_per_connection_kb")
-        let idleSize = find("idle", "plaintext", where: regular).map { "\(int($0.number("connections"))) connections" } ?? ""
-        rows.append("| idle plaintext connection (\(idleSize)) | <= 5 kB | \(fmt(idlePlain, "kB")) | \(verdict(idlePlain.map { $0 <= 5 })) |")
+        let idleSize =
+            find("idle", "plaintext", where: regular).map { "\(int($0.number("connections"))) connections" } ?? ""
+        rows.append(
+            "| idle plaintext connection (\(idleSize)) | <= 5 kB | \(fmt(idlePlain, "kB")) | \(verdict(idlePlain.map { $0 <= 5 })) |"
+        )
         rows.append("| idle TLS connection | <= 15 kB | \(fmt(idleTLS, "kB")) | \(verdict(idleTLS.map { $0 <= 15 })) |")
         let full = find("handshakes", "tls")?.number("server_cpu_ms_per_connection")
-        rows.append("| server CPU per full TLS handshake (P-256) | <= 0.5 ms | \(fmt(full, "ms")) | \(verdict(full.map { $0 <= 0.5 })) |")
+        rows.append(
+            "| server CPU per full TLS handshake (P-256) | <= 0.5 ms | \(fmt(full, "ms")) | \(verdict(full.map { $0 <= 0.5 })) |"
+        )
         let resumed = find("handshakes-resumed", "tls")
-        let resumedShare = resumed.flatMap { r in r.number("resumed").flatMap { n in r.number("connections").map { n / max($0, 1) } } }
+        let resumedShare = resumed.flatMap { r in
+            r.number("resumed").flatMap { n in r.number("connections").map { n / max($0, 1) } }
+        }
         rows.append(
             "| session resumption works | resumed handshakes | \(resumed.map { "\(int($0.number("resumed"))) of \(int($0.number("connections"))) resumed, \(fmt($0.number("server_cpu_ms_per_connection"), "ms")) CPU each" } ?? "not run") | \(verdict(resumedShare.map { $0 > 0.99 })) |"
         )
@@ -91,14 +103,22 @@ struct BenchmarkDocument {
             records.filter { $0.matches("idle", transport) && $0.number("broadcast_received") != nil }
                 .max { ($0.number("connections") ?? 0) < ($1.number("connections") ?? 0) }
         }
-        let bigText = crowds.isEmpty ? "not run" : crowds.map {
-            "\($0.transport): \(int($0.number("connections"))) logged in in \(fmt($0.number("login_s"), "s")), \(fmt($0.number("rss_per_connection_kb"), "kB")) each; one message reached \(int($0.number("broadcast_received"))) in \(fmt($0.number("broadcast_ms"), "ms"))"
-        }.joined(separator: "; ")
-        let bigOK = crowds.isEmpty ? nil : crowds.allSatisfy {
-            ($0.number("connections") ?? 0) >= 50_000
-                && ($0.number("broadcast_received") ?? 0) + 1 >= ($0.number("connections") ?? 1)
-        }
-        rows.append("| 50,000 logged-in connections, one message to all | works, time reported | \(bigText) | \(verdict(bigOK)) |")
+        let bigText =
+            crowds.isEmpty
+            ? "not run"
+            : crowds.map {
+                "\($0.transport): \(int($0.number("connections"))) logged in in \(fmt($0.number("login_s"), "s")), \(fmt($0.number("rss_per_connection_kb"), "kB")) each; one message reached \(int($0.number("broadcast_received"))) in \(fmt($0.number("broadcast_ms"), "ms"))"
+            }.joined(separator: "; ")
+        let bigOK =
+            crowds.isEmpty
+            ? nil
+            : crowds.allSatisfy {
+                ($0.number("connections") ?? 0) >= 50_000
+                    && ($0.number("broadcast_received") ?? 0) + 1 >= ($0.number("connections") ?? 1)
+            }
+        rows.append(
+            "| 50,000 logged-in connections, one message to all | works, time reported | \(bigText) | \(verdict(bigOK)) |"
+        )
         return rows
     }
 

@@ -1,14 +1,14 @@
 import ArgumentParser
-import Foundation
 import ChatBenchCore
+import Foundation
 import NIOCore
 import NIOPosix
 import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Options every scenario shares: where the server is, TLS, source addresses, threads, names.
@@ -25,7 +25,8 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Use the TLS port (through SecureChat's OpenSSLHandler in client mode).")
     var tls = false
 
-    @Option(name: .customLong("ca"), help: "CA certificate (PEM) to verify the server with; without it, no verification.")
+    @Option(
+        name: .customLong("ca"), help: "CA certificate (PEM) to verify the server with; without it, no verification.")
     var caPath: String?
 
     @Option(

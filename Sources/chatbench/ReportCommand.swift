@@ -10,7 +10,8 @@ struct ReportCommand: ParsableCommand {
     )
 
     @Option(help: "File of JSON result lines, one per scenario run.") var results: String
-    @Option(help: "Text describing the machine (nproc, CPU, kernel, swift version), quoted verbatim.") var machine: String
+    @Option(help: "Text describing the machine (nproc, CPU, kernel, swift version), quoted verbatim.") var machine:
+        String
     @Option(help: "Markdown appended after the figures (analysis, profiling notes).") var notes: String?
     @Option(help: "Line naming how the run was made (e.g. the bench/run.sh command).") var invocation: String?
     @Option(help: "Where to write; default stdout.") var output: String?

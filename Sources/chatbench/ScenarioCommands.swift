@@ -5,7 +5,8 @@ import ChatBenchCore
 struct FanoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout",
-        abstract: "N clients in one room; S send M messages of B bytes as fast as possible. Deliveries/s, exactly-once, order."
+        abstract:
+            "N clients in one room; S send M messages of B bytes as fast as possible. Deliveries/s, exactly-once, order."
     )
 
     @OptionGroup var common: CommonOptions
@@ -70,7 +71,8 @@ struct IdleCommand: AsyncParsableCommand {
 struct HandshakesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "handshakes",
-        abstract: "New connections/s at concurrency C (TLS with --tls; --resume for resumed sessions); server CPU per handshake."
+        abstract:
+            "New connections/s at concurrency C (TLS with --tls; --resume for resumed sessions); server CPU per handshake."
     )
 
     @OptionGroup var common: CommonOptions

@@ -16,7 +16,9 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .long, help: "Lines a client may send at once before the rate applies.")
     var burst: Int = 10
 
-    @Option(name: .customLong("flood-refusals"), help: "Refused lines within the flood window that disconnect a client (0: never).")
+    @Option(
+        name: .customLong("flood-refusals"),
+        help: "Refused lines within the flood window that disconnect a client (0: never).")
     var floodRefusals: Int = 20
 
     @Option(name: .customLong("flood-window"), help: "Seconds of the flood window.")
@@ -37,10 +39,13 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("connect-rate"), help: "New connections per second from one address (0: no limit).")
     var connectRate: Double = 5
 
-    @Option(name: .customLong("connect-burst"), help: "New connections one address may open at once before --connect-rate applies.")
+    @Option(
+        name: .customLong("connect-burst"),
+        help: "New connections one address may open at once before --connect-rate applies.")
     var connectBurst: Int = 20
 
-    @Option(name: .customLong("login-timeout"), help: "Seconds from connect to a valid username, TLS handshake included.")
+    @Option(
+        name: .customLong("login-timeout"), help: "Seconds from connect to a valid username, TLS handshake included.")
     var loginTimeout: Int = 30
 
     @Option(name: .customLong("write-timeout"), help: "Seconds a client may stop reading before eviction.")

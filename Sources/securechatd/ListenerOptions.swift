@@ -3,7 +3,7 @@ import Logging
 import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where to listen, and the TLS certificate.
@@ -29,7 +29,9 @@ struct ListenerOptions: ParsableArguments {
     @Option(name: .customLong("client-ca"), help: "Ask TLS clients for a certificate and verify it against this CA.")
     var clientCA: String?
 
-    @Option(name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given.")
+    @Option(
+        name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given."
+    )
     var certsDirectory: String = "certs"
 
     func validate() throws {
@@ -58,7 +60,8 @@ struct ListenerOptions: ParsableArguments {
         }
         let ca = development.caCertificatePath
         let fingerprint = development.caFingerprintSHA256 ?? "unknown"
-        print("""
+        print(
+            """
             Development TLS certificate for localhost, 127.0.0.1 and ::1, signed by the development CA:
               CA certificate: \(ca)
               CA SHA-256:     \(fingerprint)
@@ -82,11 +85,14 @@ struct HubOptions: ParsableArguments {
 
     @Option(
         name: .customLong("operator-fingerprint"),
-        help: "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
+        help:
+            "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
     )
     var operatorFingerprints: [String] = []
 
-    @Option(name: .customLong("announce-limit"), help: "Rooms with more members than this do not announce joins and leaves.")
+    @Option(
+        name: .customLong("announce-limit"), help: "Rooms with more members than this do not announce joins and leaves."
+    )
     var announceLimit: Int = 500
 
     func validate() throws {

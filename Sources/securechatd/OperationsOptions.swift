@@ -19,7 +19,9 @@ struct OperationsOptions: ParsableArguments {
     @Flag(name: .customLong("log-messages"), help: "Also log chat lines and DMs (off by default, for privacy).")
     var logMessages = false
 
-    @Option(name: .customLong("metrics-port"), help: "Serve /metrics (Prometheus) and /healthz over HTTP on this port (default: off).")
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve /metrics (Prometheus) and /healthz over HTTP on this port (default: off).")
     var metricsPort: Int?
 
     @Option(name: .customLong("metrics-host"), help: "Address of the metrics endpoint.")

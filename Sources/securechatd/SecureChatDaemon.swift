@@ -8,7 +8,7 @@ import SecureChat
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `securechatd`: the command line. Parses options, sets up logging and certificates, binds and serves.
@@ -115,7 +115,8 @@ struct ReloadOnHangup: Sendable {
             do {
                 try server.reloadCertificates()
             } catch {
-                logger.error("certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
+                logger.error(
+                    "certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
             }
             guard banFilePath != nil else { return }
             Task {

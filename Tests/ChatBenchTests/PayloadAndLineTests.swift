@@ -10,7 +10,9 @@ struct PayloadAndLineTests {
         let payload = BenchPayload(sender: 12, sequence: 999, sentNanoseconds: 123_456_789_012)
         payload.write(into: &buffer, size: 64)
         #expect(buffer.readableBytes == 65)  // 64 bytes of text and the newline
-        let parsed = buffer.withUnsafeReadableBytes { BenchPayload.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        let parsed = buffer.withUnsafeReadableBytes {
+            BenchPayload.parse(UnsafeRawBufferPointer(rebasing: $0.dropLast()))
+        }
         #expect(parsed == payload)
     }
 

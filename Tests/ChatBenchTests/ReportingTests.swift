@@ -43,7 +43,9 @@ struct ReportingTests {
         #expect(throws: AddressRange.ParseError.self) { try AddressRange.parse(spec) }
     }
 
-    @Test(arguments: ["", "127.0.0", "127.0.0.256", "127.0.0.5-127.0.0.1", "127.0.0.1-127.0.0.2-127.0.0.3", "::2", "a.b.c.d"])
+    @Test(arguments: [
+        "", "127.0.0", "127.0.0.256", "127.0.0.5-127.0.0.1", "127.0.0.1-127.0.0.2-127.0.0.3", "::2", "a.b.c.d",
+    ])
     func malformedIsRefused(spec: String) {
         #expect(throws: AddressRange.ParseError.self) { try AddressRange.parse(spec) }
     }
@@ -94,5 +96,5 @@ struct ReportingTests {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -70,7 +70,11 @@ public final class IdleMonitor: Sendable {
     }
 
     private func check() {
-        enum Action { case warn(TimeAmount), expire, wait(NIODeadline) }
+        enum Action {
+            case warn(TimeAmount)
+            case expire
+            case wait(NIODeadline)
+        }
         let now = NIODeadline.now()
         let action: Action? = state.withLockedValue {
             if $0.stopped { return nil }

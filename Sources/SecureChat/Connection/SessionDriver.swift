@@ -192,7 +192,9 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
                         $0.phase = .ended
                         $0.lines = []
                     }
-                    guard case .closing(let reason) = machine.state else { preconditionFailure("closing without a reason") }
+                    guard case .closing(let reason) = machine.state else {
+                        preconditionFailure("closing without a reason")
+                    }
                     await finish(session, machine, reason: reason, readError: nil)
                     return
                 }

@@ -1,11 +1,11 @@
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Applies `KeepaliveSettings` to an accepted connection.
@@ -59,19 +59,19 @@ public enum SocketTuning {
         let interval = self.wholeSeconds(settings.interval, in: 1...32767)
         let count = SocketOptionValue(min(max(settings.probeCount, 1), 127))
         #if os(Linux) || os(Android)
-        options.append((self.tcpOption(TCP_KEEPIDLE), idle))
-        options.append((self.tcpOption(TCP_KEEPINTVL), interval))
-        options.append((self.tcpOption(TCP_KEEPCNT), count))
-        let userTimeoutMillis = settings.effectiveUserTimeout.nanoseconds / 1_000_000
-        if userTimeoutMillis > 0 {
-            let clamped = SocketOptionValue(min(userTimeoutMillis, Int64(Int32.max)))
-            options.append((self.tcpOption(TCP_USER_TIMEOUT), clamped))
-        }
+            options.append((self.tcpOption(TCP_KEEPIDLE), idle))
+            options.append((self.tcpOption(TCP_KEEPINTVL), interval))
+            options.append((self.tcpOption(TCP_KEEPCNT), count))
+            let userTimeoutMillis = settings.effectiveUserTimeout.nanoseconds / 1_000_000
+            if userTimeoutMillis > 0 {
+                let clamped = SocketOptionValue(min(userTimeoutMillis, Int64(Int32.max)))
+                options.append((self.tcpOption(TCP_USER_TIMEOUT), clamped))
+            }
         #elseif canImport(Darwin)
-        // Darwin calls the idle time TCP_KEEPALIVE and has no TCP_USER_TIMEOUT.
-        options.append((self.tcpOption(TCP_KEEPALIVE), idle))
-        options.append((self.tcpOption(TCP_KEEPINTVL), interval))
-        options.append((self.tcpOption(TCP_KEEPCNT), count))
+            // Darwin calls the idle time TCP_KEEPALIVE and has no TCP_USER_TIMEOUT.
+            options.append((self.tcpOption(TCP_KEEPALIVE), idle))
+            options.append((self.tcpOption(TCP_KEEPINTVL), interval))
+            options.append((self.tcpOption(TCP_KEEPCNT), count))
         #endif
         return options
     }

@@ -70,7 +70,8 @@ extension Hub {
         let index = all ? everyone : rooms[caller.room]?.names ?? SortedNameIndex()
         return index.first(Self.listLimit).compactMap { entry in
             members[entry.id].map {
-                UserListing(name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
+                UserListing(
+                    name: $0.name.display, room: $0.room, isOperator: $0.isOperator, transport: $0.info.transport)
             }
         }
     }

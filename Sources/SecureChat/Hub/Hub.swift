@@ -72,11 +72,14 @@ public actor Hub {
         // A holder of a configured operator certificate is never locked out by a ban.
         if !isConfiguredOperator(info) {
             if bans.matching(address: info.address) != nil {
-                loginLog.log("banned address refused", metadata: ["connection": "\(info.id)", "peer": "\(info.address)"], to: logger)
+                loginLog.log(
+                    "banned address refused", metadata: ["connection": "\(info.id)", "peer": "\(info.address)"],
+                    to: logger)
                 return .addressBanned
             }
             if bans.matching(name: name.display) != nil {
-                loginLog.log("banned name refused", metadata: ["connection": "\(info.id)", "user": "\(name)"], to: logger)
+                loginLog.log(
+                    "banned name refused", metadata: ["connection": "\(info.id)", "user": "\(name)"], to: logger)
                 return .nameBanned
             }
         }
@@ -84,7 +87,8 @@ public actor Hub {
         let isOperator = qualifiesAsOperator(info)
         loginSequence += 1
         members[info.id] = Member(
-            info: info, name: name, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby, isOperator: isOperator, loginSequence: loginSequence,
+            info: info, name: name, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby,
+            isOperator: isOperator, loginSequence: loginSequence,
             lastActive: .now()
         )
         idsByName[name.key] = info.id
@@ -205,7 +209,8 @@ public actor Hub {
         }
         var batch = WakeUpBatch()
         defer { batch.wake() }
-        var overflowed = batch.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"), in: outbox) == .overflow
+        var overflowed =
+            batch.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"), in: outbox) == .overflow
         history.forEach { entry in
             if !overflowed {
                 overflowed = batch.enqueue(ServerLine.replayed(entry.line, at: entry.time), in: outbox) == .overflow

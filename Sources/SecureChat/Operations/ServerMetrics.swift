@@ -18,9 +18,12 @@ public final class ServerMetrics: Sendable {
         self.registry = registry
         self.counters = counters
         self.handshakeDuration = registry.makeDurationHistogram(
-            descriptor: Self.name("tls_handshake_duration", unit: "seconds", "Time from accept to a completed TLS handshake."),
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5)]
+            descriptor: Self.name(
+                "tls_handshake_duration", unit: "seconds", "Time from accept to a completed TLS handshake."),
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+            ]
         )
     }
 
@@ -57,31 +60,39 @@ public final class ServerMetrics: Sendable {
         counter("connections_accepted", "Connections admitted.", counters[.connectionAccepted])
         counter("rate_limited_lines", "Lines refused by the rate limit.", counters[.rateLimitedLine])
         counter("tls_handshakes", "Completed TLS handshakes.", counters[.tlsHandshakeCompleted])
-        counter("tls_on_plaintext_port", "TLS handshakes sent to the plaintext port.",
-                counters[.tlsOnPlaintextPort])
-        counter("tls_unclean_shutdowns", "TLS connections that ended without close_notify (a last unfinished "
+        counter(
+            "tls_on_plaintext_port", "TLS handshakes sent to the plaintext port.",
+            counters[.tlsOnPlaintextPort])
+        counter(
+            "tls_unclean_shutdowns",
+            "TLS connections that ended without close_notify (a last unfinished "
                 + "line is dropped).", counters[.tlsUncleanShutdown])
-        counter("tls_peer_abuse_disconnects", "TLS peers disconnected for KeyUpdate or renegotiation floods "
+        counter(
+            "tls_peer_abuse_disconnects",
+            "TLS peers disconnected for KeyUpdate or renegotiation floods "
                 + "or for not reading TLS's own replies.", counters[.tlsPeerAbuse])
         let refusals: [(String, ServerCounters.Event)] = [
             ("server_full", .refusedServerFull), ("per_address", .refusedPerAddress),
             ("connect_rate", .refusedConnectRate), ("banned", .refusedBanned),
         ]
         for (reason, event) in refusals {
-            counter("refused_connections", "Connections refused by the limits.", counters[event],
-                    labels: [("reason", reason)])
+            counter(
+                "refused_connections", "Connections refused by the limits.", counters[event],
+                labels: [("reason", reason)])
         }
         let evictions: [(String, ServerCounters.Event)] = [
             ("outbox_overflow", .outboxOverflow), ("write_timeout", .writeTimeout), ("idle_timeout", .idleTimeout),
             ("login_timeout", .loginTimeout), ("flooding", .floodDisconnect),
         ]
         for (reason, event) in evictions {
-            counter("evictions", "Connections the server closed, by reason.", counters[event],
-                    labels: [("reason", reason)])
+            counter(
+                "evictions", "Connections the server closed, by reason.", counters[event],
+                labels: [("reason", reason)])
         }
         for (reason, count) in counters.handshakeFailures {
-            counter("tls_handshake_failures", "Failed TLS handshakes, by OpenSSL's reason.", count,
-                    labels: [("reason", reason)])
+            counter(
+                "tls_handshake_failures", "Failed TLS handshakes, by OpenSSL's reason.", count,
+                labels: [("reason", reason)])
         }
     }
 
@@ -98,7 +109,8 @@ public final class ServerMetrics: Sendable {
             return delta
         }
         let descriptor = Self.name(name, unit: "total", help)
-        let counter = labels.isEmpty
+        let counter =
+            labels.isEmpty
             ? registry.makeCounter(descriptor: descriptor)
             : registry.makeCounter(descriptor: descriptor, labels: labels)
         if delta > 0 { counter.increment(by: Int64(delta)) }

@@ -91,10 +91,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             let value = UInt32(truncatingIfNeeded: high >> 32)
             return [24, 16, 8, 0].map { String((value >> $0) & 0xFF) }.joined(separator: ".")
         case .ipv6:
-            return Self.ipv6Text(groups: (0..<8).map { index in
-                let word = index < 4 ? high : low
-                return UInt16(truncatingIfNeeded: word >> (48 - 16 * (index % 4)))
-            })
+            return Self.ipv6Text(
+                groups: (0..<8).map { index in
+                    let word = index < 4 ? high : low
+                    return UInt16(truncatingIfNeeded: word >> (48 - 16 * (index % 4)))
+                })
         }
     }
 

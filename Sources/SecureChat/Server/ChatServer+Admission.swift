@@ -4,7 +4,9 @@ import NIOCore
 extension ChatServer {
     /// Runs on the new channel's event loop, before it is active: applies the connection limits, the socket
     /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.
-    static func admit(_ channel: any Channel, kind: ListenerKind, _ context: ServerContext) -> EventLoopFuture<Admission> {
+    static func admit(_ channel: any Channel, kind: ListenerKind, _ context: ServerContext) -> EventLoopFuture<
+        Admission
+    > {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
         // A banned address gets no handshake, no login state and no slot. The one exception: on the TLS port
         // with configured operator certificates, a holder must never be locked out, and only the handshake

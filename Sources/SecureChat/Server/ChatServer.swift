@@ -52,7 +52,8 @@ public final class ChatServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ChatServer {
         try configuration.validate()
-        let bans = try configuration.banFilePath.map { try BanStore.load(path: $0, logger: logger) }
+        let bans =
+            try configuration.banFilePath.map { try BanStore.load(path: $0, logger: logger) }
             ?? BanStore(logger: logger)
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
@@ -63,7 +64,8 @@ public final class ChatServer: Service, Sendable {
                 certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath
             )
         }
-        let maximumConnections = configuration.maximumConnections
+        let maximumConnections =
+            configuration.maximumConnections
             ?? FileDescriptorLimit.defaultMaxConnections(openFileLimit: FileDescriptorLimit.current().soft)
         let context = ServerContext(
             configuration: configuration,
@@ -104,7 +106,9 @@ public final class ChatServer: Service, Sendable {
                     host: configuration.metricsHost, port: port, group: group,
                     respond: { path in await Self.monitoringResponse(path: path, context) }
                 )
-                logger.info("metrics endpoint", metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
+                logger.info(
+                    "metrics endpoint",
+                    metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
                 for listener in listeners { try? await listener.channel.close() }
                 throw error

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process's open-file limit (RLIMIT_NOFILE), which bounds how many connections the server can hold.
@@ -54,16 +54,16 @@ public enum FileDescriptorLimit {
     }
 
     #if canImport(Darwin)
-    private static let infinity = RLIM_INFINITY
+        private static let infinity = RLIM_INFINITY
     #else
-    // Glibc's RLIM_INFINITY is `((rlim_t) -1)`, which Swift cannot import; it is all bits set.
-    private static let infinity = rlim_t.max
+        // Glibc's RLIM_INFINITY is `((rlim_t) -1)`, which Swift cannot import; it is all bits set.
+        private static let infinity = rlim_t.max
     #endif
 
     #if canImport(Glibc)
-    // Glibc declares the resource as an enum; getrlimit takes its raw value.
-    private static let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        // Glibc declares the resource as an enum; getrlimit takes its raw value.
+        private static let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-    private static let resourceNoFile = RLIMIT_NOFILE
+        private static let resourceNoFile = RLIMIT_NOFILE
     #endif
 }

@@ -61,10 +61,8 @@ final class ServerContext: Sendable {
     }
 
     var tlsPort: Int? {
-        get {
-            let port = boundTLSPort.load(ordering: .relaxed)
-            return port == 0 ? nil : port
-        }
+        let port = boundTLSPort.load(ordering: .relaxed)
+        return port == 0 ? nil : port
     }
 
     func tlsListenerBound(port: Int) {

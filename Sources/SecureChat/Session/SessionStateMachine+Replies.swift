@@ -98,7 +98,9 @@ extension SessionStateMachine {
         case .banListFull:
             return [.error("The ban list is full (\(BanStore.defaultCapacity) bans); lift some with /unban first.")]
         case .bannedNameOnly:
-            return [.notice("Banned the name \(target) only: they connect from your own address, which you cannot ban.")]
+            return [
+                .notice("Banned the name \(target) only: they connect from your own address, which you cannot ban.")
+            ]
         case .ownNetwork(let network):
             return [.error("You are connected from inside \(network); you cannot ban your own address.")]
         case .bannedNetwork(let network, let disconnected):

@@ -17,7 +17,8 @@ public enum DevelopmentCertificates {
     /// ``ensure(directory:)`` replaces a server certificate with fewer days left than this.
     static let renewalDays = 30
     /// In `openssl.cnf` syntax; `certs/generate.sh` writes the same.
-    static let caNameConstraints = "critical,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0,"
+    static let caNameConstraints =
+        "critical,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0,"
         + "permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 
     /// Uses `directory/server.crt` and `server.key` if both exist and belong together; otherwise creates

@@ -527,7 +527,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private static let recordSize = 16 * 1024
 
     /// SSL_write of one buffer; on failure fails the batch and the connection and returns false.
-    private func encrypt(_ data: ByteBuffer, _ context: ChannelHandlerContext, _ promises: [EventLoopPromise<Void>]) -> Bool {
+    private func encrypt(_ data: ByteBuffer, _ context: ChannelHandlerContext, _ promises: [EventLoopPromise<Void>])
+        -> Bool
+    {
         switch self.connection.write(data) {
         case .complete:
             return true

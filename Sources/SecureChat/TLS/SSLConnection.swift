@@ -324,9 +324,10 @@ final class SSLConnection {
 
     /// The names every connection reports, as shared instances: a cipher name is longer than a small string,
     /// so each connection would otherwise keep its own heap copy (in its session and in the hub).
-    private static let commonNames: [String] = [
-        "TLSv1.3", "TLSv1.2", "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-    ] + TLSContext.tls12CipherList.split(separator: ":").map(String.init)
+    private static let commonNames: [String] =
+        [
+            "TLSv1.3", "TLSv1.2", "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+        ] + TLSContext.tls12CipherList.split(separator: ":").map(String.init)
 
     private static func shared(_ name: String) -> String {
         commonNames.first { $0 == name } ?? name

@@ -1,12 +1,15 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Connection rate per address")
 struct ConnectRateTests {
     @Test("past the burst, a new connection is refused with the message; nothing of it reaches /users")
     func refusedPastTheBurst() async throws {
         // A rate this slow refills nothing during the test, so the count is exact on any machine.
-        try await withTestServer({ $0.connectRatePerAddress = 0.001; $0.connectBurst = 3 }) { server in
+        try await withTestServer({
+            $0.connectRatePerAddress = 0.001
+            $0.connectBurst = 3
+        }) { server in
             var clients: [TestClient] = []
             for index in 0..<3 { clients.append(try await TestClient.loggedIn("user\(index)", port: server.port)) }
             let refused = try await AbuseClient.connect(port: server.port, from: "127.0.0.1")

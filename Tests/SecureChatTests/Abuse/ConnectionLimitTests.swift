@@ -87,7 +87,9 @@ struct ConnectionLimitTests {
             #expect(server.server.counters[.connectionAccepted] == 3)
             #expect(server.server.connectionLimiter.statistics.refusals[.serverFull] == 3)
             alice.send("/users all")
-            #expect(try await alice.readUntil { $0.hasPrefix("* 1 user") } == "* 1 user online: alice #lobby [op] [plaintext]")
+            #expect(
+                try await alice.readUntil { $0.hasPrefix("* 1 user") }
+                    == "* 1 user online: alice #lobby [op] [plaintext]")
             #expect(await server.hub.onlineCount == 1)
             for client in [alice, second] { await client.close() }
             for client in [third, refused, refusedTLS, refusedElsewhere] { await client.close() }

@@ -33,7 +33,9 @@ struct EvictionTests {
             bob.send("still here")
             #expect(try await carol.readUntil { $0.hasPrefix("bob: still here") } == "bob: still here")
             carol.send("/users")
-            #expect(try await carol.readUntil { $0.hasPrefix("* 2 users") } == "* 2 users in #lobby: bob [plaintext], carol [op] [plaintext]")
+            #expect(
+                try await carol.readUntil { $0.hasPrefix("* 2 users") }
+                    == "* 2 users in #lobby: bob [plaintext], carol [op] [plaintext]")
             // The stalled client's socket was closed by the server: reading again drains it to its end.
             try await stalled.channel.setOption(.autoRead, value: true).get()
             stalled.channel.read()
@@ -95,7 +97,8 @@ struct EvictionTests {
             #expect(server.server.counters[.loginTimeout] == 1)
             // The half line never became a user.
             bob.send("/users all")
-            #expect(try await bob.readUntil { $0.hasPrefix("* 1 user") } == "* 1 user online: bob #lobby [op] [plaintext]")
+            #expect(
+                try await bob.readUntil { $0.hasPrefix("* 1 user") } == "* 1 user online: bob #lobby [op] [plaintext]")
             await client.close()
             await bob.close()
         }

@@ -1,5 +1,5 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Login attempts are bounded")
 struct LoginAttemptTests {
@@ -13,7 +13,8 @@ struct LoginAttemptTests {
                 guesser.send(attempt.isMultiple(of: 2) ? "ALICE" : "bad name \(attempt)")
                 let refusal = try #require(try await guesser.readLine())
                 #expect(refusal.hasPrefix("! "), "attempt \(attempt): \(refusal)")
-                #expect(try await guesser.readLine() == "* Choose a username (1-24 characters: letters, digits, _ and -):")
+                #expect(
+                    try await guesser.readLine() == "* Choose a username (1-24 characters: letters, digits, _ and -):")
             }
             guesser.send("finally-valid")
             #expect(try await guesser.readToEnd() == ["! Too many refused names; goodbye."])

@@ -32,7 +32,9 @@ extension EndToEnd {
                 let carol = try await server.login("carol")
                 let replayed = try await carol.syncBytes()
                 for line in live + replayed {
-                    #expect(TerminalSafety.problems(in: line) == [], "\(String(decoding: line, as: UTF8.self).debugDescription)")
+                    #expect(
+                        TerminalSafety.problems(in: line) == [],
+                        "\(String(decoding: line, as: UTF8.self).debugDescription)")
                 }
                 let chat = String(decoding: live[0], as: UTF8.self)
                 #expect(chat.hasPrefix("alice: clear[2J[H csi[31mred[0m osc]0;title bell"))
@@ -118,10 +120,13 @@ extension EndToEnd {
             try await withTestServer { server in
                 let client = try await server.connect()
                 _ = try await client.readUntil { $0.hasPrefix("* Choose a username") }
-                client.sendRaw([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03] + Array(repeating: 0x2A, count: 64))
+                client.sendRaw(
+                    [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]
+                        + Array(repeating: 0x2A, count: 64))
                 let rest = try await client.readToEnd()
                 #expect(rest.count == 1)
-                #expect(rest.first?.hasPrefix("! This is SecureChat's plaintext port and your client spoke TLS.") == true)
+                #expect(
+                    rest.first?.hasPrefix("! This is SecureChat's plaintext port and your client spoke TLS.") == true)
                 #expect(await server.hub.onlineCount == 0)
             }
         }

@@ -39,7 +39,10 @@ extension EndToEnd {
                 let alice = try await server.login("alice")
                 let bob = try await server.login("bob")
                 let carol = try await server.login("carol")
-                #expect(try await alice.sync() == ["* You are an operator.", "* bob joined #lobby", "* carol joined #lobby"])
+                #expect(
+                    try await alice.sync() == [
+                        "* You are an operator.", "* bob joined #lobby", "* carol joined #lobby",
+                    ])
                 #expect(try await bob.sync().last == "* carol joined #lobby")
                 _ = try await carol.sync()
                 alice.send("from alice")
@@ -64,8 +67,9 @@ extension EndToEnd {
                 bob.send("/users")
                 #expect(try await bob.readLine() == "* 2 users in #lobby: alice [op] [plaintext], Bob [plaintext]")
                 alice.send("/WHO all")
-                #expect(try await alice.readUntil { $0.hasPrefix("* 2 users online") }
-                    == "* 2 users online: alice #lobby [op] [plaintext], Bob #lobby [plaintext]")
+                #expect(
+                    try await alice.readUntil { $0.hasPrefix("* 2 users online") }
+                        == "* 2 users online: alice #lobby [op] [plaintext], Bob #lobby [plaintext]")
                 bob.send("/users nobody")
                 #expect(try await bob.readLine() == "! Usage: /users [all].")
             }
@@ -82,11 +86,19 @@ extension EndToEnd {
                 _ = try await alice.sync()
                 alice.send("/stats")
                 let mine = try #require(try await alice.readLine())
-                #expect(mine.wholeMatch(of: /\* You: 3 messages sent, connected since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s\), over plaintext\./) != nil, "\(mine)")
+                #expect(
+                    mine.wholeMatch(
+                        of:
+                            /\* You: 3 messages sent, connected since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s\), over plaintext\./
+                    ) != nil, "\(mine)")
                 let serverLine = try #require(try await alice.readLine())
-                #expect(serverLine.hasPrefix("* Server: 2 users online in 1 room, 3 messages relayed, up "), "\(serverLine)")
+                #expect(
+                    serverLine.hasPrefix("* Server: 2 users online in 1 room, 3 messages relayed, up "), "\(serverLine)"
+                )
                 bob.send("/stats")
-                #expect(try await bob.readUntil { $0.hasPrefix("* You:") }.hasPrefix("* You: 0 messages sent, connected since "))
+                #expect(
+                    try await bob.readUntil { $0.hasPrefix("* You:") }.hasPrefix(
+                        "* You: 0 messages sent, connected since "))
             }
         }
 

@@ -4,7 +4,9 @@ import Testing
 extension EndToEnd {
     @Suite("Churn")
     struct ChurnTests {
-        @Test("50 clients quit, drop or reset while replies to them are queued: no crash, no lost line for those who stay")
+        @Test(
+            "50 clients quit, drop or reset while replies to them are queued: no crash, no lost line for those who stay"
+        )
         func manyLeaving() async throws {
             try await withTestServer { server in
                 let stayer = try await server.login("stayer")
@@ -60,8 +62,9 @@ extension EndToEnd {
                 let newcomer = try await server.login("newcomer")
                 _ = try await newcomer.sync()
                 newcomer.send("/users")
-                #expect(try await newcomer.readLine()
-                    == "* 3 users in #lobby: newcomer [plaintext], stayer [op] [plaintext], talker [plaintext]")
+                #expect(
+                    try await newcomer.readLine()
+                        == "* 3 users in #lobby: newcomer [plaintext], stayer [op] [plaintext], talker [plaintext]")
                 #expect(try await stayer.sync().last == "* newcomer joined #lobby")
             }
         }

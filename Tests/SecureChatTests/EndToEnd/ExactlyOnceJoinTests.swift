@@ -80,7 +80,9 @@ extension EndToEnd {
                     }
                 }
                 // Informational: how the racing round split between replay and live on this run.
-                print("[exactly-once] round 2: \(replayedInRound2) replayed, \(Self.senders * Self.linesPerRound[2]! - replayedInRound2) live")
+                print(
+                    "[exactly-once] round 2: \(replayedInRound2) replayed, \(Self.senders * Self.linesPerRound[2]! - replayedInRound2) live"
+                )
             }
         }
     }

@@ -42,9 +42,11 @@ extension EndToEnd {
                 try await alice.readUntil { $0.hasPrefix("* bob left") }
                 let carol = try await server.login("carol")
                 let replayed = try await carol.sync().compactMap(ReplayMark.strip)
-                #expect(replayed == [
-                    "* alice joined #lobby", "* bob joined #lobby", "alice: public", "* bob left #lobby (quit: \"bye\")",
-                ])
+                #expect(
+                    replayed == [
+                        "* alice joined #lobby", "* bob joined #lobby", "alice: public",
+                        "* bob left #lobby (quit: \"bye\")",
+                    ])
             }
         }
 

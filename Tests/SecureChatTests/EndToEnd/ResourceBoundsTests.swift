@@ -27,9 +27,11 @@ extension EndToEnd {
         }
 
         static func daemon(_ extra: [String] = []) throws -> DaemonProcess {
-            try DaemonProcess(arguments: [
-                "--no-tls", "--rate", "0", "--connect-rate", "0", "--max-per-address", "1000", "--log-level", "notice",
-            ] + extra)
+            try DaemonProcess(
+                arguments: [
+                    "--no-tls", "--rate", "0", "--connect-rate", "0", "--max-per-address", "1000", "--log-level",
+                    "notice",
+                ] + extra)
         }
 
         @Test("a 10 MiB line without newline: one error, the link stays usable, others keep chatting, memory bounded")
@@ -39,7 +41,12 @@ extension EndToEnd {
             do {
                 let alice = try await TestClient.loggedIn("alice", port: server.plaintextPort)
                 let bob = try await TestClient.loggedIn("bob", port: server.plaintextPort)
-                defer { Task { await alice.close(); await bob.close() } }
+                defer {
+                    Task {
+                        await alice.close()
+                        await bob.close()
+                    }
+                }
                 // /ping answers come from the session, not the hub: wait for the hub's join notice itself.
                 try await alice.readUntil { $0 == "* bob joined #lobby" }
                 _ = try await alice.sync()
@@ -56,8 +63,13 @@ extension EndToEnd {
                 let aliceLines = try await alice.sync()  // the server has consumed all 10 MiB
 
                 let growth = try measurement.growth()
-                print("[memory] 10 MiB line: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))")
-                #expect(aliceLines == ["! Line too long (over 2048 bytes); it was discarded.", "bob: said during the long line"])
+                print(
+                    "[memory] 10 MiB line: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))"
+                )
+                #expect(
+                    aliceLines == [
+                        "! Line too long (over 2048 bytes); it was discarded.", "bob: said during the long line",
+                    ])
                 #expect(try await bob.sync() == ["alice: after the long line"])
                 #expect(growth.resident < Self.allowedGrowth)
                 #expect(growth.peak < Self.allowedGrowth)
@@ -75,7 +87,9 @@ extension EndToEnd {
                 var readers: [CountingReader] = []
                 defer { for reader in readers { reader.channel.close(promise: nil) } }
                 for name in ["bob", "carol"] {
-                    readers.append(try await CountingReader.loggedIn(name, port: server.plaintextPort, sender: "alice", sentinel: "alice: done"))
+                    readers.append(
+                        try await CountingReader.loggedIn(
+                            name, port: server.plaintextPort, sender: "alice", sentinel: "alice: done"))
                 }
                 let slow = try await TestClient.connect(port: server.plaintextPort, autoRead: false)
                 slow.send("slow")
@@ -103,7 +117,9 @@ extension EndToEnd {
                 var tallies: [CountingReader.Result] = []
                 for reader in readers { tallies.append(try await reader.result.get()) }
                 let growth = try measurement.growth()
-                print("[memory] slow reader (64 KiB outbox), \(sent) lines of 1 KB flooded: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))")
+                print(
+                    "[memory] slow reader (64 KiB outbox), \(sent) lines of 1 KB flooded: RSS growth \(MemoryProbe.mebibytes(growth.resident)), peak growth \(MemoryProbe.mebibytes(growth.peak))"
+                )
 
                 try #require(evicted, "the slow reader was never evicted")
                 for tally in tallies {

@@ -1,5 +1,5 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Plaintext and TLS clients share one hub")
 struct TransportTests {
@@ -25,8 +25,9 @@ struct TransportTests {
             #expect(try await plain.readUntil { $0.hasPrefix("[dm]") } == "[dm] secure: back")
 
             plain.send("/users")
-            #expect(try await plain.readUntil { $0.hasPrefix("* 2 users") }
-                == "* 2 users in #lobby: plain [op] [plaintext], secure")
+            #expect(
+                try await plain.readUntil { $0.hasPrefix("* 2 users") }
+                    == "* 2 users in #lobby: plain [op] [plaintext], secure")
             secure.send("/whois plain")
             let whois = try await secure.readUntil { $0.hasPrefix("* plain") }
             #expect(whois.contains("over plaintext"))
@@ -53,7 +54,10 @@ struct TransportTests {
             _ = try await confused.collectUntil { $0.hasPrefix("* Choose a username") }
             confused.sendRaw([0x16, 0x03, 0x01, 0x00, 0xF4, 0x01, 0x00, 0x00, 0xF0, 0x03, 0x03])
             let rest = try await confused.readToEnd()
-            #expect(rest.contains { $0.hasPrefix("! This is SecureChat's plaintext port") && $0.contains("\(server.tlsPort)") })
+            #expect(
+                rest.contains {
+                    $0.hasPrefix("! This is SecureChat's plaintext port") && $0.contains("\(server.tlsPort)")
+                })
             // The server still serves others.
             let other = try await TestClient.loggedIn("other", port: server.port)
             await other.close()

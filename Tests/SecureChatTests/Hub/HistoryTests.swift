@@ -1,6 +1,7 @@
 import NIOCore
-@testable import SecureChat  // History.Entry.init is internal
 import Testing
+
+@testable import SecureChat  // History.Entry.init is internal
 
 @Suite("History ring buffer")
 struct HistoryTests {

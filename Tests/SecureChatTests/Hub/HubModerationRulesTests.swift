@@ -137,8 +137,12 @@ struct HubModerationRulesTests {
                 == .loggedIn(room: .lobby, isOperator: true)
         )
         // Without the certificate: the address is refused first, then (from elsewhere) the name.
-        #expect(await hub.login(Self.info(7), name: try Username.validate("other").get(), outbox: MemoryOutbox()) == .addressBanned)
-        #expect(await hub.login(Self.info(8), name: try Username.validate("R00T-0P").get(), outbox: MemoryOutbox()) == .nameBanned)
+        #expect(
+            await hub.login(Self.info(7), name: try Username.validate("other").get(), outbox: MemoryOutbox())
+                == .addressBanned)
+        #expect(
+            await hub.login(Self.info(8), name: try Username.validate("R00T-0P").get(), outbox: MemoryOutbox())
+                == .nameBanned)
     }
 
     @Test("an operator cannot ban the network they connect from; a user sharing it loses only the name")
@@ -171,7 +175,9 @@ struct HubModerationRulesTests {
         #expect(alsoInside.closeReasons == ["banned by alice"])
         #expect(outside.closeReasons.isEmpty)
         #expect(await hub.onlineCount == 2)
-        #expect(await hub.login(Self.info(30), name: try Username.validate("erin").get(), outbox: MemoryOutbox()) == .addressBanned)
+        #expect(
+            await hub.login(Self.info(30), name: try Username.validate("erin").get(), outbox: MemoryOutbox())
+                == .addressBanned)
     }
 
     @Test("per-event log lines are rate-limited: a login storm logs at most the limit and counts the rest")
@@ -181,7 +187,8 @@ struct HubModerationRulesTests {
         logger.logLevel = .info
         let hub = Hub(logger: logger)
         for number in 1...200 {
-            _ = await hub.login(Self.info(UInt64(number)), name: try Username.validate("u\(number)").get(), outbox: MemoryOutbox())
+            _ = await hub.login(
+                Self.info(UInt64(number)), name: try Username.validate("u\(number)").get(), outbox: MemoryOutbox())
         }
         let logged = capture.messages.filter { $0.hasPrefix("user logged in") }.count
         #expect(logged < 200)

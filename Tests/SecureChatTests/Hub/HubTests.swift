@@ -30,10 +30,11 @@ struct HubTests {
     @Test("the first login is welcomed as operator, with no history")
     func firstLogin() async throws {
         let alice = try await login("alice", id: 1)
-        #expect(alice.lines == [
-            "* Welcome, alice! You are in #lobby with 0 others. Type /help for commands.",
-            "* You are an operator.",
-        ])
+        #expect(
+            alice.lines == [
+                "* Welcome, alice! You are in #lobby with 0 others. Type /help for commands.",
+                "* You are an operator.",
+            ])
         #expect(await hub.onlineCount == 1)
     }
 
@@ -105,7 +106,11 @@ struct HubTests {
         #expect(carol.overflows == 1)
         #expect(carol.lines.suffix(3) == ["alice: line 1", "alice: line 2", "alice: line 3"])
         #expect(await hub.onlineCount == 2)
-        let expected = ["alice: line 1", "alice: line 2", "alice: line 3", "alice: line 4", "* carol left #lobby (send queue overflow)"]
+        let expected =
+            [
+                "alice: line 1", "alice: line 2", "alice: line 3", "alice: line 4",
+                "* carol left #lobby (send queue overflow)",
+            ]
             + (5...10).map { "alice: line \($0)" }
         #expect(bob.lines == expected)
         #expect(alice.lines == ["* carol left #lobby (send queue overflow)"])
@@ -139,7 +144,10 @@ struct HubTests {
         #expect(second.overflows == 1)
         #expect(await hub.onlineCount == 1)
         let leaves = alice.lines.filter { $0.hasPrefix("* slow") }
-        #expect(leaves.sorted() == ["* slow1 left #lobby (send queue overflow)", "* slow2 left #lobby (send queue overflow)"])
+        #expect(
+            leaves.sorted() == [
+                "* slow1 left #lobby (send queue overflow)", "* slow2 left #lobby (send queue overflow)",
+            ])
     }
 
     @Test("disconnect is idempotent, and unknown ids are ignored")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SecureChat
+import Testing
 
 @Suite("securechatd signals: SIGHUP reload, a second SIGINT")
 struct DaemonSignalTests {
@@ -9,7 +9,8 @@ struct DaemonSignalTests {
         let directory = try TLSTemporaryDirectory()
         let first = try DevelopmentCertificates.generate(directory: directory.file("first"))
         let second = try DevelopmentCertificates.generate(directory: directory.file("second"))
-        let certificate = directory.file("server.crt"), key = directory.file("server.key")
+        let certificate = directory.file("server.crt")
+        let key = directory.file("server.key")
         let banFile = directory.file("bans.json")
         func install(_ set: DevelopmentCertificateSet) throws {
             for (from, to) in [(set.certificatePath, certificate), (set.privateKeyPath, key)] {

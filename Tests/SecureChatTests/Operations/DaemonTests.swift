@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SecureChat
+import Testing
 
 @Suite("securechatd as a process: graceful shutdown, JSON logs")
 struct DaemonTests {

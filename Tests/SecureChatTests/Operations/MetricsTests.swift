@@ -1,5 +1,5 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Metrics endpoint")
 struct MetricsTests {

@@ -43,9 +43,13 @@ struct BanFileTests {
         try await withTestServer({ $0.banFilePath = path }) { server in
             let byName = try await ModerationTests.nameRefused("BOB", port: server.port, from: "127.0.0.3")
             #expect(byName == "! The name BOB is not available; choose another.")
-            let byAddress = try await ModerationTests.refusedAtAccept(port: server.tlsPort, from: "127.0.0.2", tls: .plain)
+            let byAddress = try await ModerationTests.refusedAtAccept(
+                port: server.tlsPort, from: "127.0.0.2", tls: .plain)
             #expect(byAddress == [])
-            #expect(try await ModerationTests.refusedAtAccept(port: server.port, from: "127.0.0.2") == [ModerationTests.addressBanned])
+            #expect(
+                try await ModerationTests.refusedAtAccept(port: server.port, from: "127.0.0.2") == [
+                    ModerationTests.addressBanned
+                ])
 
             let alice = try await TestClient.loggedIn("alice", port: server.port)
             alice.send("/bans")

@@ -86,7 +86,8 @@ struct BanStoreTests {
         #expect(try BanFile.load(path: path).count == 1)
 
         // An operator edits the file (adds carol) while a ban on dave is made and not saved yet.
-        let edited = #"{"bans": [{"name": "bob", "bannedBy": "alice", "bannedAt": 1}, "#
+        let edited =
+            #"{"bans": [{"name": "bob", "bannedBy": "alice", "bannedAt": 1}, "#
             + #"{"name": "carol", "bannedBy": "admin", "bannedAt": 2}]}"#
         try Data(edited.utf8).write(to: URL(fileURLWithPath: path))
         let unsaved = BanStore(try BanFile.load(path: path), file: BanFile(path: path), logger: Self.logger)

@@ -64,7 +64,8 @@ struct ModerationTests {
             #expect(try await alice.readLine() == "* bob was kicked by alice (\"spamming the room\")")
 
             // A kick is not a ban: bob comes back, and a kick without a reason says none.
-            let bobAgain = try await TestClient.loggedIn("bob", port: port, tls: overTLS ? .withCertificate("bob") : nil)
+            let bobAgain = try await TestClient.loggedIn(
+                "bob", port: port, tls: overTLS ? .withCertificate("bob") : nil)
             try await carol.readUntil { $0 == "* bob joined #lobby" }
             alice.send("/kick BOB")  // names ignore case
             #expect(try await bobAgain.readToEnd().last == "! You were kicked by alice")
@@ -251,10 +252,14 @@ struct ModerationTests {
             let carol = try await AbuseClient.loggedIn("carol", port: server.port, from: "127.0.0.40")
             _ = try await alice.sync()
             alice.send("/ban 127.0.0.0/8")
-            #expect(try await alice.readLine() == "! You are connected from inside 127.0.0.0/8; you cannot ban your own address.")
+            #expect(
+                try await alice.readLine()
+                    == "! You are connected from inside 127.0.0.0/8; you cannot ban your own address.")
             alice.send("/ban 127.0.0.16/28 botnet")
             #expect(try await bob.readToEnd().last == "! You were banned by alice: \"botnet\"")
-            #expect(try await alice.readUntil { $0.hasPrefix("* Banned") } == "* Banned 127.0.0.16/28; 1 user disconnected.")
+            #expect(
+                try await alice.readUntil { $0.hasPrefix("* Banned") } == "* Banned 127.0.0.16/28; 1 user disconnected."
+            )
             let refusedBefore = server.server.counters[.refusedBanned]
             #expect(try await Self.refusedAtAccept(port: server.port, from: "127.0.0.25") == [Self.addressBanned])
             #expect(try await Self.refusedAtAccept(port: server.tlsPort, from: "127.0.0.25", tls: .plain) == [])

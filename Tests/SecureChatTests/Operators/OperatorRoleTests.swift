@@ -16,7 +16,8 @@ struct OperatorRoleTests {
             bob.send("/users")
             #expect(try await bob.readLine() == "* 2 users in #lobby: alice [op] [plaintext], bob [plaintext]")
             bob.send("/users all")
-            #expect(try await bob.readLine() == "* 2 users online: alice #lobby [op] [plaintext], bob #lobby [plaintext]")
+            #expect(
+                try await bob.readLine() == "* 2 users online: alice #lobby [op] [plaintext], bob #lobby [plaintext]")
             bob.send("/whois alice")
             let whoisAlice = try #require(try await bob.readLine())
             #expect(whoisAlice.hasPrefix("* alice (operator): in #lobby, connected since "))
@@ -25,7 +26,9 @@ struct OperatorRoleTests {
             #expect(whoisBob.hasPrefix("* bob: in #lobby, connected since "))
             #expect(!whoisBob.contains("operator"))
 
-            #expect(await server.hub.users(seenBy: ConnectionID(1), all: true).filter(\.isOperator).map(\.name) == ["alice"])
+            #expect(
+                await server.hub.users(seenBy: ConnectionID(1), all: true).filter(\.isOperator).map(\.name) == ["alice"]
+            )
             await alice.close()
             await bob.close()
         }
@@ -65,7 +68,9 @@ struct OperatorRoleTests {
             }
             carol.send("/whois carol")
             #expect(try await carol.readLine()?.hasPrefix("* carol (operator): in #dev") == true)
-            #expect(await server.hub.users(seenBy: ConnectionID(4), all: true).filter(\.isOperator).map(\.name) == ["carol"])
+            #expect(
+                await server.hub.users(seenBy: ConnectionID(4), all: true).filter(\.isOperator).map(\.name) == ["carol"]
+            )
             for client in [carol, dave, alice2] { await client.close() }
         }
     }
@@ -106,7 +111,9 @@ struct OperatorRoleTests {
             _ = try await first.sync()
 
             first.send("/users all")
-            #expect(try await first.readLine() == "* 3 users online: alice #lobby [op], bob #lobby, first #lobby [plaintext]")
+            #expect(
+                try await first.readLine()
+                    == "* 3 users online: alice #lobby [op], bob #lobby, first #lobby [plaintext]")
             first.send("/whois alice")
             let whois = try #require(try await first.readLine())
             #expect(whois.hasPrefix("* alice (operator): in #lobby"))

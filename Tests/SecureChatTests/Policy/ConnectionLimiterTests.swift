@@ -76,9 +76,13 @@ extension PolicyTests {
                 withExtendedLifetime(decision) {}
             }
             #expect(limiter.connectionCount(for: "a") == 0)
-            #expect(limiter.statistics == .init(activeConnections: 0, trackedAddresses: 0, refusals: [
-                .serverFull: 0, .tooManyFromAddress: 0,
-            ]))
+            #expect(
+                limiter.statistics
+                    == .init(
+                        activeConnections: 0, trackedAddresses: 0,
+                        refusals: [
+                            .serverFull: 0, .tooManyFromAddress: 0,
+                        ]))
         }
 
         @Test func zeroCapsMeanUnlimited() throws {

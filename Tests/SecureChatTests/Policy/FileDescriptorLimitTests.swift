@@ -3,9 +3,9 @@ import Testing
 @testable import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension PolicyTests {
@@ -28,9 +28,9 @@ extension PolicyTests {
             let raised = FileDescriptorLimit.raiseToHardLimit()
             var limit = rlimit()
             #if canImport(Glibc)
-            let status = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                let status = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
             #else
-            let status = getrlimit(RLIMIT_NOFILE, &limit)
+                let status = getrlimit(RLIMIT_NOFILE, &limit)
             #endif
             #expect(status == 0)
             #expect(limit.rlim_cur == limit.rlim_max)

@@ -60,10 +60,11 @@ extension PolicyTests {
                 }
             }
             let lines = capture.lines.withLock { $0 }
-            #expect(lines.map(\.message) == [
-                "evicted", "evicted", "evicted (5 similar lines suppressed)", "evicted",
-                "evicted (1 similar line suppressed)",
-            ])
+            #expect(
+                lines.map(\.message) == [
+                    "evicted", "evicted", "evicted (5 similar lines suppressed)", "evicted",
+                    "evicted (1 similar line suppressed)",
+                ])
             #expect(lines.map { $0.metadata["suppressed"]?.description } == [nil, nil, "5", nil, "1"])
             #expect(limiter.totalSuppressed == 6)
         }

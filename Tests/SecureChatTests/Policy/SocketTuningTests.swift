@@ -5,9 +5,9 @@ import Testing
 @testable import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension PolicyTests {
@@ -31,16 +31,16 @@ extension PolicyTests {
                 Int(try await channel.getOption(option).get())
             }
             #if os(Linux)
-            return Observed(
-                keepalive: try await read(.init(level: .socket, name: .so_keepalive)),
-                noDelay: try await read(.init(level: .tcp, name: .tcp_nodelay)),
-                idle: try await read(self.tcp(TCP_KEEPIDLE)),
-                interval: try await read(self.tcp(TCP_KEEPINTVL)),
-                count: try await read(self.tcp(TCP_KEEPCNT)),
-                userTimeoutMillis: try await read(self.tcp(TCP_USER_TIMEOUT))
-            )
+                return Observed(
+                    keepalive: try await read(.init(level: .socket, name: .so_keepalive)),
+                    noDelay: try await read(.init(level: .tcp, name: .tcp_nodelay)),
+                    idle: try await read(self.tcp(TCP_KEEPIDLE)),
+                    interval: try await read(self.tcp(TCP_KEEPINTVL)),
+                    count: try await read(self.tcp(TCP_KEEPCNT)),
+                    userTimeoutMillis: try await read(self.tcp(TCP_USER_TIMEOUT))
+                )
             #else
-            throw ChannelError.operationUnsupported
+                throw ChannelError.operationUnsupported
             #endif
         }
 
@@ -72,18 +72,22 @@ extension PolicyTests {
                 let child = try await accepted.futureResult.get()
                 channels.append(child)
 
-                #expect(try await self.observe(child) == Observed(
-                    keepalive: 1, noDelay: 1, idle: 60, interval: 15, count: 4, userTimeoutMillis: 120_000
-                ))
+                #expect(
+                    try await self.observe(child)
+                        == Observed(
+                            keepalive: 1, noDelay: 1, idle: 60, interval: 15, count: 4, userTimeoutMillis: 120_000
+                        ))
 
                 // From outside the event loop (the future-chaining path) with custom settings.
                 let custom = KeepaliveSettings(
                     idle: .seconds(77), interval: .seconds(11), probeCount: 3, noDelay: false
                 )
                 try await SocketTuning.apply(custom, to: client)
-                #expect(try await self.observe(client) == Observed(
-                    keepalive: 1, noDelay: 0, idle: 77, interval: 11, count: 3, userTimeoutMillis: 110_000
-                ))
+                #expect(
+                    try await self.observe(client)
+                        == Observed(
+                            keepalive: 1, noDelay: 0, idle: 77, interval: 11, count: 3, userTimeoutMillis: 110_000
+                        ))
 
                 let explicit = KeepaliveSettings(idle: .milliseconds(1_500), userTimeout: .milliseconds(4_321))
                 try await SocketTuning.apply(explicit, to: child)
@@ -123,7 +127,7 @@ extension PolicyTests {
 }
 
 #if os(Linux)
-private let isLinux = true
+    private let isLinux = true
 #else
-private let isLinux = false
+    private let isLinux = false
 #endif

@@ -11,7 +11,8 @@ struct LineDecoderTests {
 
         init(maximumLength: Int, detectTLS: Bool = false) {
             channel = EmbeddedChannel(
-                handler: ByteToMessageHandler(LineDecoder(maximumLength: maximumLength, detectTLSClientHello: detectTLS))
+                handler: ByteToMessageHandler(
+                    LineDecoder(maximumLength: maximumLength, detectTLSClientHello: detectTLS))
             )
         }
 

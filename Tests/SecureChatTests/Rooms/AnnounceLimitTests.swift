@@ -1,5 +1,5 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Joins and leaves in crowded rooms")
 struct AnnounceLimitTests {
@@ -23,8 +23,13 @@ struct AnnounceLimitTests {
             #expect(try await bob.readUntil { $0.contains("carol") } == "* carol was kicked by alice (\"too loud\")")
             // History holds only what was announced: alice's and bob's joins, and the kick.
             let eve = try await TestClient.loggedIn("eve", port: server.port)
-            let replay = try await eve.sync().filter { $0.hasPrefix("[") }.map { String($0.drop { $0 != " " }.dropFirst()) }
-            #expect(replay == ["* alice joined #lobby", "* bob joined #lobby", "* carol was kicked by alice (\"too loud\")"])
+            let replay = try await eve.sync().filter { $0.hasPrefix("[") }.map {
+                String($0.drop { $0 != " " }.dropFirst())
+            }
+            #expect(
+                replay == [
+                    "* alice joined #lobby", "* bob joined #lobby", "* carol was kicked by alice (\"too loud\")",
+                ])
             for client in [alice, bob, eve] { await client.close() }
         }
     }

@@ -1,5 +1,5 @@
-import Testing
 import SecureChat
+import Testing
 
 @Suite("Rooms: /join /leave /rooms, scoping and per-room history")
 struct RoomTests {

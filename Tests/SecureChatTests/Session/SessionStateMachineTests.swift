@@ -44,7 +44,9 @@ struct SessionStateMachineTests {
             ]
         )
         let tls = Self.machine(transport: .tls(version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256"))
-        #expect(tls.greeting(usersOnline: 2)[1] == .notice("Your connection is encrypted: TLSv1.3, TLS_AES_128_GCM_SHA256."))
+        #expect(
+            tls.greeting(usersOnline: 2)[1] == .notice("Your connection is encrypted: TLSv1.3, TLS_AES_128_GCM_SHA256.")
+        )
         #expect(tls.greeting(usersOnline: 2)[2] == .notice("2 users online."))
     }
 
@@ -58,7 +60,8 @@ struct SessionStateMachineTests {
     )
     func malformedName(name: String, problem: String) {
         var machine = Self.machine()
-        #expect(machine.receive(.line(name), now: Self.start) == [.error("Cannot use that name: \(problem)."), Self.prompt])
+        #expect(
+            machine.receive(.line(name), now: Self.start) == [.error("Cannot use that name: \(problem)."), Self.prompt])
         guard case .awaitingName(let failures) = machine.state else {
             Issue.record("left the login state")
             return
@@ -120,7 +123,9 @@ struct SessionStateMachineTests {
         var machine = Self.machine()
         #expect(machine.receive(.line(""), now: Self.start) == [])
         #expect(
-            machine.receive(.overlong, now: Self.start) == [.error("Line too long (over 2048 bytes); it was discarded.")]
+            machine.receive(.overlong, now: Self.start) == [
+                .error("Line too long (over 2048 bytes); it was discarded.")
+            ]
         )
         #expect(
             machine.receive(.tlsOnPlaintextPort, now: Self.start) == [
@@ -205,7 +210,9 @@ struct SessionStateMachineTests {
         #expect(machine.receive(.line("over"), now: Self.start) == [.count(.rateLimitedLine), refused])
         #expect(machine.receive(.line("over"), now: Self.start) == [.count(.rateLimitedLine), refused])
         #expect(
-            machine.receive(.line("over"), now: Self.start) == [.error("Disconnected for flooding."), .close(.flooding)]
+            machine.receive(.line("over"), now: Self.start) == [
+                .error("Disconnected for flooding."), .close(.flooding),
+            ]
         )
         // A second later the bucket has refilled, but the connection is closing: nothing more happens.
         #expect(machine.receive(.line("late"), now: Self.start + .seconds(1)) == [])
@@ -246,9 +253,18 @@ struct SessionStateMachineTests {
                 .bans(BanPage(bans: [], number: 9, pages: 3, total: 120)),
                 [.error("There are 3 pages of bans; /bans 1 to /bans 3.")]
             ),
-            (.moderation(target: "x", .banListFull, lifted: false), [.error("The ban list is full (10000 bans); lift some with /unban first.")]),
-            (.moderation(target: "10.0.0.0/8", .ownNetwork("10.0.0.0/8"), lifted: false), [.error("You are connected from inside 10.0.0.0/8; you cannot ban your own address.")]),
-            (.moderation(target: "bob", .targetIsOperator, lifted: false), [.error("bob is an operator; operators cannot kick or ban each other.")]),
+            (
+                .moderation(target: "x", .banListFull, lifted: false),
+                [.error("The ban list is full (10000 bans); lift some with /unban first.")]
+            ),
+            (
+                .moderation(target: "10.0.0.0/8", .ownNetwork("10.0.0.0/8"), lifted: false),
+                [.error("You are connected from inside 10.0.0.0/8; you cannot ban your own address.")]
+            ),
+            (
+                .moderation(target: "bob", .targetIsOperator, lifted: false),
+                [.error("bob is an operator; operators cannot kick or ban each other.")]
+            ),
             (.whois("dave", nil), [.error("No user named dave is online.")]),
             (
                 .rooms(RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)),
@@ -264,7 +280,9 @@ struct SessionStateMachineTests {
     @Test("a /users reply over the list limit says how many more")
     func longUserList() throws {
         var machine = try Self.chatting()
-        let entries = (1...2).map { UserListing(name: "u\($0)", room: .lobby, isOperator: $0 == 1, transport: .plaintext) }
+        let entries = (1...2).map {
+            UserListing(name: "u\($0)", room: .lobby, isOperator: $0 == 1, transport: .plaintext)
+        }
         #expect(
             machine.receive(.users(UserList(room: .lobby, entries: entries, total: 5)))
                 == [.notice("5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more")]
@@ -291,7 +309,10 @@ struct SessionStateMachineTests {
             (.flooding, "bob left #lobby (flooding)", .floodDisconnect),
             (.tooManyLoginAttempts, "bob left #lobby (too many login attempts)", nil),
             (.banned, "bob left #lobby (banned)", nil),
-            (.removedByOperator(.init(.kicked, by: "alice", reason: "spam")), "bob was kicked by alice (\"spam\")", nil),
+            (
+                .removedByOperator(.init(.kicked, by: "alice", reason: "spam")), "bob was kicked by alice (\"spam\")",
+                nil
+            ),
             (.removedByOperator(.init(.banned, by: "alice", reason: nil)), "bob was banned by alice", nil),
             (.tlsOnPlaintextPort, "bob left #lobby (TLS on plaintext port)", .tlsOnPlaintextPort),
             (.handshakeFailed, "bob left #lobby (TLS handshake failed)", nil),

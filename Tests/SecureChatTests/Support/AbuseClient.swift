@@ -4,9 +4,9 @@ import NIOPosix
 import SecureChat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The abuse tests' client: `TestClient`, which can pick its source address and shrink its receive buffer.
@@ -67,24 +67,24 @@ enum AcceptedSocket {
     }
 
     #if os(Linux)
-    static func keepaliveOptions(of fd: Int32) -> KeepaliveOptions? {
-        func read(_ level: Int32, _ name: Int32) -> Int32? {
-            var value: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+        static func keepaliveOptions(of fd: Int32) -> KeepaliveOptions? {
+            func read(_ level: Int32, _ name: Int32) -> Int32? {
+                var value: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+            }
+            let tcp = Int32(IPPROTO_TCP)
+            guard let keepalive = read(SOL_SOCKET, SO_KEEPALIVE),
+                let idle = read(tcp, TCP_KEEPIDLE),
+                let interval = read(tcp, TCP_KEEPINTVL),
+                let probes = read(tcp, TCP_KEEPCNT),
+                let userTimeout = read(tcp, TCP_USER_TIMEOUT),
+                let noDelay = read(tcp, TCP_NODELAY)
+            else { return nil }
+            return KeepaliveOptions(
+                keepalive: keepalive == 0 ? 0 : 1, idleSeconds: idle, intervalSeconds: interval, probes: probes,
+                userTimeoutMillis: userTimeout, noDelay: noDelay == 0 ? 0 : 1
+            )
         }
-        let tcp = Int32(IPPROTO_TCP)
-        guard let keepalive = read(SOL_SOCKET, SO_KEEPALIVE),
-            let idle = read(tcp, TCP_KEEPIDLE),
-            let interval = read(tcp, TCP_KEEPINTVL),
-            let probes = read(tcp, TCP_KEEPCNT),
-            let userTimeout = read(tcp, TCP_USER_TIMEOUT),
-            let noDelay = read(tcp, TCP_NODELAY)
-        else { return nil }
-        return KeepaliveOptions(
-            keepalive: keepalive == 0 ? 0 : 1, idleSeconds: idle, intervalSeconds: interval, probes: probes,
-            userTimeoutMillis: userTimeout, noDelay: noDelay == 0 ? 0 : 1
-        )
-    }
     #endif
 }

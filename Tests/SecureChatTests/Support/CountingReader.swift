@@ -27,7 +27,10 @@ final class CountingReader: Sendable {
         var counting = false
         var waiters: [(count: Int, promise: EventLoopPromise<Void>)] = []
 
-        init(name: String, sender: String, sentinel: String, loggedIn: EventLoopPromise<Void>, done: EventLoopPromise<Result>) {
+        init(
+            name: String, sender: String, sentinel: String, loggedIn: EventLoopPromise<Void>,
+            done: EventLoopPromise<Result>
+        ) {
             self.welcome = Array("* Welcome, \(name)!".utf8)
             self.prefix = Array((sender + ": ").utf8)
             self.sentinel = Array(sentinel.utf8)
@@ -113,7 +116,8 @@ final class CountingReader: Sendable {
         let channel = try await ClientBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process's memory as Linux reports it in /proc/PID/status: this process's (`pid` nil) or a child's, such
@@ -20,11 +20,11 @@ enum MemoryProbe {
     /// Gives freed heap pages back to the kernel, so RSS reflects memory still held rather than malloc's cache.
     static func trim() {
         #if canImport(Glibc)
-        // malloc_trim is glibc-only and not in the Glibc module; look it up (RTLD_DEFAULT is a null handle).
-        typealias Trim = @convention(c) (Int) -> Int32
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-            _ = unsafeBitCast(symbol, to: Trim.self)(0)
-        }
+            // malloc_trim is glibc-only and not in the Glibc module; look it up (RTLD_DEFAULT is a null handle).
+            typealias Trim = @convention(c) (Int) -> Int32
+            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+                _ = unsafeBitCast(symbol, to: Trim.self)(0)
+            }
         #endif
     }
 

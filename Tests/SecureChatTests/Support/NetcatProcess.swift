@@ -1,9 +1,9 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import NIOConcurrencyHelpers
 
 /// `nc` (netcat-openbsd) as a child process talking to the test server: what a real user runs.
 ///

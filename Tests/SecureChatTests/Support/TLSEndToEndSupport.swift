@@ -172,7 +172,8 @@ enum TLSClientHelloBytes {
     /// The first flight of a real client-mode `OpenSSLHandler`: a complete TLS record holding a ClientHello.
     static func real() throws -> [UInt8] {
         let context = try TLSContext.client(trustRootsPath: TestCertificates.set.caCertificatePath)
-        let channel = EmbeddedChannel(handler: try OpenSSLHandler(context: context, mode: .client(serverHostname: "localhost")))
+        let channel = EmbeddedChannel(
+            handler: try OpenSSLHandler(context: context, mode: .client(serverHostname: "localhost")))
         defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443)).wait()
         var hello: [UInt8] = []

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOPosix
 import SecureChat
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct TestTimeout: Error, CustomStringConvertible {
     let waitingFor: String
@@ -123,7 +124,8 @@ final class TestClient: Sendable {
         // connect, and bytes read before the collector is in the pipeline would be lost. The collector is kept
         // as made, not looked up later: a refused connection's pipeline may already be empty.
         let collector = LineCollector()
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
@@ -141,7 +143,9 @@ final class TestClient: Sendable {
     }
 
     /// Connects, reads the greeting and logs in as `name`; returns once the welcome notice arrived.
-    static func loggedIn(_ name: String, port: Int, from source: String? = nil, tls: TLS? = nil) async throws -> TestClient {
+    static func loggedIn(_ name: String, port: Int, from source: String? = nil, tls: TLS? = nil) async throws
+        -> TestClient
+    {
         let client = try await connect(port: port, from: source, tls: tls)
         try await client.login(name)
         return client

@@ -36,7 +36,8 @@ struct CertificateLoadingTests {
     func missingCertificate() async throws {
         let directory = try TLSTemporaryDirectory()
         let missing = directory.file("nowhere.crt")
-        let error = try await Self.bindError(Self.configuration(certificate: missing, key: TestCertificates.set.privateKeyPath))
+        let error = try await Self.bindError(
+            Self.configuration(certificate: missing, key: TestCertificates.set.privateKeyPath))
         let tlsError = try #require(error as? TLSError, "\(error)")
         #expect(tlsError.code == .fileUnreadable)
         #expect(tlsError.path == missing)

@@ -34,7 +34,8 @@ struct CertificateReloadTests {
     }
 
     static func leafFingerprint(_ path: String) throws -> String {
-        DevelopmentCertificates.normalizedFingerprint(try DevelopmentCertificates.fingerprintSHA256(ofCertificateAt: path))
+        DevelopmentCertificates.normalizedFingerprint(
+            try DevelopmentCertificates.fingerprintSHA256(ofCertificateAt: path))
     }
 
     @Test("after a reload new connections get the new certificate; an open connection stays up and chats")
@@ -77,8 +78,9 @@ struct CertificateReloadTests {
         }
     }
 
-    @Test("a reload from bad files throws naming the file; new connections keep the previous certificate",
-          arguments: BrokenCertificateFiles.allCases)
+    @Test(
+        "a reload from bad files throws naming the file; new connections keep the previous certificate",
+        arguments: BrokenCertificateFiles.allCases)
     func badReloadKeepsThePreviousCertificate(broken: BrokenCertificateFiles) async throws {
         let live = try LiveFiles()
         let otherDirectory = try TLSTemporaryDirectory()
@@ -104,7 +106,8 @@ struct CertificateReloadTests {
                 namedFile = live.key
             case .keyOfAnotherCertificate:
                 let other = try DevelopmentCertificates.generate(directory: otherDirectory.path)
-                try Data(contentsOf: URL(fileURLWithPath: other.privateKeyPath)).write(to: URL(fileURLWithPath: live.key))
+                try Data(contentsOf: URL(fileURLWithPath: other.privateKeyPath)).write(
+                    to: URL(fileURLWithPath: live.key))
                 namedFile = live.key
             }
 

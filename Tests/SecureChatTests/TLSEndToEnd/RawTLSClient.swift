@@ -2,7 +2,7 @@ import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TLS client on a blocking loopback socket, driving OpenSSL directly: for what no well-behaved client

@@ -10,8 +10,10 @@ struct RealClientTests {
 
     /// `s_client` flags that make it verify the server strictly against the test CA and stop on any failure.
     static func sClientArguments(port: Int, _ extra: [String]) -> [String] {
-        ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", TestCertificates.set.caCertificatePath,
-         "-verify_return_error"] + extra
+        [
+            "s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-CAfile", TestCertificates.set.caCertificatePath,
+            "-verify_return_error",
+        ] + extra
     }
 
     @Test(
@@ -38,14 +40,17 @@ struct RealClientTests {
                 #expect(encrypted.hasPrefix("* Your connection is encrypted: \(expectedVersion), "))
                 if tls12 {
                     // Mozilla intermediate: ECDHE with an AEAD.
-                    #expect(encrypted.contains("ECDHE-") && (encrypted.contains("GCM") || encrypted.contains("CHACHA20")))
+                    #expect(
+                        encrypted.contains("ECDHE-") && (encrypted.contains("GCM") || encrypted.contains("CHACHA20")))
                 }
                 try await sClient.readUntil("the prompt") { $0.hasPrefix("* Choose a username") }
                 sClient.send("viaopenssl")
                 try await sClient.readUntil("the welcome") { $0.hasPrefix("* Welcome, viaopenssl!") }
 
                 try await withProcess(nc, ["127.0.0.1", "\(server.port)"]) { netcat in
-                    try await netcat.readUntil("the plaintext warning") { $0.hasPrefix("* Your connection is NOT encrypted") }
+                    try await netcat.readUntil("the plaintext warning") {
+                        $0.hasPrefix("* Your connection is NOT encrypted")
+                    }
                     try await netcat.readUntil("the prompt") { $0.hasPrefix("* Choose a username") }
                     netcat.send("vianc")
                     try await netcat.readUntil("the welcome") { $0.hasPrefix("* Welcome, vianc!") }

@@ -48,7 +48,9 @@ enum BadHandshakeInput: String, CaseIterable, Sendable, CustomStringConvertible 
 
 @Suite("Hostile or confused peers on the TLS port", .timeLimit(.minutes(2)))
 struct TLSBadInputTests {
-    @Test("a peer that stalls before finishing the handshake is closed at the login timeout", arguments: StalledInput.allCases)
+    @Test(
+        "a peer that stalls before finishing the handshake is closed at the login timeout",
+        arguments: StalledInput.allCases)
     func stalledHandshakeIsClosedAtTheLoginTimeout(input: StalledInput) async throws {
         // Short, but long enough that the check below logs in comfortably within it on a loaded machine.
         try await withTestServer({ $0.loginTimeout = .seconds(3) }) { server in
@@ -69,7 +71,9 @@ struct TLSBadInputTests {
         }
     }
 
-    @Test("bytes that are not a TLS handshake are refused at once (not at the timeout)", arguments: BadHandshakeInput.allCases)
+    @Test(
+        "bytes that are not a TLS handshake are refused at once (not at the timeout)",
+        arguments: BadHandshakeInput.allCases)
     func badHandshakeBytesAreRefused(input: BadHandshakeInput) async throws {
         // The default 30 s login timeout is longer than the failsafe wait: the close must come from the failed
         // handshake itself.
@@ -113,7 +117,8 @@ struct TLSBadInputTests {
             try await channel.eventLoop.flatSubmit {
                 do {
                     let context = try channel.pipeline.syncOperations.context(handlerType: OpenSSLHandler.self)
-                    let forged = ByteBuffer(bytes: [0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0x5A, count: 64))
+                    let forged = ByteBuffer(
+                        bytes: [0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0x5A, count: 64))
                     return context.writeAndFlush(NIOAny(forged))
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

@@ -3,7 +3,7 @@ import SecureChat
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What 1,000 idle, logged-in connections cost, TLS against plaintext. Measured, printed, and only held to a
@@ -33,17 +33,19 @@ struct TLSMemoryTests {
     /// (or test) left in malloc's free lists.
     static func settledResidentBytes(of pid: String = "self") throws -> Int {
         #if canImport(Glibc)
-        // glibc's malloc_trim (not in the Swift Glibc module); RTLD_DEFAULT is the null handle.
-        if pid == "self", let symbol = dlsym(nil, "malloc_trim") {
-            typealias MallocTrim = @convention(c) (Int) -> Int32
-            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
-        }
+            // glibc's malloc_trim (not in the Swift Glibc module); RTLD_DEFAULT is the null handle.
+            if pid == "self", let symbol = dlsym(nil, "malloc_trim") {
+                typealias MallocTrim = @convention(c) (Int) -> Int32
+                _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+            }
         #endif
         return try TLSProcessMemory.residentBytes(of: pid)
     }
 
     /// Opens `count` logged-in clients, each parked alone in room `#<prefix><index>`, 25 at a time.
-    static func openIdleClients(count: Int, port: Int, tls: TestClient.TLS?, prefix: String) async throws -> [TestClient] {
+    static func openIdleClients(count: Int, port: Int, tls: TestClient.TLS?, prefix: String) async throws
+        -> [TestClient]
+    {
         var clients: [TestClient] = []
         clients.reserveCapacity(count)
         var next = 0
@@ -82,7 +84,8 @@ struct TLSMemoryTests {
             let clients = try await openIdleClients(count: connections, port: port, tls: transport, prefix: "m")
             let after = try settledResidentBytes()
             await closeAll(clients)
-            return Figures(label: "in-process client+server, \(tls ? "TLS" : "plaintext")", before: before, after: after)
+            return Figures(
+                label: "in-process client+server, \(tls ? "TLS" : "plaintext")", before: before, after: after)
         }
     }
 

@@ -77,9 +77,10 @@ public struct BanList: Sendable, Equatable {
         for (index, ban) in bans.enumerated() {
             if let key = ban.nameKey, byName[key] == nil { byName[key] = index }
             if let network = ban.network {
-                byNetwork[network.prefixLength, default: [:]][network.description] = byNetwork[network.prefixLength]?[
-                    network.description
-                ] ?? index
+                byNetwork[network.prefixLength, default: [:]][network.description] =
+                    byNetwork[network.prefixLength]?[
+                        network.description
+                    ] ?? index
             }
         }
     }

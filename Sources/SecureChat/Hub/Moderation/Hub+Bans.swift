@@ -17,10 +17,13 @@ extension Hub {
             let victimNetwork = IPAddress(victim.info.address).map(IPNetwork.init(host:))
             let ownNetwork = victimNetwork.map { network in IPAddress(op.info.address).map(network.contains) ?? false }
             let network = ownNetwork == true ? nil : victimNetwork
-            let ban = Ban(name: victim.name.display, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason)
+            let ban = Ban(
+                name: victim.name.display, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason
+            )
             guard bans.add(ban) == .added else { return .banListFull }
             moderationLog.log(
-                "ban added", metadata: ["user": "\(victim.name)", "peer": "\(network.map { "\($0)" } ?? "-")", "by": "\(op.name)"],
+                "ban added",
+                metadata: ["user": "\(victim.name)", "peer": "\(network.map { "\($0)" } ?? "-")", "by": "\(op.name)"],
                 to: logger
             )
             expel(victim, by: op, .banned, reason: reason)
@@ -30,8 +33,9 @@ extension Hub {
 
     private func banNetwork(_ network: IPNetwork, by op: Member, reason: String?) -> OperatorOutcome {
         if let own = IPAddress(op.info.address), network.contains(own) { return .ownNetwork(network.description) }
-        guard bans.add(Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason))
-            == .added
+        guard
+            bans.add(Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason))
+                == .added
         else { return .banListFull }
         moderationLog.log("network banned", metadata: ["network": "\(network)", "by": "\(op.name)"], to: logger)
         let inside = members.values.filter { member in

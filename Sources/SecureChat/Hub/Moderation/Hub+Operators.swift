@@ -39,7 +39,9 @@ extension Hub {
         guard let heir else { return }
         members[operatorID]?.isOperator = false
         operators.remove(operatorID)
-        deliver(ServerLine.notice("You are no longer the operator: you have been idle too long."), to: .connection(operatorID))
+        deliver(
+            ServerLine.notice("You are no longer the operator: you have been idle too long."),
+            to: .connection(operatorID))
         hand(to: heir, announcing: "\(heir.name) is now the operator (\(current.name) has been idle).")
     }
 
