@@ -14,8 +14,8 @@ import NIOCore
 /// failed handshake, shutdown) asks it with a ``CloseReason``, and the first reason is the one that is counted
 /// and reported.
 ///
-/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable`, `closeWhenActive` and `stallTimer`
-/// are only touched on the channel's event loop.
+/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable`, `closeWhenActive`, `stallTimer` and
+/// `closeDeadline` are only touched on the channel's event loop.
 final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
     typealias InboundIn = InboundLine
     typealias InboundOut = InboundLine
@@ -62,6 +62,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     private var stallTimer: Scheduled<Void>?
     /// A close was asked for before the channel was active (a refused connection): done on activation.
     private var closeWhenActive = false
+    /// Closes the channel if a graceful close's last write never completes.
+    private var closeDeadline: Scheduled<Void>?
 
     /// Completed when the channel has closed.
     let closeFuture: EventLoopFuture<Void>
@@ -126,9 +128,11 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         eventLoop.execute { self.drainAndClose() }
     }
 
-    /// Closes the connection now, whatever is still queued (the end of a shutdown's grace period).
-    func forceClose() {
-        _ = markClosing(.serverShutdown)
+    /// Closes the connection now, whatever is still queued or unsent: for a peer that has not earned a goodbye
+    /// (no login in time, a failed handshake, where a graceful close would wait for a handshake that never
+    /// comes) and for the end of a shutdown's grace period. The first reason given is still the one counted.
+    func abort(reason: CloseReason) {
+        _ = markClosing(reason)
         eventLoop.execute { self.context?.close(promise: nil) }
     }
 
@@ -159,6 +163,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         stallTimer?.cancel()
+        closeDeadline?.cancel()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -183,6 +188,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         }
         stallTimer?.cancel()
         stallTimer = nil
+        closeDeadline?.cancel()
+        closeDeadline = nil
         context.fireChannelInactive()
     }
 
@@ -267,19 +274,22 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
             queue.bytes = 0
             return takeLines()
         }
-        guard !lines.isEmpty else {
-            context.close(promise: nil)
-            return
-        }
         let written = context.eventLoop.makePromise(of: Void.self)
-        _ = write(lines, context: context, promise: written)
+        if lines.isEmpty {
+            // Lines already handed to NIO (a farewell, the shutdown notice) may still wait in its write buffer,
+            // and a close would fail them. NIO completes writes in order, so an empty write's promise says
+            // they are out.
+            context.write(wrapOutboundOut(ByteBuffer()), promise: written)
+        } else {
+            _ = write(lines, context: context, promise: written)
+        }
         context.flush()
-        // The write-timeout timer (if the client is not reading) still closes the connection if this never
-        // completes.
         let channel = context.channel
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        if !writable, stallTimer == nil {
-            stallTimer = context.eventLoop.scheduleTask(in: writeTimeout) { channel.close(promise: nil) }
+        // A client that stopped reading never lets that write complete, writable channel or not: the close
+        // happens after `writeTimeout` anyway. A timer of its own, which no writability change cancels.
+        if closeDeadline == nil {
+            closeDeadline = context.eventLoop.scheduleTask(in: writeTimeout) { channel.close(promise: nil) }
         }
     }
 

@@ -183,15 +183,20 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
                 return
             case .lines(let batch):
                 for line in batch {
+                    // Once the server has decided to close (a timeout, a kick, an overflow), queued lines do
+                    // nothing more: a name must not log in a connection that is going away. Lines a peer sent
+                    // before hanging up are still processed, as `printf 'alice\nhi\n' | nc` expects.
+                    if let reason = outbox.closeReason {
+                        endSession()
+                        await finish(session, machine, reason: reason, readError: nil)
+                        return
+                    }
                     let progress: Session.Progress
                     (machine, progress) = await session.process(line, machine)
                     if progress.contains(.loggedIn) { timers.loggedIn() }
                     if progress.contains(.active) { timers.active() }
                     guard progress.contains(.closing) else { continue }
-                    inbox.withLockedValue {
-                        $0.phase = .ended
-                        $0.lines = []
-                    }
+                    endSession()
                     guard case .closing(let reason) = machine.state else {
                         preconditionFailure("closing without a reason")
                     }
@@ -200,6 +205,19 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
                 }
             }
         }
+    }
+
+    /// No more lines for this session. Reading resumes if it was held, so that a TLS close_notify from the
+    /// peer can still arrive and the close need not wait for its timeout.
+    private func endSession() {
+        let resume: Bool = inbox.withLockedValue { inbox in
+            inbox.phase = .ended
+            inbox.lines = []
+            let paused = inbox.readPaused
+            inbox.readPaused = false
+            return paused
+        }
+        if resume { outbox.eventLoop.execute { self.resumeReading() } }
     }
 
     private func finish(

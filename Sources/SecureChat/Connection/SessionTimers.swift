@@ -21,7 +21,7 @@ final class SessionTimers: Sendable {
         self.idleTimeout = idleTimeout
         let timer = outbox.eventLoop.scheduleTask(in: loginTimeout) {
             log.logger.info("login timeout; closing")
-            outbox.close(reason: .loginTimeout)
+            outbox.abort(reason: .loginTimeout)
         }
         state.withLockedValue { $0.loginTimer = timer }
     }

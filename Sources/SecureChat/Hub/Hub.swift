@@ -197,16 +197,16 @@ public actor Hub {
             let count = rooms[name]!.members.count
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
         }
-        guard replayHistory(of: name, to: id) else { return }
+        // That notice may have overflowed the outbox and removed the member: then no join is announced.
+        guard members[id] != nil, replayHistory(of: name, to: id) else { return }
         announce("\(member.name) joined \(name)", in: name, except: id)
     }
 
-    /// Replays a room's history to one member. Returns false if their outbox overflowed (they were removed).
+    /// Replays a room's history to one member. Returns false if they are gone (their outbox overflowed).
     @discardableResult
     func replayHistory(of room: RoomName, to id: ConnectionID) -> Bool {
-        guard let history = rooms[room]?.history, !history.isEmpty, let outbox = members[id]?.outbox else {
-            return true
-        }
+        guard let outbox = members[id]?.outbox else { return false }
+        guard let history = rooms[room]?.history, !history.isEmpty else { return true }
         var batch = WakeUpBatch()
         defer { batch.wake() }
         var overflowed =
@@ -310,8 +310,9 @@ public actor Hub {
             for (id, outbox) in recipients where id != sender { send(id, outbox) }
             statistics.deliveries += recipients.count - (recipients[sender] == nil ? 0 : 1)
         case .connection(let id):
+            // One recipient: no batch to gather, the outbox is woken directly.
             guard let member = members[id] else { return }
-            send(id, member.outbox)
+            if member.outbox.send(line) == .overflow { overflowed.append(id) }
             statistics.deliveries += 1
         }
         for id in overflowed { remove(id, reason: .sendQueueOverflow) }

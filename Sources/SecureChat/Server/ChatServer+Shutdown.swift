@@ -28,7 +28,7 @@ extension ChatServer {
         let connections = context.connections
         context.group.next().scheduleTask(in: configuration.shutdownGrace) {
             for outbox in connections.withLockedValue({ Array($0.outboxes.values) }) {
-                outbox.forceClose()
+                outbox.abort(reason: .serverShutdown)
             }
         }
     }

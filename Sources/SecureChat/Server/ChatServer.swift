@@ -172,7 +172,7 @@ public final class ChatServer: Service, Sendable {
 
     private func closeAllConnections() {
         for outbox in context.connections.withLockedValue({ Array($0.outboxes.values) }) {
-            outbox.forceClose()
+            outbox.abort(reason: .serverShutdown)
         }
     }
 
@@ -268,7 +268,7 @@ public final class ChatServer: Service, Sendable {
                 connection.driver.start(session, onEnd: ended)
             case .failure(let error):
                 self.handshakeFailed(error, connection: connection)
-                connection.outbox.close(reason: .handshakeFailed)
+                connection.outbox.abort(reason: .handshakeFailed)
                 connection.outbox.closeFuture.whenComplete { _ in ended() }
             }
         }

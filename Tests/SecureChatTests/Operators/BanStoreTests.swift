@@ -104,6 +104,25 @@ struct BanStoreTests {
         #expect(brought2.compactMap(\.name).sorted() == ["carol", "dave"])
     }
 
+    @Test("a reload keeps a ban lifted here that the file still holds (the lift was not saved yet)")
+    func reloadKeepsUnsavedLifts() async throws {
+        let directory = BanFileTests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/bans.json"
+        let store = try BanStore.load(path: path, logger: Self.logger)
+        _ = store.add(try Self.ban(name: "bob"))
+        _ = store.add(try Self.ban(name: "carol"))
+        await store.save()
+        #expect(store.remove(matching: "bob").count == 1)
+        // Whether or not the lift reached the disk yet, the reload must not bring bob back.
+        let brought = try store.reload()
+        #expect(brought.isEmpty)
+        #expect(store.matching(name: "bob") == nil)
+        #expect(store.matching(name: "carol") != nil)
+        await store.save()
+        #expect(try BanFile.load(path: path).matching(name: "bob") == nil)
+    }
+
     @Test("saving writes the file with mode 0600 and leaves no temporary file")
     func saving() async throws {
         let directory = BanFileTests.scratchDirectory()

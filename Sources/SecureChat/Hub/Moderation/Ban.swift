@@ -29,6 +29,14 @@ public struct Ban: Codable, Sendable, Equatable {
     /// The skeleton the ban refuses, if it names a name.
     var nameKey: String? { name.map(Username.key(for:)) }
 
+    /// What the ban refuses, whoever made it, when and why: two bans with one target are the same ban.
+    struct Target: Hashable {
+        let nameKey: String?
+        let network: IPNetwork?
+    }
+
+    var target: Target { Target(nameKey: nameKey, network: network) }
+
     private enum CodingKeys: String, CodingKey {
         case name, address, bannedBy, bannedAt, reason
     }

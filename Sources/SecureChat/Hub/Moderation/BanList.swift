@@ -63,12 +63,16 @@ public struct BanList: Sendable, Equatable {
         return removed
     }
 
-    /// This list plus the bans of `other` that it does not already hold.
-    func merged(with other: BanList) -> BanList {
-        var merged = self
-        for ban in other.bans where !merged.bans.contains(ban) { merged.bans.append(ban) }
-        merged.reindex()
-        return merged
+    /// What the bans refuse, as a set.
+    var targets: Set<Ban.Target> { Set(bans.map(\.target)) }
+
+    /// This list with `changes` replayed on it: the targets `removed` taken out, then the bans `added` that
+    /// it does not already hold. Linear in the sizes involved.
+    func replaying(added: [Ban], removed: Set<Ban.Target>) -> BanList {
+        var result = bans.filter { !removed.contains($0.target) }
+        var present = Set(result.map(\.target))
+        for ban in added where present.insert(ban.target).inserted { result.append(ban) }
+        return BanList(result)
     }
 
     private mutating func reindex() {

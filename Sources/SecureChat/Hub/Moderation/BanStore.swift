@@ -19,6 +19,8 @@ public final class BanStore: Sendable {
 
     private struct State {
         var list: BanList
+        /// What the file holds as far as this store knows: the list loaded or last saved.
+        var onDisk: BanList
         var version = 0
         var savedVersion = 0
     }
@@ -29,7 +31,7 @@ public final class BanStore: Sendable {
     private let logger: Logger
 
     public init(_ list: BanList = BanList(), file: BanFile? = nil, capacity: Int = defaultCapacity, logger: Logger) {
-        self.state = NIOLockedValueBox(State(list: list))
+        self.state = NIOLockedValueBox(State(list: list, onDisk: list))
         self.file = file
         self.capacity = capacity
         self.logger = logger
@@ -93,24 +95,25 @@ public final class BanStore: Sendable {
         }
     }
 
-    /// Reads the ban file again and merges it with the bans made since the last save (which the file cannot
-    /// know yet). Returns the bans the file brought in, so the caller can disconnect whoever they match. A bad
-    /// file throws and changes nothing.
+    /// Reads the ban file again and replays on it what changed here since the last save (bans made and bans
+    /// lifted, which the file cannot know yet), so a SIGHUP never loses either. Returns the bans whose targets
+    /// are new, so the caller can disconnect whoever they match. A bad file throws and changes nothing. The
+    /// file is read outside the lock; the merge is linear.
     public func reload() throws -> [Ban] {
         guard let file else { return [] }
         let loaded = try BanFile.load(path: file.path)
         let (brought, unsaved): ([Ban], Bool) = state.withLockedValue { state in
-            let unsaved = state.version > state.savedVersion
-            let merged = unsaved ? loaded.merged(with: state.list) : loaded
-            // New targets only: the same name or network banned again (another time, another reason) is not news.
-            let brought = merged.bans.filter { ban in
-                !state.list.bans.contains { $0.nameKey == ban.nameKey && $0.network == ban.network }
-            }
-            state.list = merged
+            let before = state.list.targets
+            let onDisk = state.onDisk.targets
+            let added = state.list.bans.filter { !onDisk.contains($0.target) }
+            let removed = onDisk.subtracting(before)
+            let unsaved = !added.isEmpty || !removed.isEmpty
+            state.list = loaded.replaying(added: added, removed: removed)
+            state.onDisk = loaded
             state.version += 1
-            // Without unsaved bans the list is the file's: nothing to write back.
+            // Without unsaved changes the list is the file's: nothing to write back.
             if !unsaved { state.savedVersion = state.version }
-            return (brought, unsaved)
+            return (state.list.bans.filter { !before.contains($0.target) }, unsaved)
         }
         if unsaved { scheduleSave() }
         return brought
@@ -132,7 +135,11 @@ public final class BanStore: Sendable {
     private func write(_ list: BanList, version: Int, to file: BanFile) async {
         do {
             try await file.save(list, version: version)
-            state.withLockedValue { $0.savedVersion = max($0.savedVersion, version) }
+            state.withLockedValue { state in
+                guard version > state.savedVersion else { return }
+                state.savedVersion = version
+                state.onDisk = list
+            }
         } catch {
             logger.error("could not save the ban file", metadata: ["error": "\(error)"])
         }
