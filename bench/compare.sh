@@ -30,15 +30,8 @@ TLS_PORT=${TLS_PORT:-29543}
 WORK=$(mktemp -d /tmp/compare.XXXXXX)
 SERVER_PID=""
 
-stop_server() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
+# shellcheck source=server-control.sh
+. bench/server-control.sh  # the working directory is the repository root (see the cd above)
 trap 'stop_server' EXIT
 trap 'stop_server; exit 130' INT TERM
 
@@ -52,13 +45,7 @@ start_server() {
     "${SERVER_PIN[@]}" "$1/securechatd" --host 127.0.0.1 --port "$PORT" --tls-port "$TLS_PORT" --history 0 \
         --log-level warning --rate 0 --connect-rate 0 --max-per-address 200000 >"$WORK/server.out" 2>>"$WORK/server.err" &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "securechatd did not start listening on $PORT" >&2
-    exit 1
+    wait_for_port "$PORT" "$WORK/server.err"
 }
 
 if [ "$QUICK" = 1 ]; then

@@ -32,15 +32,8 @@ SERVER_PID=""
 
 log() { printf '== %s\n' "$*" >&2; }
 
-stop_server() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
+# shellcheck source=server-control.sh
+. bench/server-control.sh  # the working directory is the repository root (see the cd above)
 trap 'stop_server' EXIT
 trap 'stop_server; exit 130' INT TERM
 
@@ -82,13 +75,7 @@ start_server() {
     stop_server
     "${SERVER_PIN[@]}" "$BIN/securechatd" "${SERVER_ARGS[@]}" >"$WORK/server.out" 2>>"$WORK/server.err" &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "securechatd did not start listening on $PORT" >&2
-    exit 1
+    wait_for_port "$PORT" "$WORK/server.err"
 }
 
 # Runs one chatbench scenario against a fresh server; keeps its JSON line.
