@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A throwaway PostgreSQL server for one test: `initdb` into a temporary folder, a free port on 127.0.0.1, run
+/// as the unprivileged `postgres` user when the tests run as root (PostgreSQL refuses to run as root), and
+/// stopped (and its folder removed) when the test ends, whether it passed or threw.
+///
+/// The server binaries come from Debian's `postgresql` package, which keeps them outside PATH in
+/// `/usr/lib/postgresql/VERSION/bin`. Without them, tests that need a server are skipped (see `isAvailable`).
+struct TestPostgres: Sendable {
+    let port: Int
+    let user = "securechat"
+    let database = "postgres"
+    let directory: String
+
+    /// The folder with `initdb`, `pg_ctl` and `postgres`, if installed.
+    static let binaries: String? = {
+        let root = "/usr/lib/postgresql"
+        guard let versions = try? FileManager.default.contentsOfDirectory(atPath: root) else { return nil }
+        let newest = versions.compactMap(Int.init).sorted().last
+        guard let newest, FileManager.default.isExecutableFile(atPath: "\(root)/\(newest)/bin/initdb") else {
+            return nil
+        }
+        return "\(root)/\(newest)/bin"
+    }()
+
+    static var isAvailable: Bool { binaries != nil }
+
+    /// Why cluster tests are skipped here.
+    static let unavailableReason: Comment =
+        "PostgreSQL server binaries are not installed (apt-get install postgresql); .ci/run installs them"
+
+    /// Starts a server, runs `body` with it, stops it.
+    static func with<T: Sendable>(_ body: (TestPostgres) async throws -> T) async throws -> T {
+        let server = try await start()
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    private static func start() async throws -> TestPostgres {
+        guard let binaries else { throw TestPostgresError("no PostgreSQL server binaries") }
+        var template = Array((NSTemporaryDirectory() + "securechat-pg-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw TestPostgresError("mkdtemp failed") }
+        let directory = String(cString: made)
+        let owner = getuid() == 0 ? getpwnam("postgres") : nil
+        if let owner {
+            guard chown(directory, owner.pointee.pw_uid, owner.pointee.pw_gid) == 0 else {
+                throw TestPostgresError("cannot hand \(directory) to the postgres user")
+            }
+        }
+        let server = TestPostgres(port: try await freePort(), directory: directory)
+        do {
+            try await server.start(binaries: binaries, asPostgres: owner != nil)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        return server
+    }
+
+    private func start(binaries: String, asPostgres: Bool) async throws {
+        let server = self
+        let owner: Bool? = asPostgres ? true : nil
+        try await server.run(
+            "\(binaries)/initdb",
+            ["-D", server.dataDirectory, "-U", server.user, "--auth=trust", "--no-sync", "-E", "UTF8"],
+            asPostgres: owner != nil
+        )
+        let options = "-p \(server.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off"
+        try await server.run(
+            "\(binaries)/pg_ctl",
+            ["-D", server.dataDirectory, "-l", "\(directory)/server.log", "-o", options, "-w", "-t", "60", "start"],
+            asPostgres: owner != nil
+        )
+    }
+
+    private var dataDirectory: String { "\(directory)/data" }
+
+    /// Stops the server at once and removes its folder.
+    func stop() async {
+        if let binaries = Self.binaries {
+            try? await run(
+                "\(binaries)/pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "stop"],
+                asPostgres: getuid() == 0
+            )
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs a PostgreSQL tool to its end; throws with its output if it fails.
+    ///
+    /// Not through Foundation's `Process`: `pg_ctl start` leaves a server running that inherits the descriptor
+    /// Foundation watches to learn that its child exited, so it never would. `posix_spawn` and `waitpid` (on
+    /// a thread of its own, not the cooperative pool) see `pg_ctl` itself exit.
+    private func run(_ tool: String, _ arguments: [String], asPostgres: Bool) async throws {
+        let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
+        let logPath = "\(directory)/\(URL(fileURLWithPath: tool).lastPathComponent).out"
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try Self.spawnAndWait(argv, output: logPath) })
+            }
+        }
+        guard status == 0 else {
+            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw TestPostgresError("\(tool) \(arguments.joined(separator: " ")) exited with \(status): \(output)")
+        }
+    }
+
+    /// Spawns `argv` with stdin from /dev/null and stdout and stderr into `output`; waits for it.
+    private static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw TestPostgresError("cannot start \(argv[0]): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw TestPostgresError("waitpid failed: errno \(errno)") }
+        }
+        // WIFEXITED / WEXITSTATUS, which Swift does not import.
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// A port on 127.0.0.1 that was free a moment ago.
+    private static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port
+        try? await channel.close()
+        guard let port else { throw TestPostgresError("no free port") }
+        return port
+    }
+}
+
+struct TestPostgresError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
