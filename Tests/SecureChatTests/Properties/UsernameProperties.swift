@@ -34,17 +34,26 @@ struct UsernameProperties {
         return String(prefix) + body + String(suffix)
     }
 
-    /// The documented rule (`Username.reserved`): the skeleton of the name, of the name without `_` and `-`,
-    /// without any digit, `_` or `-`, or with those trimmed from both ends, is a reserved name's skeleton.
+    /// The documented rule (`Username.reserved`): the name, the name without any digit, `_` or `-`, or the name
+    /// without `_` and `-` and with any number of digits, `_` and `-` removed from either end, has a reserved
+    /// skeleton.
     static func isReserved(_ name: String) -> Bool {
         let isDecoration: (Character) -> Bool = { "0123456789_-".contains($0) }
-        let withoutSeparators = name.filter { $0 != "_" && $0 != "-" }
-        var trimmed = Substring(withoutSeparators)
-        while let first = trimmed.first, isDecoration(first) { trimmed.removeFirst() }
-        while let last = trimmed.last, isDecoration(last) { trimmed.removeLast() }
         let reservedKeys = Set(Username.reserved.map { Username.key(for: $0) })
-        return [name, withoutSeparators, name.filter { !isDecoration($0) }, String(trimmed)]
-            .contains { !$0.isEmpty && reservedKeys.contains(Username.key(for: $0)) }
+        var candidates = [name, name.filter { !isDecoration($0) }]
+        let stripped = name.filter { $0 != "_" && $0 != "-" }
+        var front = Substring(stripped)
+        while !front.isEmpty {
+            var both = front
+            while !both.isEmpty {
+                candidates.append(String(both))
+                guard let last = both.last, isDecoration(last) else { break }
+                both.removeLast()
+            }
+            guard let first = front.first, isDecoration(first) else { break }
+            front.removeFirst()
+        }
+        return candidates.contains { !$0.isEmpty && reservedKeys.contains(Username.key(for: $0)) }
     }
 
     static func check(_ text: String) {
