@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // The PostgreSQL driver behind --cluster: pooled queries and LISTEN/NOTIFY, on the same event loops.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Tests only: property-based checks (random inputs, shrinking, fixed seeds) in Swift Testing.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // System OpenSSL 3 (Debian: libssl-dev). Only Sources/SecureChat/TLS imports it.
@@ -67,6 +69,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
     ]

@@ -22,6 +22,10 @@ public struct LineDecoder: ByteToMessageDecoder {
     private let lastLineNeedsCleanEnd: Bool
     private var discarding = false
     private var firstBytesChecked: Bool
+    /// The stream began with a TLS record: nothing after it is a line. Without this, bytes that came in a later
+    /// read than the record were decoded as lines while the same bytes in the record's read were dropped, so
+    /// the events depended on how the network cut the stream (found by `LineDecoderProperties`).
+    private var sawTLSRecord = false
     /// How far into the buffer we already searched for a newline, so a line that trickles in byte by byte is
     /// scanned once, not quadratically.
     private var scanned = 0
@@ -42,11 +46,16 @@ public struct LineDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if self.sawTLSRecord {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
         if !self.firstBytesChecked {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return .needMoreData }
             self.firstBytesChecked = true
             // 0x16 is the TLS handshake content type; no chat client starts a session with that control byte.
             if first == 0x16 {
+                self.sawTLSRecord = true
                 buffer.moveReaderIndex(to: buffer.writerIndex)
                 context.fireChannelRead(Self.wrapInboundOut(.tlsOnPlaintextPort))
                 return .needMoreData

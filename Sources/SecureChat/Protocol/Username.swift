@@ -77,19 +77,23 @@ public struct Username: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Whether `name` is a reserved name in disguise: its skeleton, its skeleton without `_` and `-`, without
-    /// any digit, `_` or `-`, or with digits, `_` and `-` trimmed from both ends, is a reserved skeleton.
+    /// Whether `name` is a reserved name in disguise: its skeleton, its skeleton without any digit, `_` or `-`,
+    /// or without `_` and `-` and with any number of digits, `_` and `-` trimmed from either end, is a reserved
+    /// skeleton. Every trim is tried, not only the longest, because `0` and `1` are both decoration and letters:
+    /// `0perat0r8` is `operator` with `8` added, and `00p` is `op` with `0` added.
     private static func isReserved(_ name: String) -> Bool {
         let isDecoration: (Character) -> Bool = { $0 == "_" || $0 == "-" || $0.isASCII && $0.isNumber }
-        let withoutSeparators = name.filter { $0 != "_" && $0 != "-" }
-        let trimmedName = withoutSeparators.drop(while: isDecoration).reversed().drop(while: isDecoration)
-        let candidates = [
-            name,
-            withoutSeparators,
-            name.filter { !isDecoration($0) },
-            String(trimmedName.reversed()),
-        ]
-        return candidates.contains { !$0.isEmpty && reservedKeys.contains(key(for: $0)) }
+        let isReservedText: (String) -> Bool = { !$0.isEmpty && reservedKeys.contains(key(for: $0)) }
+        if isReservedText(name) || isReservedText(name.filter { !isDecoration($0) }) { return true }
+        let characters = Array(name.filter { $0 != "_" && $0 != "-" })
+        let leading = characters.prefix(while: isDecoration).count
+        let trailing = characters.reversed().prefix(while: isDecoration).count
+        for start in 0...leading {
+            for end in 0...trailing where start + end < characters.count {
+                if isReservedText(String(characters[start..<(characters.count - end)])) { return true }
+            }
+        }
+        return false
     }
 
     public var description: String { display }

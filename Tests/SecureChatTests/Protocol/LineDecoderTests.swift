@@ -163,6 +163,16 @@ struct LineDecoderTests {
         #expect(try harness.events() == [.tls])
     }
 
+    @Test("after a TLS record at the start, later reads are swallowed too, however the stream is cut")
+    func tlsSwallowsLaterReads() throws {
+        // Found by LineDecoderProperties: [0x16, \n] in one read gave [.tls], in two reads [.tls, .line("")].
+        let harness = Harness(maximumLength: 100, detectTLS: true)
+        try harness.write([0x16])
+        try harness.write("\nhello\n")
+        #expect(try harness.events() == [.tls])
+        #expect(try harness.finish() == [])
+    }
+
     @Test("TLS detection looks only at the very first byte of the stream")
     func tlsOnlyAtStart() throws {
         let harness = Harness(maximumLength: 100, detectTLS: true)

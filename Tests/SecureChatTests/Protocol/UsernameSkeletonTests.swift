@@ -44,6 +44,8 @@ struct UsernameSkeletonTests {
         arguments: [
             "admin_", "Server1", "r00t", "0perator", "sysop-", "ADM1N", "adm1n", "_root_", "root-2", "2root",
             "0p", "op1", "m0d", "SYSTEM32", "n0b0dy", "Secure-Chat", "d_m", "server-1-", "Adm1nistrat0r",
+            // Look-alike digits at an end and decoration (found by UsernameProperties): the skeleton trims.
+            "0perat0r8", "r00t1", "1ROOT0", "m0d-9", "00p",
         ]
     )
     func disguisedReserved(name: String) {
