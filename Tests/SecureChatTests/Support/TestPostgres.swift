@@ -49,25 +49,32 @@ struct TestPostgres: Sendable {
         }
     }
 
+    /// A port chosen free can be taken before the server binds it (the other tests connect all the time, and
+    /// outgoing connections take ports from the same range), so a failed start is tried again on a new port.
     private static func start() async throws -> TestPostgres {
         guard let binaries else { throw TestPostgresError("no PostgreSQL server binaries") }
-        var template = Array((NSTemporaryDirectory() + "securechat-pg-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw TestPostgresError("mkdtemp failed") }
-        let directory = String(cString: made)
-        let owner = getuid() == 0 ? getpwnam("postgres") : nil
-        if let owner {
-            guard chown(directory, owner.pointee.pw_uid, owner.pointee.pw_gid) == 0 else {
-                throw TestPostgresError("cannot hand \(directory) to the postgres user")
+        var lastError: any Error = TestPostgresError("no attempt")
+        for _ in 0..<5 {
+            var template = Array((NSTemporaryDirectory() + "securechat-pg-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else { throw TestPostgresError("mkdtemp failed") }
+            let directory = String(cString: made)
+            let owner = getuid() == 0 ? getpwnam("postgres") : nil
+            if let owner {
+                guard chown(directory, owner.pointee.pw_uid, owner.pointee.pw_gid) == 0 else {
+                    throw TestPostgresError("cannot hand \(directory) to the postgres user")
+                }
+            }
+            let server = TestPostgres(port: try await freePort(), directory: directory)
+            do {
+                try await server.start(binaries: binaries, asPostgres: owner != nil)
+                return server
+            } catch {
+                let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+                lastError = TestPostgresError("\(error); server log: \(log.suffix(2000))")
+                await server.stop()
             }
         }
-        let server = TestPostgres(port: try await freePort(), directory: directory)
-        do {
-            try await server.start(binaries: binaries, asPostgres: owner != nil)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        return server
+        throw lastError
     }
 
     private func start(binaries: String, asPostgres: Bool) async throws {
