@@ -26,7 +26,7 @@ bin=$("${build[@]}" --show-bin-path)
 
 if [ ! -s Fuzz/Corpus/TLSServer/client-hello ]; then
     # A real ClientHello from the client OpenSSLHandler (in memory), behind the chunking-seed byte.
-    SECURECHAT_FUZZ_WRITE_CLIENT_HELLO=Fuzz/Corpus/TLSServer/client-hello "$bin/FuzzTLSServer"
+    ASAN_OPTIONS=detect_leaks=0 SECURECHAT_FUZZ_WRITE_CLIENT_HELLO=Fuzz/Corpus/TLSServer/client-hello "$bin/FuzzTLSServer"
 fi
 
 run_one() {
@@ -35,20 +35,27 @@ run_one() {
     local work=Fuzz/.corpus/$name
     local log=Fuzz/.logs/$name.log
     mkdir -p "$work" Fuzz/.artifacts Fuzz/.logs
-    local dict=()
+    local extra=() asan=detect_leaks=1
     if [ -f "Fuzz/Dictionaries/$name.dict" ]; then
-        dict=("-dict=Fuzz/Dictionaries/$name.dict")
+        extra+=("-dict=Fuzz/Dictionaries/$name.dict")
+    fi
+    if [ "$name" = BanFile ]; then
+        # Foundation's Data(contentsOf:) leaves one 4 KiB read buffer that LeakSanitizer reports at exit; the
+        # TLS targets keep leak detection, where a leaked SSL object would matter.
+        asan=detect_leaks=0
+        extra+=(-detect_leaks=0)
     fi
     echo "== $name: ${seconds}s"
     local status=0
-    nice "$bin/Fuzz$name" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
-        -artifact_prefix="Fuzz/.artifacts/$name-" "${dict[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 ||
+    # No Swift backtracer: it fights ASan's signal handlers and hides the fatalError message.
+    ASAN_OPTIONS=$asan SWIFT_BACKTRACE=enable=no nice "$bin/Fuzz$name" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
+        -artifact_prefix="Fuzz/.artifacts/$name-" "${extra[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 ||
         status=$?
     # The last progress line carries the coverage (cov: edges, ft: features); the final stats the speed.
     local last execs speed
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     echo "   $name: ${speed:-?} exec/s, ${execs:-?} executions; $(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo 'no coverage line')"
     if [ $status -ne 0 ]; then
         echo "   $name FAILED (exit $status): see $log and Fuzz/.artifacts/$name-*" >&2

@@ -28,14 +28,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for ban in list.bans {
         _ = ban.summary
         if let name = ban.name {
-            precondition(list.matching(name: name) != nil, "the ban on \(name.debugDescription) is not found")
+            require(list.matching(name: name) != nil, "the ban on \(name.debugDescription) is not found")
         }
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try! encoder.encode(Contents(bans: list.bans)).write(to: URL(fileURLWithPath: path))
     let reloaded = try! BanFile.load(path: path)
-    precondition(reloaded.bans == list.bans, "round trip changed the bans: \(list.bans) → \(reloaded.bans)")
+    require(reloaded.bans == list.bans, "round trip changed the bans: \(list.bans) → \(reloaded.bans)")
     return 0
 }
 

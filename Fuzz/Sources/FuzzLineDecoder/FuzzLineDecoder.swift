@@ -89,15 +89,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let expected = expectedEvents(stream, options)
     let whole = decode([stream[...]], options)
     for case .line(let line) in whole {
-        precondition(line.count <= maximumLength, "a line of \(line.count) bytes passed the limit")
-        precondition(!line.contains(UInt8(ascii: "\n")), "a line holds a newline")
+        require(line.count <= maximumLength, "a line of \(line.count) bytes passed the limit")
+        require(!line.contains(UInt8(ascii: "\n")), "a line holds a newline")
     }
-    precondition(whole == expected, "whole stream: \(whole) but the model says \(expected)")
+    require(whole == expected, "whole stream: \(whole) but the model says \(expected)")
     let chunked = decode(Chunker.split(stream, seed: seed), options)
-    precondition(chunked == whole, "chunking changed the events: \(chunked) vs \(whole)")
+    require(chunked == whole, "chunking changed the events: \(chunked) vs \(whole)")
     if stream.count <= 256 {
         let bytewise = decode(stream.map { [$0][...] }, options)
-        precondition(bytewise == whole, "byte by byte changed the events: \(bytewise) vs \(whole)")
+        require(bytewise == whole, "byte by byte changed the events: \(bytewise) vs \(whole)")
     }
     return 0
 }

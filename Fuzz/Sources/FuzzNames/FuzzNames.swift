@@ -18,31 +18,31 @@ private let reservedKeys = Set(Username.reserved.map { Username.key(for: $0) })
 
 private func checkUsername(_ text: String) {
     let key = Username.key(for: text)
-    precondition(Username.key(for: key) == key, "the skeleton is not a fixed point: \(text.debugDescription)")
+    require(Username.key(for: key) == key, "the skeleton is not a fixed point: \(text.debugDescription)")
     guard case .success(let name) = Username.validate(text) else { return }
-    precondition(name.display == text, "the display name is not what was typed")
-    precondition(text.utf8.allSatisfy(isNameByte), "accepted a byte outside the set: \(text.debugDescription)")
-    precondition((1...Username.maximumLength).contains(text.utf8.count), "accepted \(text.utf8.count) bytes")
-    precondition(name.key == Username.key(for: name.display), "key differs from key(for: display)")
-    precondition(!reservedKeys.contains(name.key), "accepted a reserved name: \(text)")
+    require(name.display == text, "the display name is not what was typed")
+    require(text.utf8.allSatisfy(isNameByte), "accepted a byte outside the set: \(text.debugDescription)")
+    require((1...Username.maximumLength).contains(text.utf8.count), "accepted \(text.utf8.count) bytes")
+    require(name.key == Username.key(for: name.display), "key differs from key(for: display)")
+    require(!reservedKeys.contains(name.key), "accepted a reserved name: \(text)")
     // Any spelling with the same skeleton is the same user.
     if case .success(let lookAlike) = Username.validate(key) {
-        precondition(lookAlike == name, "\(text) and its skeleton \(key) are different users")
+        require(lookAlike == name, "\(text) and its skeleton \(key) are different users")
     }
 }
 
 private func checkRoom(_ text: String) {
     guard let room = RoomName(parsing: text) else { return }
     let body = text.hasPrefix("#") ? text.utf8.dropFirst() : text.utf8[...]
-    precondition(body.allSatisfy(isNameByte), "room accepted a byte outside the set: \(text.debugDescription)")
+    require(body.allSatisfy(isNameByte), "room accepted a byte outside the set: \(text.debugDescription)")
     let value = room.value.utf8
-    precondition(value.first == UInt8(ascii: "#"), "room name without #")
-    precondition((2...RoomName.maximumLength + 1).contains(value.count), "room name of \(value.count) bytes")
-    precondition(
+    require(value.first == UInt8(ascii: "#"), "room name without #")
+    require((2...RoomName.maximumLength + 1).contains(value.count), "room name of \(value.count) bytes")
+    require(
         value.dropFirst().allSatisfy { isNameByte($0) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) },
         "room name not folded: \(room.value)"
     )
-    precondition(RoomName(parsing: room.value) == room, "\(room.value) does not parse to itself")
+    require(RoomName(parsing: room.value) == room, "\(room.value) does not parse to itself")
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

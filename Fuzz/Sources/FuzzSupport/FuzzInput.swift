@@ -53,3 +53,9 @@ public enum Chunker {
         return mixed ^ (mixed >> 31)
     }
 }
+
+/// `precondition` with a message that survives `-O`: release builds drop precondition messages, and a finding
+/// without its message costs a debugging session.
+public func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError(message()) }
+}

@@ -91,12 +91,21 @@ public struct TLSPeer {
         channel.embeddedEventLoop.run()
     }
 
+    /// The peer vanishes (the socket reports EOF), timers run out, the channel is torn down.
+    public func end() {
+        if channel.isActive {
+            channel.pipeline.fireChannelInactive()
+        }
+        channel.embeddedEventLoop.advanceTime(by: .seconds(60))
+        _ = try! channel.finish(acceptAlreadyClosed: true)
+    }
+
     /// Whether the handler's contract holds: at most one error, always a `TLSError`, and an error closes.
     public func checkErrorContract(_ target: String) {
-        precondition(recorder.errors.count <= 1, "\(target): more than one error: \(recorder.errors)")
+        require(recorder.errors.count <= 1, "\(target): more than one error: \(recorder.errors)")
         if let error = recorder.errors.first {
-            precondition(error is TLSError, "\(target): not a TLSError: \(error)")
-            precondition(!channel.isActive, "\(target): still open after \(error)")
+            require(error is TLSError, "\(target): not a TLSError: \(error)")
+            require(!channel.isActive, "\(target): still open after \(error)")
         }
     }
 }

@@ -41,23 +41,23 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let scalars = Array(output.unicodeScalars)
 
     for scalar in scalars {
-        precondition(!isForbidden(scalar.value), "U+\(String(scalar.value, radix: 16)) survived sanitising")
+        require(!isForbidden(scalar.value), "U+\(String(scalar.value, radix: 16)) survived sanitising")
     }
     if let first = scalars.first, let last = scalars.last {
-        precondition(!isBlank(first) && !isBlank(last), "blank at an end of \(output.debugDescription)")
+        require(!isBlank(first) && !isBlank(last), "blank at an end of \(output.debugDescription)")
     }
     var run = 0
     for scalar in scalars {
         run = isMark(scalar) ? run + 1 : 0
-        precondition(run <= TextSanitizer.maximumCombiningMarks, "\(run) marks stacked in \(output.debugDescription)")
+        require(run <= TextSanitizer.maximumCombiningMarks, "\(run) marks stacked in \(output.debugDescription)")
     }
-    precondition(output.utf8.count <= TextSanitizer.maximumExpansion * size, "grew past maximumExpansion")
+    require(output.utf8.count <= TextSanitizer.maximumExpansion * size, "grew past maximumExpansion")
 
     // Scalar by scalar, not String ==, which would call canonically equivalent texts equal.
     let again = TextSanitizer.sanitize(output)
-    precondition(Array(again.unicodeScalars) == scalars, "not idempotent: \(output.debugDescription) → \(again.debugDescription)")
+    require(Array(again.unicodeScalars) == scalars, "not idempotent: \(output.debugDescription) → \(again.debugDescription)")
     let viaString = TextSanitizer.sanitize(String(decoding: bytes, as: UTF8.self))
-    precondition(Array(viaString.unicodeScalars) == scalars, "the bytes and String paths differ")
+    require(Array(viaString.unicodeScalars) == scalars, "the bytes and String paths differ")
     return 0
 }
 

@@ -22,6 +22,9 @@ public struct LineDecoder: ByteToMessageDecoder {
     private let lastLineNeedsCleanEnd: Bool
     private var discarding = false
     private var firstBytesChecked: Bool
+    /// The stream began with a TLS record: everything after it is swallowed, however the bytes were cut into
+    /// reads, so no part of a handshake ever passes as a line while the session closes the connection.
+    private var refusedTLS = false
     /// How far into the buffer we already searched for a newline, so a line that trickles in byte by byte is
     /// scanned once, not quadratically.
     private var scanned = 0
@@ -42,11 +45,16 @@ public struct LineDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if self.refusedTLS {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
         if !self.firstBytesChecked {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return .needMoreData }
             self.firstBytesChecked = true
             // 0x16 is the TLS handshake content type; no chat client starts a session with that control byte.
             if first == 0x16 {
+                self.refusedTLS = true
                 buffer.moveReaderIndex(to: buffer.writerIndex)
                 context.fireChannelRead(Self.wrapInboundOut(.tlsOnPlaintextPort))
                 return .needMoreData
