@@ -26,7 +26,8 @@ bin=$("${build[@]}" --show-bin-path)
 
 if [ ! -s Fuzz/Corpus/TLSServer/client-hello ]; then
     # A real ClientHello from the client OpenSSLHandler (in memory), behind the chunking-seed byte.
-    ASAN_OPTIONS=detect_leaks=0 SECURECHAT_FUZZ_WRITE_CLIENT_HELLO=Fuzz/Corpus/TLSServer/client-hello "$bin/FuzzTLSServer"
+    ASAN_OPTIONS=detect_leaks=0 SECURECHAT_FUZZ_WRITE_CLIENT_HELLO=Fuzz/Corpus/TLSServer/client-hello \
+        "$bin/FuzzTLSServer"
 fi
 
 run_one() {
@@ -48,18 +49,20 @@ run_one() {
     echo "== $name: ${seconds}s"
     local status=0
     # No Swift backtracer: it fights ASan's signal handlers and hides the fatalError message.
-    ASAN_OPTIONS=$asan SWIFT_BACKTRACE=enable=no nice "$bin/Fuzz$name" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
-        -artifact_prefix="Fuzz/.artifacts/$name-" "${extra[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 ||
-        status=$?
+    ASAN_OPTIONS=$asan SWIFT_BACKTRACE=enable=no nice "$bin/Fuzz$name" \
+        -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -artifact_prefix="Fuzz/.artifacts/$name-" \
+        "${extra[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 || status=$?
     # The last progress line carries the coverage (cov: edges, ft: features); the final stats the speed.
     local last execs speed
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    echo "   $name: ${speed:-?} exec/s, ${execs:-?} executions; $(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo 'no coverage line')"
+    local coverage
+    coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo 'no coverage line')
+    echo "   $name: ${speed:-?} exec/s, ${execs:-?} executions; $coverage"
     if [ $status -ne 0 ]; then
         echo "   $name FAILED (exit $status): see $log and Fuzz/.artifacts/$name-*" >&2
-        grep -E 'Fatal error|Precondition failed|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY' "$log" | head -5 >&2 || true
+        grep -E 'Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY' "$log" | head -5 >&2 || true
         failed=1
     fi
 }

@@ -55,7 +55,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     // Scalar by scalar, not String ==, which would call canonically equivalent texts equal.
     let again = TextSanitizer.sanitize(output)
-    require(Array(again.unicodeScalars) == scalars, "not idempotent: \(output.debugDescription) → \(again.debugDescription)")
+    require(
+        Array(again.unicodeScalars) == scalars,
+        "not idempotent: \(output.debugDescription) → \(again.debugDescription)"
+    )
     let viaString = TextSanitizer.sanitize(String(decoding: bytes, as: UTF8.self))
     require(Array(viaString.unicodeScalars) == scalars, "the bytes and String paths differ")
     return 0
