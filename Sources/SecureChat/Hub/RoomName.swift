@@ -14,15 +14,17 @@ public struct RoomName: Hashable, Sendable, CustomStringConvertible {
     public init?(parsing text: String) {
         var body = Substring(text)
         if body.hasPrefix("#") { body = body.dropFirst() }
-        let lowered = body.lowercased()
-        guard (1...Self.maximumLength).contains(lowered.utf8.count),
-            lowered.utf8.allSatisfy({ byte in
+        // The bytes are checked before folding: Unicode lower-casing maps the Kelvin sign (U+212A) to "k", so
+        // checking after it let `#\u{212A}ey` pass as `#key`.
+        guard (1...Self.maximumLength).contains(body.utf8.count),
+            body.utf8.allSatisfy({ byte in
                 (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                     || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             })
         else { return nil }
-        self.value = "#" + lowered
+        self.value = "#" + body.lowercased()
     }
 
     public var description: String { value }

@@ -39,7 +39,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     private var date: String {
         let parts = self.utc
-        return "\(parts.tm_year + 1900)-\(Self.pad(parts.tm_mon + 1))-\(Self.pad(parts.tm_mday))"
+        // In Int: glibc fills tm_year up to Int32.max (a hand-edited ban file's `bannedAt` can get there), and
+        // `+ 1900` in Int32 would trap.
+        return "\(Int(parts.tm_year) + 1900)-\(Self.pad(parts.tm_mon + 1))-\(Self.pad(parts.tm_mday))"
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {

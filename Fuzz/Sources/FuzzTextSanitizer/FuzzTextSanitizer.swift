@@ -1,0 +1,71 @@
+import FuzzSupport
+import NIOCore
+import SecureChat
+
+// The oracle is written out here from the specification, not taken from `TextSanitizer.isAllowed`, so a
+// scalar wrongly allowed there is caught too.
+
+/// Scalars that must never reach a terminal: C0 (TAB included: it becomes a space), DEL, C1 (ESC, CSI, OSC),
+/// the bidi embeddings, overrides and isolates, invisible format characters, the line and paragraph separators.
+private func isForbidden(_ value: UInt32) -> Bool {
+    switch value {
+    case 0x00...0x1F, 0x7F...0x9F: return true
+    case 0x202A...0x202E, 0x2066...0x2069: return true
+    case 0x200B...0x200F, 0x2060...0x2064: return true
+    case 0xFEFF, 0x061C, 0x00AD, 0x180E: return true
+    case 0xE0000...0xE007F: return true
+    case 0x2028, 0x2029: return true
+    default: return false
+    }
+}
+
+/// Shows as empty space: what `sanitize` trims from both ends.
+private func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800: return true
+    default: return scalar.properties.isWhitespace
+    }
+}
+
+private func isMark(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.properties.generalCategory {
+    case .nonspacingMark, .spacingMark, .enclosingMark: return true
+    default: return false
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    let output = TextSanitizer.sanitize(ByteBuffer(bytes: bytes))
+    let scalars = Array(output.unicodeScalars)
+
+    for scalar in scalars {
+        require(!isForbidden(scalar.value), "U+\(String(scalar.value, radix: 16)) survived sanitising")
+    }
+    if let first = scalars.first, let last = scalars.last {
+        require(!isBlank(first) && !isBlank(last), "blank at an end of \(output.debugDescription)")
+    }
+    var run = 0
+    for scalar in scalars {
+        run = isMark(scalar) ? run + 1 : 0
+        require(run <= TextSanitizer.maximumCombiningMarks, "\(run) marks stacked in \(output.debugDescription)")
+    }
+    require(output.utf8.count <= TextSanitizer.maximumExpansion * size, "grew past maximumExpansion")
+
+    // Scalar by scalar, not String ==, which would call canonically equivalent texts equal.
+    let again = TextSanitizer.sanitize(output)
+    require(
+        Array(again.unicodeScalars) == scalars,
+        "not idempotent: \(output.debugDescription) → \(again.debugDescription)"
+    )
+    let viaString = TextSanitizer.sanitize(String(decoding: bytes, as: UTF8.self))
+    require(Array(viaString.unicodeScalars) == scalars, "the bytes and String paths differ")
+    return 0
+}
+
+/// The entry point SwiftPM links as `main` (see `runLibFuzzer`).
+@_cdecl("FuzzTextSanitizer_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runLibFuzzer(argc, argv) { data, size in fuzz(data!, size) }
+}

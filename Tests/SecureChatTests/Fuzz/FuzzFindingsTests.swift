@@ -1,0 +1,55 @@
+import NIOCore
+import NIOEmbedded
+import SecureChat
+import Testing
+
+/// Regressions for what the fuzz targets in `Fuzz/` found, one test per finding, each the smallest input.
+@Suite("Fuzz findings")
+struct FuzzFindingsTests {
+    /// Everything a decoder with TLS detection produced for `reads`, fed as separate reads, then EOF.
+    private func decode(_ reads: [[UInt8]]) throws -> [InboundLine] {
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(LineDecoder(maximumLength: 64, detectTLSClientHello: true))
+        )
+        for bytes in reads {
+            try channel.writeInbound(ByteBuffer(bytes: bytes))
+        }
+        channel.pipeline.fireChannelInactive()
+        var events: [InboundLine] = []
+        while let event = try channel.readInbound(as: InboundLine.self) {
+            events.append(event)
+        }
+        return events
+    }
+
+    /// FuzzLineDecoder: after a refused TLS record only the rest of the FIRST read was dropped, so bytes of the
+    /// handshake that came in a later read ("A\n" here) were decoded as chat lines: the events depended on how
+    /// the network cut the stream.
+    @Test("after a TLS record nothing passes as a line, however the stream was cut")
+    func nothingAfterRefusedTLSRecord() throws {
+        let stream: [UInt8] = [0x16, 0x03, 0x01, 0x41, 0x0A, 0x42, 0x0A]
+        #expect(try decode([stream]) == [.tlsOnPlaintextPort])
+        #expect(try decode([Array(stream[..<3]), Array(stream[3...])]) == [.tlsOnPlaintextPort])
+        #expect(try decode(stream.map { [$0] }) == [.tlsOnPlaintextPort])
+    }
+
+    /// Found by review while writing FuzzBanFile (which lists every ban it loads): glibc's gmtime_r puts the year
+    /// of this `bannedAt` at tm_year == Int32.max, and adding 1900 in Int32 trapped, so a ban file carrying it
+    /// loaded fine and then crashed the server at the first `/bans`.
+    @Test("a ban dated at the end of glibc's calendar is listed, not a crash")
+    func banAtTheEndOfTime() throws {
+        let stamp = Timestamp(secondsSinceEpoch: 67_768_036_191_676_799)
+        #expect(stamp.dateTime == "2147485547-12-31 23:59:59 UTC")
+        let ban = Ban(name: "mallory", network: nil, bannedBy: "op", bannedAt: stamp, reason: nil)
+        #expect(ban.summary.hasPrefix("mallory, by op at 2147485547-"))
+    }
+
+    /// Names invariant "only allowed bytes are accepted": the room name was lower-cased before its bytes were
+    /// checked, and Unicode maps the Kelvin sign (U+212A) to ASCII "k", so a look-alike spelling joined `#key`.
+    @Test("a room name with a Kelvin sign is refused, not folded into ASCII")
+    func kelvinSignRoom() {
+        #expect(RoomName(parsing: "#\u{212A}ey") == nil)
+        #expect(RoomName(parsing: "\u{212A}") == nil)
+        #expect(RoomName(parsing: "#KEY")?.value == "#key")
+    }
+}
