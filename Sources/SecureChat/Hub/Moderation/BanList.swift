@@ -5,8 +5,9 @@ public struct BanList: Sendable, Equatable {
     public private(set) var bans: [Ban]
     /// Name skeleton → the ban's position.
     private var byName: [String: Int] = [:]
-    /// Prefix length → canonical network text → the ban's position.
-    private var byNetwork: [Int: [String: Int]] = [:]
+    /// Prefix length → network → the ban's position. Keyed by the value, not its text: checking an address
+    /// on every accept builds no string.
+    private var byNetwork: [Int: [IPNetwork: Int]] = [:]
 
     public init(_ bans: [Ban] = []) {
         self.bans = bans
@@ -24,7 +25,7 @@ public struct BanList: Sendable, Equatable {
     public func matching(address: IPAddress) -> Ban? {
         for (prefixLength, networks) in byNetwork {
             guard let network = IPNetwork(containing: address, prefixLength: prefixLength),
-                let index = networks[network.description]
+                let index = networks[network]
             else { continue }
             return bans[index]
         }
@@ -80,11 +81,8 @@ public struct BanList: Sendable, Equatable {
         byNetwork = [:]
         for (index, ban) in bans.enumerated() {
             if let key = ban.nameKey, byName[key] == nil { byName[key] = index }
-            if let network = ban.network {
-                byNetwork[network.prefixLength, default: [:]][network.description] =
-                    byNetwork[network.prefixLength]?[
-                        network.description
-                    ] ?? index
+            if let network = ban.network, byNetwork[network.prefixLength]?[network] == nil {
+                byNetwork[network.prefixLength, default: [:]][network] = index
             }
         }
     }
