@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SecureChat
 import Testing
 
 #if canImport(Glibc)
@@ -133,6 +134,9 @@ struct TestPostgres: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server inherits this process's open-file limit; with hundreds of test sockets open at once, a
+        // low soft limit left PostgreSQL "insufficient file descriptors available to start server process".
+        _ = FileDescriptorLimit.raiseToHardLimit()
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
