@@ -29,6 +29,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Rooms, history and operators") var hub: HubOptions
     @OptionGroup(title: "Limits and timeouts") var limits: LimitOptions
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
+    @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
 
     func run() async throws {
         operations.bootstrapLogging()
@@ -44,6 +45,8 @@ struct SecureChatDaemon: AsyncParsableCommand {
         // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
         try configuration.validate()
         try listeners.apply(to: &configuration, logger: logger)
+        cluster.apply(to: &configuration)
+        try configuration.validate()
 
         let server = try await ChatServer.bind(configuration: configuration, logger: logger)
         // Anything else in the process that reports through swift-metrics lands in the same /metrics.
@@ -53,7 +56,9 @@ struct SecureChatDaemon: AsyncParsableCommand {
         if let metricsPort = server.metricsPort { ready += " | metrics on port \(metricsPort)" }
         logger.notice("\(ready)")
 
-        let reload = ReloadOnHangup(server: server, banFilePath: configuration.banFilePath, logger: logger)
+        // In a cluster the ban file was imported once; SIGHUP reloads certificates only.
+        let reload = ReloadOnHangup(
+            server: server, banFilePath: configuration.cluster == nil ? configuration.banFilePath : nil, logger: logger)
         reload.install()
         ExitOnSecondInterrupt.install(server: server, logger: logger)
 

@@ -12,6 +12,10 @@ import PostgresNIO
 /// - `securechat_events`: what was said, by room and sequence, the last `--history` of each room kept;
 /// - `securechat_presence`: who is logged in where, unique by the name's look-alike skeleton;
 /// - `securechat_bans`: the ban list, by name skeleton and/or network.
+///
+/// Version 2 (``ClusterSchemaVersion2``) adds what other nodes need to list a member, the cluster-wide login
+/// order, and the functions that make each multi-step change one statement (so one round trip and one
+/// transaction).
 public enum ClusterSchema {
     /// The newest schema version this build knows.
     public static var currentVersion: Int { migrations.count }
@@ -68,30 +72,35 @@ public enum ClusterSchema {
                 CHECK (name_key IS NOT NULL OR network IS NOT NULL)
             )
             """,
-        ]
+        ],
+        ClusterSchemaVersion2.statements,
     ]
 
     /// Brings the database to `currentVersion` and returns the version it found. A database newer than this
     /// build (another node already upgraded) is an error: this node would not understand its tables.
     @discardableResult
     public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> Int {
-        try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(migrationLock))", logger: logger)
-            do {
-                let found = try await migrate(on: connection, logger: logger)
-                try await connection.query("SELECT pg_advisory_unlock(\(migrationLock))", logger: logger)
-                return found
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(migrationLock))", logger: logger)
-                throw error
-            }
+        try await client.withConnection { connection in try await migrate(connection, logger: logger) }
+    }
+
+    /// The same on one connection (the node's own, at start).
+    @discardableResult
+    public static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("SELECT pg_advisory_lock(\(migrationLock))", logger: logger)
+        do {
+            let found = try await migrateLocked(on: connection, logger: logger)
+            try await connection.query("SELECT pg_advisory_unlock(\(migrationLock))", logger: logger)
+            return found
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("SELECT pg_advisory_unlock(\(migrationLock))", logger: logger)
+            throw error
         }
     }
 
     /// Under the lock: creates the version table if needed, then applies each missing migration in its own
     /// transaction together with its version row.
-    private static func migrate(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    private static func migrateLocked(on connection: PostgresConnection, logger: Logger) async throws -> Int {
         try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS securechat_schema (

@@ -13,21 +13,27 @@ extension Hub {
         replaceIdleOperator(now: now)
         switch request {
         case .say(let text):
-            say(id, text)
-            return .done
+            return say(id, text).map { .pending($0, confirmation: nil) } ?? .done
         case .directMessage(let target, let text):
-            return .directMessage(to: target, directMessage(from: id, to: target, text))
+            let outcome = directMessage(from: id, to: target, text)
+            if case .relayed(let receipt, let confirmation) = outcome {
+                return .pending(receipt, confirmation: confirmation)
+            }
+            return .directMessage(to: target, outcome)
         case .users(let all):
             let room = members[id]?.room ?? .lobby
             let total = all ? everyone.count : rooms[room]?.names.count ?? 0
             return .users(UserList(room: all ? nil : room, entries: users(seenBy: id, all: all), total: total))
         case .rooms:
-            return .rooms(RoomList(entries: roomList(), total: rooms.count))
+            return .rooms(RoomList(entries: roomList(), total: roomOrder.count))
         case .whois(let target):
             return .whois(target, whois(target))
         case .stats:
             return .stats(
-                StatisticsReport(messagesSent: messagesSent(by: id), server: currentStatistics(), now: .now())
+                StatisticsReport(
+                    messagesSent: messagesSent(by: id), server: currentStatistics(), now: .now(),
+                    node: cluster.map { NodeReport(name: $0.nodeName, nodesUp: $0.nodesUp) }
+                )
             )
         case .ping:
             pong(id)
@@ -54,7 +60,7 @@ extension Hub {
     public func currentStatistics() -> HubStatistics {
         var result = statistics
         result.usersOnline = members.count
-        result.rooms = rooms.count
+        result.rooms = roomOrder.count
         return result
     }
 
@@ -78,7 +84,7 @@ extension Hub {
 
     /// `/rooms`: the first ``listLimit`` rooms in name order, with their member counts.
     public func roomList() -> [RoomListing] {
-        roomOrder.prefix(Self.listLimit).map { RoomListing(name: $0, members: rooms[$0]?.members.count ?? 0) }
+        roomOrder.prefix(Self.listLimit).map { RoomListing(name: $0, members: rooms[$0]?.population ?? 0) }
     }
 
     /// `/whois`.

@@ -11,6 +11,8 @@ public actor Hub {
     struct Member {
         let info: ClientInfo
         let name: Username
+        /// The node the member is connected to, or nil for this one (`--cluster`).
+        let node: String?
         /// The name in lower case, computed once: listings sort by it (the skeleton `name.key` would put
         /// `user001` after `user100`).
         let sortKey: String
@@ -48,13 +50,24 @@ public actor Hub {
     let moderationLog = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
     var loginSequence: UInt64 = 0
     var shuttingDown = false
+    /// The other nodes, when this node is one of a cluster; nil alone.
+    let cluster: (any ClusterSeam)?
+    /// Names being claimed in the cluster's presence table, by the connection claiming them: taken for
+    /// everyone else here until the claim is decided.
+    var pendingClaims: [String: ConnectionID] = [:]
+    /// Ids for members of other nodes, from a range local connections never reach.
+    var lastRemoteID: UInt64 = 1 << 62
+    /// True while the cluster link is down (users were told chat is paused).
+    var clusterPaused = false
 
     public init(
         configuration: HubConfiguration = HubConfiguration(),
         bans: BanStore? = nil,
+        cluster: (any ClusterSeam)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
+        self.cluster = cluster
         self.bans = bans ?? BanStore(logger: logger)
         self.logger = logger
         self.statistics = HubStatistics(
@@ -67,8 +80,16 @@ public actor Hub {
     // MARK: - Login and leaving
 
     /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
-    /// sees every line exactly once, either replayed or live.
+    /// sees every line exactly once, either replayed or live. In a cluster the name must first be claimed
+    /// cluster-wide: `reserveLogin`, the claim, then `completeLogin`.
     public func login(_ info: ClientInfo, name: Username, outbox: any ClientOutbox) -> LoginOutcome {
+        if let refusal = refusal(of: info, name: name) { return refusal }
+        loginSequence += 1
+        return admit(info, name: name, outbox: outbox, loginOrder: loginSequence)
+    }
+
+    /// Why `name` cannot log in from `info` right now, or nil if it can.
+    func refusal(of info: ClientInfo, name: Username) -> LoginOutcome? {
         // A holder of a configured operator certificate is never locked out by a ban.
         if !isConfiguredOperator(info) {
             if bans.matching(address: info.address) != nil {
@@ -83,12 +104,16 @@ public actor Hub {
                 return .nameBanned
             }
         }
-        guard idsByName[name.key] == nil else { return .nameTaken }
-        let isOperator = qualifiesAsOperator(info)
-        loginSequence += 1
+        guard idsByName[name.key] == nil, pendingClaims[name.key] == nil else { return .nameTaken }
+        return nil
+    }
+
+    /// Makes a member of a user whose name is theirs: the welcome, the operator role if it is due, `#lobby`.
+    func admit(_ info: ClientInfo, name: Username, outbox: any ClientOutbox, loginOrder: UInt64) -> LoginOutcome {
+        let isOperator = cluster == nil ? qualifiesAsOperator(info) : isConfiguredOperator(info)
         members[info.id] = Member(
-            info: info, name: name, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby,
-            isOperator: isOperator, loginSequence: loginSequence,
+            info: info, name: name, node: nil, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby,
+            isOperator: isOperator, loginSequence: loginOrder,
             lastActive: .now()
         )
         idsByName[name.key] = info.id
@@ -100,7 +125,7 @@ public actor Hub {
             level: .info, to: logger
         )
 
-        let others = rooms[.lobby]?.members.count ?? 0
+        let others = rooms[.lobby]?.population ?? 0
         var welcome = "Welcome, \(name)! You are in #lobby with \(others) other\(others == 1 ? "" : "s")."
         welcome += " Type /help for commands."
         deliver(ServerLine.notice(welcome), to: .connection(info.id))
@@ -108,14 +133,19 @@ public actor Hub {
             deliver(ServerLine.notice("You are an operator."), to: .connection(info.id))
         }
         enter(info.id, room: .lobby)
-        return .loggedIn(room: .lobby, isOperator: isOperator)
+        if cluster != nil, members[info.id] != nil { settleClusterOperator(leaving: nil) }
+        return .loggedIn(room: .lobby, isOperator: members[info.id]?.isOperator ?? isOperator)
     }
 
     // MARK: - Talking
 
-    /// A chat line: to everyone in the sender's room but the sender, and into the room's history.
-    public func say(_ id: ConnectionID, _ text: String) {
-        guard let member = members[id] else { return }
+    /// A chat line: to everyone in the sender's room but the sender, and into the room's history. In a
+    /// cluster it is published instead, and the receipt says when it is committed (it then comes back
+    /// through `applyRoomEvents`, in the room's order, like everyone else's).
+    @discardableResult
+    public func say(_ id: ConnectionID, _ text: String) -> CommitReceipt? {
+        guard let member = members[id] else { return nil }
+        if let cluster, clusterPaused || !cluster.isLinked { return CommitReceipt(.notSent) }
         if configuration.logMessages {
             logger.info("chat", metadata: ["connection": "\(id)", "room": "\(member.room)", "text": "\(text)"])
         }
@@ -123,9 +153,15 @@ public actor Hub {
         members[id]?.hasSpoken = true
         statistics.messages += 1
         let line = ServerLine.chat(from: member.name.display, text)
+        if let cluster {
+            let receipt = CommitReceipt()
+            cluster.publish(room: member.room, line: line, except: id, receipt: receipt)
+            return receipt
+        }
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
         rooms[member.room]?.history.append(.init(time: .now(), line: line))
         deliver(line, to: .roomExcept(member.room, id))
+        return nil
     }
 
     /// A direct message to anyone, in any room. The sender gets a confirmation. Never stored in history.
@@ -135,6 +171,17 @@ public actor Hub {
             return .noSuchUser
         }
         if targetID == id { return .toSelf }
+        if let node = recipient.node {
+            guard let cluster, !clusterPaused, cluster.isLinked else { return .clusterUnavailable }
+            members[id]?.messagesSent += 1
+            members[id]?.hasSpoken = true
+            statistics.messages += 1
+            let receipt = CommitReceipt()
+            cluster.relayDirectMessage(
+                ServerLine.directMessage(from: sender.name.display, text),
+                to: RemoteMember(node: node, nameKey: recipient.name.key), receipt: receipt)
+            return .relayed(receipt, confirmation: ServerLine.directMessageSent(to: recipient.name.display, text))
+        }
         if configuration.logMessages {
             logger.info("direct message", metadata: ["connection": "\(id)", "to": "\(target)", "text": "\(text)"])
         }
@@ -162,9 +209,11 @@ public actor Hub {
     public func join(_ id: ConnectionID, room: RoomName) -> JoinOutcome {
         guard let member = members[id] else { return .alreadyThere }
         if member.room == room { return .alreadyThere }
+        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
         // Leaving a room one is alone in frees its slot, so it does not count against the cap.
-        let freesASlot = member.room != .lobby && rooms[member.room]?.members.count == 1
-        if rooms[room] == nil && rooms.count - (freesASlot ? 1 : 0) >= configuration.maximumRooms {
+        let freesASlot = member.room != .lobby && rooms[member.room]?.population == 1
+        let exists = (rooms[room]?.population ?? 0) > 0 || room == .lobby
+        if !exists && roomOrder.count - (freesASlot ? 1 : 0) >= configuration.maximumRooms {
             return .tooManyRooms
         }
         takeOutOfRoom(id, member)
@@ -177,7 +226,7 @@ public actor Hub {
     /// `/leave`: back to `#lobby`.
     public func leaveRoom(_ id: ConnectionID) -> LeaveRoomOutcome {
         guard let member = members[id], member.room != .lobby else { return .alreadyInLobby }
-        _ = join(id, room: .lobby)
+        if join(id, room: .lobby) == .clusterUnavailable { return .clusterUnavailable }
         return .movedToLobby
     }
 
@@ -186,20 +235,29 @@ public actor Hub {
     /// Puts a member into a room: history replay to them, then the join notice to the others and into history.
     func enter(_ id: ConnectionID, room name: RoomName) {
         guard let member = members[id] else { return }
-        if rooms[name] == nil {
-            rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
-            roomOrder.insert(name, at: roomOrder.firstIndex { $0.value > name.value } ?? roomOrder.endIndex)
-        }
+        openRoom(name)
         members[id]?.room = name
         rooms[name]!.members[id] = member.outbox
         rooms[name]!.names.insert(key: member.sortKey, id: id)
+        if name != member.room { cluster?.moved(member.name, to: name) }
         if name != .lobby || member.room != .lobby {
-            let count = rooms[name]!.members.count
+            let count = rooms[name]!.population
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
         }
         // That notice may have overflowed the outbox and removed the member: then no join is announced.
         guard members[id] != nil, replayHistory(of: name, to: id) else { return }
         announce("\(member.name) joined \(name)", in: name, except: id)
+    }
+
+    /// Makes sure `name` is a room with a place in `/rooms` (in a cluster it may exist already, with its
+    /// history, before anyone here is in it).
+    func openRoom(_ name: RoomName) {
+        if rooms[name] == nil {
+            rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
+        }
+        if rooms[name]!.population == 0, name != .lobby {
+            roomOrder.insert(name, at: roomOrder.firstIndex { $0.value > name.value } ?? roomOrder.endIndex)
+        }
     }
 
     /// Replays a room's history to one member. Returns false if they are gone (their outbox overflowed).
@@ -233,21 +291,27 @@ public actor Hub {
     /// overrides this for kicks and bans): each would be a delivery to everyone, so a crowd logging in would
     /// cost the square of its size, and in such a room they are noise anyway.
     func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
-        if !always, let members = rooms[room]?.members.count, members > configuration.announceLimit { return }
+        if !always, let members = rooms[room]?.population, members > configuration.announceLimit { return }
         let line = ServerLine.notice(text)
+        if let cluster {
+            cluster.publish(room: room, line: line, except: id, receipt: nil)
+            return
+        }
         deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
         rooms[room]?.history.append(.init(time: .now(), line: line))
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
         rooms[member.room]?.members[id] = nil
+        rooms[member.room]?.remoteMembers.remove(id)
         rooms[member.room]?.names.remove(key: member.sortKey, id: id)
     }
 
-    /// An empty room other than `#lobby` disappears, with its history.
+    /// An empty room other than `#lobby` disappears, with its history. In a cluster the history stays: it is
+    /// the database's, and lines may still arrive from a node that has not seen the room empty yet.
     func dropIfEmpty(_ room: RoomName) {
-        if room != .lobby, rooms[room]?.members.isEmpty == true {
-            rooms[room] = nil
+        if room != .lobby, rooms[room]?.population == 0 {
+            if cluster == nil { rooms[room] = nil }
             roomOrder.removeAll { $0 == room }
         }
     }
@@ -263,7 +327,15 @@ public actor Hub {
     /// `reason` (which sends what is queued first; a connection already closing keeps its first reason).
     /// Idempotent: a second call for the same id does nothing.
     public func remove(_ id: ConnectionID, reason: CloseReason) {
-        guard let member = members[id] else { return }
+        guard let member = members[id] else {
+            if let name = pendingClaims.first(where: { $0.value == id })?.key { pendingClaims[name] = nil }
+            return
+        }
+        if let node = member.node {
+            // Theirs to remove: their node announces it, and the presence change brings it here.
+            cluster?.relayKick(of: RemoteMember(node: node, nameKey: member.name.key), reason: reason)
+            return
+        }
         if reason == .sendQueueOverflow { statistics.overflowEvictions += 1 }
         if let farewell = reason.farewell {
             // Straight into the outbox, not through `deliver`: if it overflows, the user still leaves as kicked.
@@ -276,6 +348,7 @@ public actor Hub {
         operators.remove(id)
         member.outbox.close(reason: reason)
         if shuttingDown { return }
+        cluster?.released(member.name)
         announce(
             reason.leaveNotice(name: member.name.display, room: member.room), in: member.room,
             always: reason.isAlwaysAnnounced
@@ -285,7 +358,11 @@ public actor Hub {
             "user left", metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"],
             level: .info, to: logger
         )
-        if member.isOperator { passOperatorRole(from: member) }
+        if cluster != nil {
+            settleClusterOperator(leaving: member)
+        } else if member.isOperator {
+            passOperatorRole(from: member)
+        }
     }
 
     /// Hands `line` to every recipient's outbox. Recipients whose outbox overflows are removed afterwards, which
@@ -299,8 +376,12 @@ public actor Hub {
         }
         switch delivery {
         case .everyone:
-            for (id, member) in members { send(id, member.outbox) }
-            statistics.deliveries += members.count
+            var count = 0
+            for (id, member) in members where member.node == nil {
+                send(id, member.outbox)
+                count += 1
+            }
+            statistics.deliveries += count
         case .room(let room):
             guard let recipients = rooms[room]?.members else { return }
             for (id, outbox) in recipients { send(id, outbox) }

@@ -1,3 +1,5 @@
+import NIOCore
+
 // The hub's answers to what a session asks of it.
 
 /// The answer to `Hub.login`.
@@ -9,6 +11,8 @@ public enum LoginOutcome: Sendable, Equatable {
     case nameBanned
     /// The address (or its network) is banned: the connection ends. Nothing says by whom or why.
     case addressBanned
+    /// In a cluster: the database cannot be reached, so the name cannot be claimed. Try again later.
+    case clusterUnavailable
 }
 
 /// The answer to the operator commands.
@@ -29,6 +33,8 @@ public enum OperatorOutcome: Sendable, Equatable {
     case bannedNetwork(String, disconnected: Int)
     /// `/unban` found nothing to lift.
     case notBanned
+    /// In a cluster: the database cannot be reached, so nothing that other nodes must see can be done.
+    case clusterUnavailable
 }
 
 /// The answer to `Hub.directMessage`.
@@ -36,6 +42,10 @@ public enum DirectMessageOutcome: Sendable, Equatable {
     case sent
     case noSuchUser
     case toSelf
+    /// To a member of another node: sent once `receipt` says it is committed; then `confirmation` is the
+    /// sender's copy.
+    case relayed(CommitReceipt, confirmation: ByteBuffer)
+    case clusterUnavailable
 }
 
 /// The answer to `Hub.join`.
@@ -43,10 +53,12 @@ public enum JoinOutcome: Sendable, Equatable {
     case joined
     case alreadyThere
     case tooManyRooms
+    case clusterUnavailable
 }
 
 /// The answer to `Hub.leaveRoom`.
 public enum LeaveRoomOutcome: Sendable, Equatable {
     case movedToLobby
     case alreadyInLobby
+    case clusterUnavailable
 }

@@ -43,4 +43,12 @@ public struct StatisticsReport: Sendable, Equatable {
     public let messagesSent: Int
     public let server: HubStatistics
     public let now: Timestamp
+    /// In a cluster: which node answered, and how many are up.
+    public var node: NodeReport? = nil
+}
+
+/// `/stats` in a cluster: the node the user is on and how many nodes are up.
+public struct NodeReport: Sendable, Equatable {
+    public let name: String
+    public let nodesUp: Int
 }

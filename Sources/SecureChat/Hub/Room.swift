@@ -1,14 +1,22 @@
 /// One room: who is in it, and what was said there lately.
 struct Room {
     let name: RoomName
-    /// Members and their outboxes, so a fan-out touches nothing but this dictionary.
+    /// Members of this node and their outboxes, so a fan-out touches nothing but this dictionary.
     var members: [ConnectionID: any ClientOutbox] = [:]
-    /// The same members in name order, for `/users`.
+    /// Members of other nodes (`--cluster`): listed and counted here, reached by their own node.
+    var remoteMembers: Set<ConnectionID> = []
+    /// All members in name order, for `/users`.
     var names = SortedNameIndex()
     var history: History
+    /// In a cluster, the sequence number of the last line delivered here: a line at or below it is a
+    /// duplicate, one past `lastSequence + 1` means lines went missing.
+    var lastSequence: Int64 = 0
 
     init(name: RoomName, historyCapacity: Int) {
         self.name = name
         self.history = History(capacity: historyCapacity)
     }
+
+    /// Everyone in the room, on every node.
+    var population: Int { members.count + remoteMembers.count }
 }

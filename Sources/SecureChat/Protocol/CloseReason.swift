@@ -29,6 +29,9 @@ public enum CloseReason: Sendable, Equatable {
     case refused
     /// The server is shutting down.
     case serverShutdown
+    /// In a cluster: the member's node stopped answering and the others declared it down (or this node
+    /// learned that it had been).
+    case serverLost
 
     /// An operator's removal of a user.
     public struct Moderation: Sendable, Equatable {
@@ -76,6 +79,7 @@ public enum CloseReason: Sendable, Equatable {
         case .handshakeFailed: return "TLS handshake failed"
         case .refused: return "refused by the connection limits"
         case .serverShutdown: return "server shutting down"
+        case .serverLost: return "server lost"
         }
     }
 
@@ -99,6 +103,9 @@ public enum CloseReason: Sendable, Equatable {
 
     /// The line the removed user gets before the connection closes, if any.
     var farewell: String? {
+        if self == .serverLost {
+            return "This server lost its place in the cluster (the other servers declared it down); please reconnect."
+        }
         guard case .removedByOperator(let moderation) = self else { return nil }
         let why = moderation.reason.map { ": \(Self.quoted($0))" } ?? ""
         return "You were \(moderation.action.rawValue) by \(moderation.by)\(why)"

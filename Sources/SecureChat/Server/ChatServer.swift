@@ -52,9 +52,11 @@ public final class ChatServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ChatServer {
         try configuration.validate()
+        // In a cluster the bans live in the database; the ban file is only imported (once).
         let bans =
-            try configuration.banFilePath.map { try BanStore.load(path: $0, logger: logger) }
-            ?? BanStore(logger: logger)
+            try configuration.banFilePath.flatMap {
+                configuration.cluster == nil ? try BanStore.load(path: $0, logger: logger) : nil
+            } ?? BanStore(logger: logger)
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -67,15 +69,23 @@ public final class ChatServer: Service, Sendable {
         let maximumConnections =
             configuration.maximumConnections
             ?? FileDescriptorLimit.defaultMaxConnections(openFileLimit: FileDescriptorLimit.current().soft)
+        let counters = ServerCounters()
+        let metrics = ServerMetrics(counters: counters)
+        let cluster = try configuration.cluster.map { cluster in
+            try ClusterLink(
+                configuration: cluster, historyLines: configuration.historyLines, bans: bans,
+                registry: metrics.registry, logger: logger, group: group)
+        }
+        let hub = Hub(configuration: configuration.hubConfiguration, bans: bans, cluster: cluster, logger: logger)
+        // Before any listener opens: the node is in the cluster, with its rooms and bans, when users arrive.
+        try await cluster?.start(hub: hub, importingBanFile: configuration.banFilePath)
         let context = ServerContext(
             configuration: configuration,
-            hub: Hub(
-                configuration: configuration.hubConfiguration,
-                bans: bans,
-                logger: logger
-            ),
+            hub: hub,
+            cluster: cluster,
             bans: bans,
-            counters: ServerCounters(),
+            counters: counters,
+            metrics: metrics,
             limiter: ConnectionLimiter(
                 maxConnections: maximumConnections, maxPerAddress: configuration.maximumConnectionsPerAddress,
                 maxPerIPv6Network: configuration.maximumConnectionsPerIPv6Network
@@ -85,7 +95,13 @@ public final class ChatServer: Service, Sendable {
             group: group
         )
 
-        let plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, context)
+        let plaintext: NIOAsyncChannel<Admission, Never>
+        do {
+            plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, context)
+        } catch {
+            await cluster?.retire()
+            throw error
+        }
         var listeners = [plaintext]
         var tlsPort: Int?
         if let port = configuration.tlsPort {
@@ -96,6 +112,7 @@ public final class ChatServer: Service, Sendable {
                 if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
                 try? await plaintext.channel.close()
+                await cluster?.retire()
                 throw error
             }
         }
@@ -111,6 +128,7 @@ public final class ChatServer: Service, Sendable {
                     metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
                 for listener in listeners { try? await listener.channel.close() }
+                await cluster?.retire()
                 throw error
             }
         }
@@ -128,7 +146,7 @@ public final class ChatServer: Service, Sendable {
     public func run() async throws {
         do {
             try await withGracefulShutdownHandler {
-                try await serveConnections()
+                try await serveInCluster()
             } onGracefulShutdown: {
                 self.shutdown()
             }
@@ -140,6 +158,23 @@ public final class ChatServer: Service, Sendable {
         }
         await metricsServer?.close()
         await hub.saveBans()
+    }
+
+    /// `serveConnections`, with the cluster link running beside it when there is one. When serving ends the
+    /// node leaves the cluster (its users are announced as gone at once), even when cancelled.
+    private func serveInCluster() async throws {
+        guard let cluster = context.cluster else { return try await serveConnections() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await cluster.run() }
+            defer { group.cancelAll() }
+            do {
+                try await serveConnections()
+            } catch {
+                await Task { await cluster.retire() }.value
+                throw error
+            }
+            await Task { await cluster.retire() }.value
+        }
     }
 
     /// Accepts until the listeners close, then waits until every connection has ended. Cancelled (or when a

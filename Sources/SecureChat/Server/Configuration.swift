@@ -77,6 +77,11 @@ public struct Configuration: Sendable {
     /// Log chat lines and DMs (off by default: people's messages are theirs).
     public var logMessages = false
 
+    // MARK: Cluster
+
+    /// Several nodes as one chat through PostgreSQL; nil (the default) is a single node, all in memory.
+    public var cluster: ClusterConfiguration?
+
     public init() {}
 
     /// Bytes a server line may add around a user's text: prefix, names, room, wording and newline. The longest
@@ -118,6 +123,18 @@ public struct Configuration: Sendable {
     /// - A history replay larger than the outbox would evict every newcomer while they join, once the history
     ///   has filled with long lines: one client could keep everyone out.
     public func validate() throws {
+        if let cluster {
+            _ = try ClusterURL(cluster.url)
+            guard (1...64).contains(cluster.nodeName.utf8.count),
+                cluster.nodeName.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && $0.value < 127 })
+            else {
+                throw ConfigurationError("--node-name must be 1-64 printable ASCII characters without spaces")
+            }
+            guard cluster.nodeTimeout >= .milliseconds(500) else {
+                throw ConfigurationError(
+                    "--node-timeout must be at least 0.5 s (heartbeats come five times per timeout)")
+            }
+        }
         guard longestServerLineBytes <= outboxBytes else {
             throw ConfigurationError(
                 "--max-line \(maximumLineBytes) does not fit --outbox-bytes \(outboxBytes): one chat line can take "

@@ -9,6 +9,8 @@ import Synchronization
 final class ServerContext: Sendable {
     let configuration: Configuration
     let hub: Hub
+    /// The link to the other nodes (`--cluster`); nil for a single node.
+    let cluster: ClusterLink?
     /// The ban list the hub keeps, read here to refuse banned addresses at accept.
     let bans: BanStore
     let counters: ServerCounters
@@ -34,8 +36,10 @@ final class ServerContext: Sendable {
     init(
         configuration: Configuration,
         hub: Hub,
+        cluster: ClusterLink?,
         bans: BanStore,
         counters: ServerCounters,
+        metrics: ServerMetrics,
         limiter: ConnectionLimiter,
         tlsContexts: TLSContextStore?,
         logger: Logger,
@@ -43,9 +47,10 @@ final class ServerContext: Sendable {
     ) {
         self.configuration = configuration
         self.hub = hub
+        self.cluster = cluster
         self.bans = bans
         self.counters = counters
-        self.metrics = ServerMetrics(counters: counters)
+        self.metrics = metrics
         self.limiter = limiter
         self.acceptThrottle = AcceptThrottle(
             ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst

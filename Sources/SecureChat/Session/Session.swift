@@ -70,6 +70,17 @@ final class Session: Sendable {
         log.logger.info("connection closed", metadata: ["reason": "\(reason.leaveText)"])
     }
 
+    /// Logs in: at once when alone; in a cluster the name is first claimed in the database, between the hub's
+    /// reservation and its admission, so two nodes can never both give it out.
+    private func logIn(_ name: Username) async -> LoginOutcome {
+        guard let cluster = context.cluster else {
+            return await context.hub.login(info, name: name, outbox: outbox)
+        }
+        if let refusal = await context.hub.reserveLogin(info, name: name) { return refusal }
+        let claim = await cluster.claim(name, for: info)
+        return await context.hub.completeLogin(info, name: name, outbox: outbox, claim: claim)
+    }
+
     /// Carries out `actions` in order; a hub reply's actions run right after the request that caused them.
     private func perform(
         _ actions: [SessionAction],
@@ -88,10 +99,16 @@ final class Session: Sendable {
             case .error(let text):
                 outbox.send(ServerLine.error(text))
             case .login(let name):
-                let outcome = await context.hub.login(info, name: name, outbox: outbox)
+                let outcome = await logIn(name)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
             case .request(let request):
-                let reply = await context.hub.handle(request, from: info.id)
+                var reply = await context.hub.handle(request, from: info.id)
+                if case .pending(let receipt, let confirmation) = reply {
+                    // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
+                    let outcome = await receipt.outcome
+                    if outcome == .committed, let confirmation { outbox.send(confirmation) }
+                    reply = .commit(outcome)
+                }
                 pending.insert(contentsOf: machine.receive(reply), at: next)
             case .loggedIn:
                 progress.insert(.loggedIn)

@@ -4,8 +4,18 @@ extension SessionStateMachine {
     public mutating func receive(_ reply: HubReply) -> [SessionAction] {
         if case .closing = state { return [] }
         switch reply {
-        case .done:
+        case .done, .pending:
             return []
+        case .commit(let outcome):
+            switch outcome {
+            case .committed: return []
+            case .notSent: return [.error(Self.pausedLine + " What you sent was not delivered.")]
+            case .uncertain:
+                return [
+                    .error(
+                        "The link to the database broke while your line was being stored; it may not have been sent.")
+                ]
+            }
         case .login(let name, let outcome):
             return loginReplied(name, outcome)
         case .directMessage(let target, let outcome):
@@ -13,6 +23,8 @@ extension SessionStateMachine {
             case .sent: return []
             case .noSuchUser: return [.error("No user named \(target) is online.")]
             case .toSelf: return [.error("You cannot send a direct message to yourself.")]
+            case .relayed: return []
+            case .clusterUnavailable: return [.error(Self.pausedLine + " Your message was not sent.")]
             }
         case .users(let list):
             return [.notice(Self.describe(list))]
@@ -33,11 +45,13 @@ extension SessionStateMachine {
             case .joined: return []
             case .alreadyThere: return [.error("You are already in \(room).")]
             case .tooManyRooms: return [.error("The server has too many rooms; join an existing one (/rooms).")]
+            case .clusterUnavailable: return [.error(Self.pausedLine + " You stay in your room.")]
             }
         case .leave(let outcome):
             switch outcome {
             case .movedToLobby: return []
             case .alreadyInLobby: return [.error("You are in #lobby already; /quit leaves the server.")]
+            case .clusterUnavailable: return [.error(Self.pausedLine + " You stay in your room.")]
             }
         case .moderation(let target, let outcome, let lifted):
             return Self.describe(outcome, target: target, lifted: lifted)
@@ -46,6 +60,9 @@ extension SessionStateMachine {
             return Self.describe(page)
         }
     }
+
+    /// What a user is told when something needs the cluster's database and it cannot be reached.
+    static let pausedLine = "Chat is paused: this server has lost its link to the cluster's database."
 
     private static func describe(_ list: UserList) -> String {
         var names = list.entries.map { user -> String in
@@ -70,7 +87,9 @@ extension SessionStateMachine {
         line += " in \(server.rooms) room\(server.rooms == 1 ? "" : "s"),"
         line += " \(server.messages) message\(server.messages == 1 ? "" : "s") relayed,"
         line += " up \(Timestamp.describe(seconds: now - server.startedAt.secondsSinceEpoch))."
-        return [.notice(mine), .notice(line)]
+        guard let node = report.node else { return [.notice(mine), .notice(line)] }
+        let cluster = "Cluster: you are on node \(node.name); \(node.nodesUp) node\(node.nodesUp == 1 ? "" : "s") up."
+        return [.notice(mine), .notice(line), .notice(cluster)]
     }
 
     private static func describe(_ page: BanPage) -> [SessionAction] {
@@ -106,6 +125,7 @@ extension SessionStateMachine {
         case .bannedNetwork(let network, let disconnected):
             return [.notice("Banned \(network); \(disconnected) user\(disconnected == 1 ? "" : "s") disconnected.")]
         case .notBanned: return [.error("Nothing is banned under \(target).")]
+        case .clusterUnavailable: return [.error(pausedLine + " Nothing was changed.")]
         }
     }
 }

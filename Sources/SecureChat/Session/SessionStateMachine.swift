@@ -127,6 +127,8 @@ public struct SessionStateMachine: Sendable {
             return [.error("The name \(name) is not available; choose another."), Self.prompt]
         case .addressBanned:
             return [.error("Your address is banned from this server.")] + close(.banned)
+        case .clusterUnavailable:
+            return [.error(Self.pausedLine + " Try logging in again in a moment."), Self.prompt]
         }
     }
 }

@@ -119,6 +119,18 @@ public final class BanStore: Sendable {
         return brought
     }
 
+    /// Replaces the whole list with `bans` (a cluster node reading the database's list, which is the truth
+    /// there: no file is written). Returns the bans whose targets are new, to disconnect whoever they match.
+    public func replace(with bans: [Ban]) -> [Ban] {
+        let list = BanList(Array(bans.prefix(capacity)))
+        return state.withLockedValue { state in
+            let before = state.list.targets
+            state.list = list
+            state.version += 1
+            return list.bans.filter { !before.contains($0.target) }
+        }
+    }
+
     /// Writes the newest version now and returns once it is on disk (or the write failed, which is logged).
     public func save() async {
         guard let file else { return }

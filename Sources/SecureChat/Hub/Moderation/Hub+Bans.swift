@@ -8,6 +8,7 @@ extension Hub {
     public func ban(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
         guard let op = members[id] else { return .noSuchUser }
         guard op.isOperator else { return .notOperator }
+        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
         if idsByName[Username.key(for: target)] == nil, let network = try? IPNetwork(target) {
             return banNetwork(network, by: op, reason: reason)
         }
@@ -21,6 +22,7 @@ extension Hub {
                 name: victim.name.display, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason
             )
             guard bans.add(ban) == .added else { return .banListFull }
+            cluster?.banAdded(ban)
             moderationLog.log(
                 "ban added",
                 metadata: ["user": "\(victim.name)", "peer": "\(network.map { "\($0)" } ?? "-")", "by": "\(op.name)"],
@@ -33,10 +35,9 @@ extension Hub {
 
     private func banNetwork(_ network: IPNetwork, by op: Member, reason: String?) -> OperatorOutcome {
         if let own = IPAddress(op.info.address), network.contains(own) { return .ownNetwork(network.description) }
-        guard
-            bans.add(Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason))
-                == .added
-        else { return .banListFull }
+        let ban = Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason)
+        guard bans.add(ban) == .added else { return .banListFull }
+        cluster?.banAdded(ban)
         moderationLog.log("network banned", metadata: ["network": "\(network)", "by": "\(op.name)"], to: logger)
         let inside = members.values.filter { member in
             !member.isOperator && !isConfiguredOperator(member.info)
@@ -50,7 +51,10 @@ extension Hub {
     public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
         guard let op = members[id] else { return .noSuchUser }
         guard op.isOperator else { return .notOperator }
-        if bans.remove(matching: target).isEmpty { return .notBanned }
+        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
+        let lifted = bans.remove(matching: target)
+        if lifted.isEmpty { return .notBanned }
+        cluster?.bansLifted(lifted)
         moderationLog.log("ban lifted", metadata: ["target": "\(target)", "by": "\(op.name)"], to: logger)
         return .done
     }
@@ -73,9 +77,16 @@ extension Hub {
     @discardableResult
     public func reloadBans() throws -> Int {
         let brought = BanList(try bans.reload())
-        guard brought.count > 0 else { return 0 }
+        disconnectMatching(brought)
+        return brought.count
+    }
+
+    /// Disconnects the members of this node that `brought` (bans new to the list) match, configured operators
+    /// excepted.
+    func disconnectMatching(_ brought: BanList) {
+        guard brought.count > 0 else { return }
         let matched = members.values.filter { member in
-            !isConfiguredOperator(member.info)
+            member.node == nil && !isConfiguredOperator(member.info)
                 && (brought.matching(name: member.name.display) != nil
                     || brought.matching(address: member.info.address) != nil)
         }
@@ -86,7 +97,6 @@ extension Hub {
                 reason: .removedByOperator(.init(.banned, by: ban?.bannedBy ?? "the ban file", reason: ban?.reason))
             )
         }
-        return brought.count
     }
 
     /// Writes the ban list now and waits until it is on disk (at shutdown, so no ban is lost to a save that

@@ -27,7 +27,8 @@ extension Hub {
     /// not keep the role for ever. Looked at when anyone asks the hub anything, at most once a minute (finding
     /// the heir is a walk over everyone).
     func replaceIdleOperator(now: NIODeadline) {
-        guard configuration.operatorFingerprints.isEmpty, let operatorID = operators.first,
+        // In a cluster the role goes by login order alone (activity is not shared between nodes).
+        guard cluster == nil, configuration.operatorFingerprints.isEmpty, let operatorID = operators.first,
             let current = members[operatorID], now - current.lastActive > configuration.operatorIdleLimit,
             now - lastIdleOperatorCheck >= Self.idleOperatorCheckInterval
         else { return }

@@ -1,0 +1,89 @@
+import Foundation
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// How a node joins a cluster: the database, its own name, and how long silence means death.
+public struct ClusterConfiguration: Sendable {
+    /// `postgres://user:password@host:5432/database?sslmode=...`.
+    public var url: String
+    /// This node's name, unique in the cluster; `/stats` shows it.
+    public var nodeName: String
+    /// A node silent for longer than this is declared down by the others.
+    public var nodeTimeout: TimeAmount = .seconds(10)
+    /// Committed lines older than the history are kept this long more, so that a node whose link dropped for
+    /// less than this catches up every line it missed.
+    public var catchUpWindow: TimeAmount = .minutes(10)
+
+    public init(url: String, nodeName: String, nodeTimeout: TimeAmount = .seconds(10)) {
+        self.url = url
+        self.nodeName = nodeName
+        self.nodeTimeout = nodeTimeout
+    }
+
+    /// Heartbeats come five times per timeout, so one lost heartbeat never looks like death.
+    var heartbeatInterval: TimeAmount {
+        .nanoseconds(max(nodeTimeout.nanoseconds / 5, TimeAmount.milliseconds(100).nanoseconds))
+    }
+
+    /// The connection settings the URL describes; a bad URL throws, saying what is wrong (never the password).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        try ClusterURL(url).connectionConfiguration()
+    }
+}
+
+/// A `postgres://` URL, as libpq reads it: user, password, host, port, database, and `sslmode`
+/// (`disable`, `prefer`, `require`, `verify-full`) with `sslrootcert` for a CA file.
+struct ClusterURL {
+    let host: String
+    let port: Int
+    let user: String
+    let password: String?
+    let database: String?
+    let sslMode: String
+    let rootCertificate: String?
+
+    init(_ text: String) throws {
+        guard let components = URLComponents(string: text),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else { throw ConfigurationError("--cluster must be a postgres:// URL (postgres://user:password@host/db)") }
+        guard let host = components.host, !host.isEmpty else {
+            throw ConfigurationError("--cluster URL has no host (postgres://user:password@host/db)")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw ConfigurationError("--cluster URL has no user (postgres://user:password@host/db)")
+        }
+        self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        self.port = components.port ?? 5432
+        self.user = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? nil : path
+        let query = Dictionary(
+            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
+        self.sslMode = query["sslmode"] ?? "prefer"
+        self.rootCertificate = query["sslrootcert"]
+        guard ["disable", "prefer", "require", "verify-full"].contains(sslMode) else {
+            throw ConfigurationError(
+                "--cluster URL: sslmode=\(sslMode) is not one of disable, prefer, require, verify-full")
+        }
+    }
+
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if sslMode != "verify-full" {
+            // As libpq: `prefer` and `require` encrypt without checking who answers; `verify-full` checks.
+            tls.certificateVerification = .none
+        } else if let rootCertificate {
+            tls.trustRoots = .file(rootCertificate)
+        }
+        let mode: PostgresConnection.Configuration.TLS
+        switch sslMode {
+        case "disable": mode = .disable
+        case "prefer": mode = .prefer(try NIOSSLContext(configuration: tls))
+        default: mode = .require(try NIOSSLContext(configuration: tls))
+        }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: mode)
+    }
+}

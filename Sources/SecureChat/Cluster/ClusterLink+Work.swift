@@ -1,0 +1,183 @@
+import NIOCore
+import PostgresNIO
+
+/// What the work queue carries out, in order: presence, bans, and what other nodes must do for this one.
+enum WorkItem: Sendable {
+    case claim(Username, ClientInfo, CheckedContinuation<NameClaim, Never>)
+    case moved(nameKey: String, room: String)
+    case released(nameKey: String)
+    case notify(payload: String, receipt: CommitReceipt?)
+    case banAdded(Ban)
+    case bansLifted([Ban])
+}
+
+/// Presence, bans and relays: one queue, carried out in order on the work connection, so a logout and the
+/// next login under that name can never swap places.
+extension ClusterLink {
+    /// Claims `name` for a login here; the answer decides whether the hub admits it.
+    func claim(_ name: Username, for info: ClientInfo) async -> NameClaim {
+        await withCheckedContinuation { continuation in
+            enqueue(.claim(name, info, continuation))
+        }
+    }
+
+    public func moved(_ name: Username, to room: RoomName) {
+        enqueue(.moved(nameKey: name.key, room: room.value))
+    }
+
+    public func released(_ name: Username) {
+        enqueue(.released(nameKey: name.key))
+    }
+
+    public func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt) {
+        let payload = ClusterNotification.encode([
+            "k": "m", "n": member.node, "u": member.nameKey, "x": String(buffer: line),
+        ])
+        // PostgreSQL refuses payloads of 8000 bytes or more; a DM that long (a raised --max-line) is refused.
+        guard payload.utf8.count < 7900 else {
+            receipt.resolve(.notSent)
+            return
+        }
+        enqueue(.notify(payload: payload, receipt: receipt))
+    }
+
+    public func relayKick(of member: RemoteMember, reason: CloseReason) {
+        guard case .removedByOperator(let moderation) = reason else { return }
+        let payload = ClusterNotification.encode([
+            "k": "x", "n": member.node, "u": member.nameKey, "a": moderation.action.rawValue, "b": moderation.by,
+            "x": moderation.reason,
+        ])
+        enqueue(.notify(payload: payload, receipt: nil))
+    }
+
+    public func banAdded(_ ban: Ban) {
+        enqueue(.banAdded(ban))
+    }
+
+    public func bansLifted(_ bans: [Ban]) {
+        enqueue(.bansLifted(bans))
+    }
+
+    private func enqueue(_ item: WorkItem) {
+        state.withLockedValue { $0.work.append(item) }
+        workWakeUps.yield()
+    }
+
+    func workLoop() async {
+        for await _ in workSignals {
+            while let item = state.withLockedValue({ $0.work.isEmpty ? nil : $0.work.removeFirst() }) {
+                await perform(item)
+            }
+        }
+    }
+
+    private func perform(_ item: WorkItem) async {
+        do {
+            switch item {
+            case .claim(let name, let info, let continuation):
+                guard isLinked else { return continuation.resume(returning: .unavailable) }
+                do {
+                    continuation.resume(returning: try await insertPresence(name, info))
+                } catch {
+                    logger.warning("could not claim a name", metadata: ["error": "\(error)"])
+                    continuation.resume(returning: .unavailable)
+                    throw error
+                }
+            case .moved(let key, let room):
+                try await execute(
+                    """
+                    WITH moved AS (
+                        UPDATE securechat_presence SET room = \(room) WHERE name_key = \(key) AND node = \(nodeName)
+                        RETURNING name_key, room)
+                    SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'mv', 'u', name_key, 'n',
+                        \(nodeName)::text, 'r', room)::text) FROM moved
+                    """)
+            case .released(let key):
+                try await execute(
+                    """
+                    WITH gone AS (
+                        DELETE FROM securechat_presence WHERE name_key = \(key) AND node = \(nodeName)
+                        RETURNING name_key)
+                    SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'out', 'u', name_key, 'n',
+                        \(nodeName)::text)::text) FROM gone
+                    """)
+            case .notify(let payload, let receipt):
+                guard isLinked else {
+                    receipt?.resolve(.notSent)
+                    return
+                }
+                do {
+                    try await execute("SELECT pg_notify('securechat', \(payload))")
+                    receipt?.resolve(.committed)
+                } catch {
+                    receipt?.resolve((error as? PSQLError)?.code == .server ? .notSent : .uncertain)
+                    throw error
+                }
+            case .banAdded(let ban):
+                let key = ban.name.map(Username.key(for:))
+                let network = ban.network?.description
+                let at = ban.bannedAt.secondsSinceEpoch
+                try await execute(
+                    """
+                    WITH added AS (
+                        INSERT INTO securechat_bans (name_key, display_name, network, banned_by, banned_at, reason)
+                        VALUES (\(key), \(ban.name), \(network)::cidr, \(ban.bannedBy), to_timestamp(\(at)), \(ban.reason))
+                        RETURNING id)
+                    SELECT pg_notify('securechat', '{"k":"b"}') FROM added
+                    """)
+            case .bansLifted(let lifted):
+                let keys = lifted.map { $0.name.map(Username.key(for:)) ?? "" }
+                let networks = lifted.map { $0.network?.description ?? "" }
+                try await execute(
+                    """
+                    WITH lifted AS (
+                        DELETE FROM securechat_bans b USING unnest(\(keys)::text[], \(networks)::text[]) AS t(k, n)
+                        WHERE coalesce(b.name_key, '') = t.k AND coalesce(b.network::text, '') = t.n
+                        RETURNING b.id)
+                    SELECT pg_notify('securechat', '{"k":"b"}') FROM (SELECT 1 FROM lifted LIMIT 1) AS any_lifted
+                    """)
+            }
+        } catch {
+            // Presence is put right when the link comes back (the listener reconciles it); a failed ban was
+            // refused to the operator before it got here only if the link was known to be down.
+            logger.warning("cluster update failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func execute(_ query: PostgresQuery) async throws {
+        _ = try await workConnection.run { connection in
+            try await connection.query(query, logger: self.logger)
+        }
+    }
+
+    private func insertPresence(_ name: Username, _ info: ClientInfo) async throws -> NameClaim {
+        let transport = TransportCoding.encode(info.transport)
+        let order = try await workConnection.run { [nodeName, incarnation] connection in
+            let rows = try await connection.query(
+                """
+                SELECT securechat_claim(\(name.key), \(name.display), \(nodeName), \(incarnation), '#lobby',
+                    \(transport), \(info.certificateFingerprint), \(info.address))
+                """, logger: self.logger)
+            var order: Int64?
+            for try await value in rows.decode(Int64?.self) { order = value }
+            return order
+        }
+        return order.map { .won(loginOrder: $0) } ?? .taken
+    }
+}
+
+/// How a member's transport is written in the presence table: `plaintext` or `tls/<version>/<cipher>`.
+enum TransportCoding {
+    static func encode(_ transport: Transport) -> String {
+        switch transport {
+        case .plaintext: return "plaintext"
+        case .tls(let version, let cipher): return "tls/\(version)/\(cipher)"
+        }
+    }
+
+    static func decode(_ text: String) -> Transport {
+        let parts = text.split(separator: "/", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[0] == "tls" else { return .plaintext }
+        return .tls(version: parts[1], cipher: parts[2])
+    }
+}

@@ -1,0 +1,174 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+import Prometheus
+
+/// This node's link to the cluster: the one place that talks to PostgreSQL (DESIGN.md, "Scaling out").
+///
+/// - **Out:** room lines are batched and committed by the publisher (``ClusterLink+Publisher``); presence,
+///   bans and relayed DMs and kicks go through one ordered work queue (``ClusterLink+Work``).
+/// - **In:** the listener (``ClusterLink+Listener``) turns notifications into hub steps, in commit order, and
+///   fills gaps and outages from the tables.
+/// - **Liveness:** heartbeats, declaring silent nodes down, and noticing when this one was
+///   (``ClusterLink+Liveness``).
+///
+/// The hub sees it only as a ``ClusterSeam``: synchronous hand-offs, never a wait.
+public final class ClusterLink: ClusterSeam, Sendable {
+    public let nodeName: String
+    let configuration: ClusterConfiguration
+    let connectionConfiguration: PostgresConnection.Configuration
+    let historyLines: Int
+    let bans: BanStore
+    let metrics: ClusterMetrics
+    let logger: Logger
+    let group: any EventLoopGroup
+    /// Used by the publisher only: one batch in flight at a time.
+    let publisherConnection: DatabaseConnection
+    /// Used by the work queue, liveness and start-up.
+    let workConnection: DatabaseConnection
+
+    struct State {
+        var hub: Hub?
+        var linked = true
+        var nodesUp = 1
+        var incarnation = Int64.random(in: 1...Int64.max)
+        /// Room lines waiting for the next batch.
+        var outgoing: [OutgoingLine] = []
+        /// Presence, bans and relays waiting for the work queue, in order.
+        var work: [WorkItem] = []
+    }
+
+    let state = NIOLockedValueBox(State())
+    let publisherWakeUps: AsyncStream<Void>.Continuation
+    let publisherSignals: AsyncStream<Void>
+    let workWakeUps: AsyncStream<Void>.Continuation
+    let workSignals: AsyncStream<Void>
+
+    /// Most lines one batch commits: the notification of a full batch stays under PostgreSQL's 8000 bytes
+    /// even when its lines travel by key.
+    static let batchLimit = 64
+    /// Most notices (joins, leaves) kept while the link is down; past it the oldest are dropped.
+    static let outgoingLimit = 10_000
+    static let channel = "securechat"
+
+    public init(
+        configuration: ClusterConfiguration,
+        historyLines: Int,
+        bans: BanStore,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger,
+        group: any EventLoopGroup
+    ) throws {
+        self.nodeName = configuration.nodeName
+        self.configuration = configuration
+        self.connectionConfiguration = try configuration.connectionConfiguration()
+        self.historyLines = historyLines
+        self.bans = bans
+        self.metrics = ClusterMetrics(registry: registry)
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.nodeName)"
+        self.logger = logger
+        self.group = group
+        self.publisherConnection = DatabaseConnection(
+            configuration: connectionConfiguration, eventLoop: group.next(), id: 2, logger: logger)
+        self.workConnection = DatabaseConnection(
+            configuration: connectionConfiguration, eventLoop: group.next(), id: 3, logger: logger)
+        (publisherSignals, publisherWakeUps) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (workSignals, workWakeUps) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        metrics.linkUp.set(Int64(1))
+        metrics.nodesUp.set(Int64(1))
+    }
+
+    var hub: Hub? { state.withLockedValue { $0.hub } }
+    var incarnation: Int64 { state.withLockedValue { $0.incarnation } }
+
+    public var isLinked: Bool { state.withLockedValue { $0.linked } }
+    public var nodesUp: Int { state.withLockedValue { $0.nodesUp } }
+
+    /// Joins the cluster before the node accepts anyone: migrates the schema, registers this node, imports
+    /// the ban file once, and loads the bans, the rooms and who is online elsewhere into `hub`. Throws with
+    /// the reason when the database cannot be reached or refuses (another live node has this name).
+    public func start(hub: Hub, importingBanFile banFile: String?) async throws {
+        state.withLockedValue { $0.hub = hub }
+        _ = try await workConnection.run(timeout: .seconds(60)) { [logger] connection in
+            try await ClusterSchema.migrate(connection, logger: logger)
+        }
+        try await register()
+        if let banFile { try await importBanFile(banFile) }
+        try await workConnection.run(timeout: .seconds(30)) { connection in
+            try await self.catchUp(on: connection)
+        }
+        logger.notice("joined the cluster", metadata: ["incarnation": "\(incarnation)"])
+    }
+
+    /// Runs the listener, the publisher, the work queue and the heartbeat until cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.listen() }
+            group.addTask { await self.publishLoop() }
+            group.addTask { await self.workLoop() }
+            group.addTask { await self.heartbeatLoop() }
+        }
+    }
+
+    /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.
+    public func retire() async {
+        do {
+            let gone = try await workConnection.run { [nodeName, incarnation] connection in
+                try await Self.departures(
+                    connection.query(
+                        "SELECT display_name, room FROM securechat_retire(\(nodeName), \(incarnation))",
+                        logger: self.logger))
+            }
+            for (name, room) in gone {
+                announceDeparture(of: name, from: room, reason: .serverShutdown)
+            }
+            await drainPublisher(timeout: .seconds(2))
+        } catch {
+            logger.warning("could not leave the cluster cleanly", metadata: ["error": "\(error)"])
+        }
+        await publisherConnection.drop()
+        await workConnection.drop()
+    }
+
+    // MARK: - Link state
+
+    /// The listener lost the database: chat pauses here, and everyone here is told once.
+    func linkLost(_ error: any Error) async {
+        let wasLinked = state.withLockedValue { state -> Bool in
+            defer { state.linked = false }
+            return state.linked
+        }
+        guard wasLinked else { return }
+        metrics.linkUp.set(Int64(0))
+        logger.error("lost the cluster database; chat is paused", metadata: ["error": "\(error)"])
+        await hub?.linkDown()
+    }
+
+    /// Caught up after a reconnect: chat resumes, and notices kept meanwhile are sent.
+    func linkRestored() async {
+        let wasLinked = state.withLockedValue { state -> Bool in
+            defer { state.linked = true }
+            return state.linked
+        }
+        metrics.linkUp.set(Int64(1))
+        await hub?.linkUp()
+        if !wasLinked { logger.notice("cluster database is back; chat resumed") }
+        publisherWakeUps.yield()
+        workWakeUps.yield()
+    }
+
+    /// `* bob left #lobby (reason)`, published for a member whose node cannot say it any more.
+    func announceDeparture(of name: String, from room: String, reason: CloseReason) {
+        guard let room = RoomName(parsing: room) else { return }
+        let line = ServerLine.notice(reason.leaveNotice(name: name, room: room))
+        publish(room: room, line: line, except: nil, receipt: nil)
+    }
+
+    static func departures(_ rows: PostgresRowSequence) async throws -> [(String, String)] {
+        var result: [(String, String)] = []
+        for try await (name, room) in rows.decode((String, String).self) { result.append((name, room)) }
+        return result
+    }
+}

@@ -1,0 +1,101 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// What the hub needs of the cluster when several nodes share one chat (`--cluster`): the other half of the
+/// delivery seam. Local members get lines through their ``ClientOutbox``; everything that other nodes must
+/// see (room lines, presence, bans, relayed DMs and kicks) goes out through here, and comes back in through
+/// `Hub+Cluster`. `Cluster/ClusterLink` implements it over PostgreSQL; the hub never awaits it.
+///
+/// Every method is a synchronous hand-off: it queues work and returns. What must be confirmed before the
+/// user is told anything (a chat line, a DM to another node) carries a ``CommitReceipt`` that the user's
+/// session awaits, outside the hub.
+public protocol ClusterSeam: AnyObject, Sendable {
+    /// This node's name, shown by `/stats`.
+    var nodeName: String { get }
+    /// False while this node cannot reach the database: chat lines, logins, moves and bans are refused.
+    var isLinked: Bool { get }
+    /// Nodes whose heartbeat is current, this one included.
+    var nodesUp: Int { get }
+    /// Queues a room line (chat, or a join/leave notice) for the next commit. It reaches this node's members
+    /// too only once committed, through the listener, in the room's order. With a receipt, a failure is
+    /// reported there; without one (a notice), the line is kept and sent when the link is back.
+    func publish(room: RoomName, line: ByteBuffer, except: ConnectionID?, receipt: CommitReceipt?)
+    /// A local member moved rooms.
+    func moved(_ name: Username, to room: RoomName)
+    /// A local member left: their name is free again.
+    func released(_ name: Username)
+    /// A direct message to a member of another node.
+    func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt)
+    /// An operator here kicked a member of another node; that node removes them.
+    func relayKick(of member: RemoteMember, reason: CloseReason)
+    /// A ban made here: stored, then every node enforces it.
+    func banAdded(_ ban: Ban)
+    /// Bans lifted here.
+    func bansLifted(_ bans: [Ban])
+}
+
+/// A member of another node, as far as this node needs to reach them.
+public struct RemoteMember: Sendable, Equatable {
+    public let node: String
+    /// The name's look-alike key (`Username.key`).
+    public let nameKey: String
+}
+
+/// How a line that had to be committed fared.
+public enum CommitOutcome: Sendable, Equatable {
+    case committed
+    /// Not sent: the link was down, or the database refused it.
+    case notSent
+    /// The connection to the database failed while the commit was under way: it may or may not have gone
+    /// through (if it did, everyone sees it, once).
+    case uncertain
+}
+
+/// A one-shot answer to "was it committed?": resolved once by the cluster link, awaited by the session.
+public final class CommitReceipt: Sendable {
+    private enum State {
+        case pending([CheckedContinuation<CommitOutcome, Never>])
+        case resolved(CommitOutcome)
+    }
+
+    private let state = NIOLockedValueBox<State>(.pending([]))
+
+    public init() {}
+
+    /// A receipt already resolved (a refusal decided on the spot).
+    public convenience init(_ outcome: CommitOutcome) {
+        self.init()
+        resolve(outcome)
+    }
+
+    /// The first call counts; later ones are ignored.
+    public func resolve(_ outcome: CommitOutcome) {
+        let waiters: [CheckedContinuation<CommitOutcome, Never>] = state.withLockedValue { state in
+            guard case .pending(let waiters) = state else { return [] }
+            state = .resolved(outcome)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: outcome) }
+    }
+
+    public var outcome: CommitOutcome {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready: CommitOutcome? = state.withLockedValue { state in
+                    switch state {
+                    case .resolved(let outcome): return outcome
+                    case .pending(var waiters):
+                        waiters.append(continuation)
+                        state = .pending(waiters)
+                        return nil
+                    }
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+}
+
+extension CommitReceipt: Equatable {
+    public static func == (lhs: CommitReceipt, rhs: CommitReceipt) -> Bool { lhs === rhs }
+}

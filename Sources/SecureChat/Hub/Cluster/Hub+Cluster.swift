@@ -1,0 +1,267 @@
+import NIOCore
+
+/// The hub's side of a cluster (`--cluster`): committed room lines arriving in each room's order, who is
+/// logged in on the other nodes, and what happens when the link to the database or another node fails.
+/// Everything here is a synchronous step, like the rest of the hub; the `ClusterLink` calls it.
+extension Hub {
+    // MARK: - Logging in across nodes
+
+    /// First half of a cluster login: the checks a single node makes, then the name is held here while the
+    /// database decides who gets it. nil means "claim it now"; anything else is the answer.
+    public func reserveLogin(_ info: ClientInfo, name: Username) -> LoginOutcome? {
+        if clusterPaused || cluster?.isLinked == false { return .clusterUnavailable }
+        if let refusal = refusal(of: info, name: name) { return refusal }
+        pendingClaims[name.key] = info.id
+        return nil
+    }
+
+    /// Second half: the database's answer. A connection that ended while its claim was out gives the name
+    /// straight back.
+    public func completeLogin(
+        _ info: ClientInfo, name: Username, outbox: any ClientOutbox, claim: NameClaim
+    ) -> LoginOutcome {
+        guard pendingClaims[name.key] == info.id else {
+            if case .won = claim { cluster?.released(name) }
+            return .nameTaken
+        }
+        pendingClaims[name.key] = nil
+        switch claim {
+        case .taken: return .nameTaken
+        case .unavailable: return .clusterUnavailable
+        case .won(let order):
+            // The database says the name is free: whatever this node still lists under it is stale.
+            if let stale = idsByName[name.key], members[stale]?.node != nil { dropRemote(stale) }
+            return admit(info, name: name, outbox: outbox, loginOrder: UInt64(max(0, order)))
+        }
+    }
+
+    // MARK: - Room lines
+
+    /// Committed room lines, in commit order. Each goes into its room's history and to the members here
+    /// (but its sender); one already delivered is skipped. At the first line that skips ahead of its room's
+    /// sequence, nothing more is applied and the gap is returned, for the link to fetch what is missing and
+    /// call again. `acceptingGapsIn` names rooms whose missing lines are gone from the database: their
+    /// members are told, and delivery goes on.
+    public func applyRoomEvents(_ events: [RoomEvent], acceptingGapsIn lost: Set<RoomName> = []) -> SequenceGap? {
+        let me = cluster?.nodeName
+        for event in events {
+            if rooms[event.room] == nil {
+                rooms[event.room] = Room(name: event.room, historyCapacity: configuration.historyLines)
+            }
+            let last = rooms[event.room]!.lastSequence
+            if event.sequence <= last { continue }
+            if event.sequence > last + 1 {
+                guard lost.contains(event.room) else {
+                    return SequenceGap(room: event.room, from: last + 1, upTo: event.sequence)
+                }
+                let missed = event.sequence - last - 1
+                deliver(
+                    ServerLine.error(
+                        "\(missed) line\(missed == 1 ? "" : "s") of \(event.room) could not be recovered."),
+                    to: .room(event.room))
+            }
+            rooms[event.room]!.lastSequence = event.sequence
+            rooms[event.room]!.history.append(.init(time: event.time, line: event.line))
+            if let except = event.except, event.node == me {
+                deliver(event.line, to: .roomExcept(event.room, except))
+            } else {
+                deliver(event.line, to: .room(event.room))
+            }
+        }
+        return nil
+    }
+
+    /// Rooms as the database has them, for rooms this node knows nothing of yet (at start, or created while
+    /// the link was down). Rooms it knows are brought up to date by `applyRoomEvents` instead.
+    public func loadRooms(_ snapshots: [RoomSnapshot]) {
+        for snapshot in snapshots {
+            if let known = rooms[snapshot.room], known.lastSequence > 0 || !known.history.isEmpty { continue }
+            var room = rooms[snapshot.room] ?? Room(name: snapshot.room, historyCapacity: configuration.historyLines)
+            for entry in snapshot.history { room.history.append(entry) }
+            room.lastSequence = snapshot.lastSequence
+            rooms[snapshot.room] = room
+        }
+    }
+
+    /// Each known room's last delivered sequence number, to catch up from after the link comes back.
+    public func lastSequences() -> [RoomName: Int64] {
+        rooms.mapValues(\.lastSequence)
+    }
+
+    // MARK: - Who is where
+
+    /// A login, a move or a departure on another node.
+    public func applyPresence(_ change: PresenceChange) {
+        switch change {
+        case .loggedIn(let presence):
+            addRemote(presence)
+        case .moved(let key, let node, let room):
+            guard let id = idsByName[key], let member = members[id], member.node == node, member.room != room
+            else { return }
+            takeOutOfRoom(id, member)
+            dropIfEmpty(member.room)
+            openRoom(room)
+            members[id]?.room = room
+            rooms[room]!.remoteMembers.insert(id)
+            rooms[room]!.names.insert(key: member.sortKey, id: id)
+        case .left(let key, let node):
+            guard let id = idsByName[key], members[id]?.node == node else { return }
+            dropRemote(id)
+        }
+    }
+
+    /// Everyone on the other nodes, read afresh (after the link was down, notifications may have been missed).
+    public func replaceRemotePresence(_ everyoneElse: [RemotePresence]) {
+        let current = Dictionary(everyoneElse.map { ($0.name.key, $0) }, uniquingKeysWith: { first, _ in first })
+        for (id, member) in members where member.node != nil && current[member.name.key]?.node != member.node {
+            dropRemote(id)
+        }
+        for presence in everyoneElse {
+            if let id = idsByName[presence.name.key], let member = members[id], member.node == presence.node {
+                if member.room != presence.room {
+                    applyPresence(.moved(nameKey: presence.name.key, node: presence.node, room: presence.room))
+                }
+            } else {
+                addRemote(presence)
+            }
+        }
+    }
+
+    /// A node was declared down: its members are gone (the node that declared it announced their departure).
+    public func nodeLost(_ node: String) {
+        for (id, member) in members where member.node == node { dropRemote(id) }
+    }
+
+    /// This node was declared down by the others while it could not answer: its users' names may already be
+    /// someone else's, so every user here is told and disconnected, without announcements (the others
+    /// announced them already).
+    public func lostPlaceInCluster() {
+        let wasShuttingDown = shuttingDown
+        shuttingDown = true
+        for (id, member) in members where member.node == nil { remove(id, reason: .serverLost) }
+        shuttingDown = wasShuttingDown
+        for (id, member) in members where member.node != nil { dropRemote(id) }
+        pendingClaims.removeAll()
+    }
+
+    /// The members of this node as the presence table should list them.
+    public func localPresence() -> [LocalPresence] {
+        members.values.filter { $0.node == nil }.map { LocalPresence(name: $0.name, room: $0.room) }
+    }
+
+    func addRemote(_ presence: RemotePresence) {
+        if let existing = idsByName[presence.name.key], let member = members[existing] {
+            // This node's own member keeps the name; a stale entry from another node gives way.
+            if member.node == nil || member.node == presence.node { return }
+            dropRemote(existing)
+        }
+        lastRemoteID += 1
+        let id = ConnectionID(lastRemoteID)
+        let info = ClientInfo(
+            id: id, address: presence.address, transport: presence.transport, connectedAt: presence.connectedAt,
+            certificateFingerprint: presence.certificateFingerprint
+        )
+        let member = Member(
+            info: info, name: presence.name, node: presence.node, sortKey: presence.name.display.lowercased(),
+            outbox: RemoteMemberOutbox.shared, room: presence.room, isOperator: isConfiguredOperator(info),
+            loginSequence: UInt64(max(0, presence.loginOrder)), lastActive: .now()
+        )
+        members[id] = member
+        idsByName[presence.name.key] = id
+        everyone.insert(key: member.sortKey, id: id)
+        if member.isOperator { operators.insert(id) }
+        openRoom(presence.room)
+        rooms[presence.room]!.remoteMembers.insert(id)
+        rooms[presence.room]!.names.insert(key: member.sortKey, id: id)
+        settleClusterOperator(leaving: nil)
+    }
+
+    func dropRemote(_ id: ConnectionID) {
+        guard let member = members[id], member.node != nil else { return }
+        takeOutOfRoom(id, member)
+        members[id] = nil
+        if idsByName[member.name.key] == id { idsByName[member.name.key] = nil }
+        everyone.remove(key: member.sortKey, id: id)
+        operators.remove(id)
+        dropIfEmpty(member.room)
+        if member.isOperator { settleClusterOperator(leaving: member) }
+    }
+
+    // MARK: - Operators across nodes
+
+    /// The first-user rule, cluster-wide: the operator is whoever logged in first of everyone on every node
+    /// (by the database's login order), so every node reaches the same answer from the same presence. Called
+    /// after every arrival and departure; only a departure of the operator costs a walk over everyone.
+    func settleClusterOperator(leaving previous: Member?) {
+        guard configuration.operatorFingerprints.isEmpty else { return }
+        let current = operators.first.flatMap { members[$0] }
+        let oldest: Member?
+        if let current {
+            // A login whose order is older than the operator's arrived late (notifications from two nodes
+            // race); rare, and then a walk finds it.
+            oldest = members.values.min { $0.loginSequence < $1.loginSequence }
+            guard let oldest, oldest.info.id != current.info.id else { return }
+            members[current.info.id]?.isOperator = false
+            operators.remove(current.info.id)
+        } else {
+            oldest = members.values.min { $0.loginSequence < $1.loginSequence }
+        }
+        guard let heir = oldest else { return }
+        members[heir.info.id]?.isOperator = true
+        operators.insert(heir.info.id)
+        if let previous {
+            deliver(ServerLine.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
+        } else if heir.node == nil {
+            deliver(ServerLine.notice("You are an operator."), to: .connection(heir.info.id))
+        }
+    }
+
+    // MARK: - What other nodes ask of this one
+
+    /// A direct message from a member of another node to a member of this one.
+    public func deliverRelayedDirectMessage(to nameKey: String, _ line: ByteBuffer) {
+        guard let id = idsByName[nameKey], members[id]?.node == nil else { return }
+        statistics.messages += 1
+        deliver(line, to: .connection(id))
+    }
+
+    /// An operator on another node kicked or banned a member of this one.
+    public func removeRelayed(_ nameKey: String, reason: CloseReason) {
+        guard let id = idsByName[nameKey], members[id]?.node == nil else { return }
+        remove(id, reason: reason)
+    }
+
+    /// The cluster's ban list changed: whoever here the new bans match is disconnected.
+    public func enforce(_ brought: BanList) {
+        disconnectMatching(brought)
+    }
+
+    // MARK: - The link to the database
+
+    /// The link went down: everyone here is told once that chat is paused.
+    public func linkDown() {
+        guard !clusterPaused else { return }
+        clusterPaused = true
+        deliver(
+            ServerLine.error(
+                "Chat is paused: this server has lost its link to the cluster's database. Lines you send are"
+                    + " refused until it is back; you stay connected."),
+            to: .everyone)
+    }
+
+    /// The link is back and caught up.
+    public func linkUp() {
+        guard clusterPaused else { return }
+        clusterPaused = false
+        deliver(ServerLine.notice("Chat resumed."), to: .everyone)
+    }
+}
+
+/// The outbox of a member of another node: lines for them travel through the cluster, never through here.
+final class RemoteMemberOutbox: ClientOutbox {
+    static let shared = RemoteMemberOutbox()
+
+    func enqueue(_ line: ByteBuffer) -> EnqueueResult { .queued(wake: nil) }
+    func wake() {}
+    func close(reason: CloseReason) {}
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import SecureChat
+
+/// Several nodes as one chat (README.md, "Running several nodes").
+struct ClusterOptions: ParsableArguments {
+    @Option(
+        name: .customLong("cluster"),
+        help: ArgumentHelp(
+            "Join a cluster through PostgreSQL: postgres://user:password@host:5432/db[?sslmode=require].",
+            discussion: "Or set SECURECHAT_CLUSTER_URL, which keeps the password out of ps.",
+            valueName: "url"))
+    var url: String?
+
+    @Option(name: .customLong("node-name"), help: "This node's name in the cluster (default: hostname:port).")
+    var nodeName: String?
+
+    @Option(
+        name: .customLong("node-timeout"),
+        help: "Seconds of silence after which the other nodes declare a node down.")
+    var nodeTimeout: Double = 10
+
+    func validate() throws {
+        guard nodeTimeout >= 0.5, nodeTimeout <= 3600 else {
+            throw ValidationError("--node-timeout must be between 0.5 and 3600 seconds")
+        }
+        if resolvedURL == nil, nodeName != nil {
+            throw ValidationError("--node-name needs --cluster (or SECURECHAT_CLUSTER_URL)")
+        }
+    }
+
+    /// After the listeners are set (the default node name uses the plaintext port).
+    func apply(to configuration: inout Configuration) {
+        guard let url = resolvedURL else { return }
+        let name = nodeName ?? "\(Self.hostname()):\(configuration.plaintextPort)"
+        configuration.cluster = ClusterConfiguration(
+            url: url, nodeName: name, nodeTimeout: .milliseconds(Int64(nodeTimeout * 1000)))
+    }
+
+    /// `--cluster`, else the environment's URL.
+    private var resolvedURL: String? {
+        let environment = ProcessInfo.processInfo.environment["SECURECHAT_CLUSTER_URL"]
+        return url ?? environment.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
