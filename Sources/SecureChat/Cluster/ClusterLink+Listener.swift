@@ -77,7 +77,7 @@ extension ClusterLink {
             await hub.applyPresence(.left(nameKey: key, node: node))
         case .nodeDown(let node, let incarnation):
             if node == nodeName {
-                if incarnation == self.incarnation { await lostPlace() }
+                await lostPlace(incarnation: incarnation)
             } else {
                 await hub.nodeLost(node)
             }
@@ -110,9 +110,10 @@ extension ClusterLink {
     /// Everything that may have changed while nobody was listening.
     func catchUp(on connection: PostgresConnection) async throws {
         guard let hub else { return }
-        let alive = try await isRegistered(on: connection)
-        if !alive {
-            await lostPlace()
+        let registeredAs = incarnation
+        guard try await isRegistered(as: registeredAs, on: connection) else {
+            // Declared down while away: rejoining catches up afresh (not from inside this catch-up).
+            Task { await self.lostPlace(incarnation: registeredAs) }
             return
         }
         try await reloadBans(on: connection)

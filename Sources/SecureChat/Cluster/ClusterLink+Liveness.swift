@@ -17,7 +17,7 @@ extension ClusterLink {
     }
 
     /// Whether this node's incarnation is still the registered, living one.
-    func isRegistered(on connection: PostgresConnection) async throws -> Bool {
+    func isRegistered(as incarnation: Int64, on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query(
             """
             SELECT 1 FROM securechat_nodes
@@ -40,25 +40,27 @@ extension ClusterLink {
                 try await beat()
                 if beats % 50 == 0 { try await prune() }
             } catch {
-                logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+                logger.debug("heartbeat failed", metadata: ["error": "\(ClusterError.reason(error))"])
             }
         }
     }
 
     private func beat() async throws {
         let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
-        let (alive, up, gone) = try await workConnection.run { [nodeName, incarnation] connection in
+        let beatingAs = incarnation
+        let mayDeclare = state.withLockedValue { $0.linked && NIODeadline.now() - $0.linkedSince >= configuration.nodeTimeout }
+        let (alive, up, gone) = try await workConnection.run { [nodeName] connection in
             var alive = false
             for try await _ in try await connection.query(
                 """
                 UPDATE securechat_nodes SET heartbeat_at = now()
-                WHERE name = \(nodeName) AND incarnation = \(incarnation) AND NOT declared_dead RETURNING 1
+                WHERE name = \(nodeName) AND incarnation = \(beatingAs) AND NOT declared_dead RETURNING 1
                 """, logger: self.logger)
             {
                 alive = true
             }
             guard alive else { return (false, 0, [(String, String)]()) }
-            let gone = try await Self.departures(
+            let gone = !mayDeclare ? [] : try await Self.departures(
                 connection.query(
                     "SELECT display_name, room FROM securechat_sweep(\(nodeName), \(timeout))", logger: self.logger))
             var up = 1
@@ -73,7 +75,7 @@ extension ClusterLink {
             return (true, up, gone)
         }
         guard alive else {
-            await lostPlace()
+            await lostPlace(incarnation: beatingAs)
             return
         }
         state.withLockedValue { $0.nodesUp = up }
@@ -96,21 +98,35 @@ extension ClusterLink {
 
     /// The others declared this node down while it could not answer (a long pause, a partition): its users'
     /// names may already be someone else's. Everyone here is told and disconnected, and the node rejoins
-    /// under a new incarnation, empty, so the cluster never has two owners of one name.
-    func lostPlace() async {
-        logger.error("this node was declared down by the cluster; disconnecting its users and rejoining")
-        await hub?.lostPlaceInCluster()
-        state.withLockedValue { state in
+    /// under a new incarnation, empty, so the cluster never has two owners of one name. The heartbeat and the
+    /// listener may both notice; only the first call for an incarnation acts.
+    func lostPlace(incarnation dead: Int64) async {
+        let acting = state.withLockedValue { state -> Bool in
+            guard state.incarnation == dead, !state.rejoining else { return false }
+            state.rejoining = true
+            state.linked = false
             state.incarnation = Int64.random(in: 1...Int64.max)
             state.work.removeAll { item in
                 if case .claim(_, _, let continuation) = item { continuation.resume(returning: .unavailable) }
                 return true
             }
+            return true
         }
+        guard acting else { return }
+        logger.error("this node was declared down by the cluster; disconnecting its users and rejoining")
+        await hub?.lostPlaceInCluster()
         do {
             try await register()
+            try await workConnection.run(timeout: .seconds(30)) { connection in
+                try await self.catchUp(on: connection)
+            }
+            state.withLockedValue { $0.rejoining = false }
+            await linkRestored()
+            logger.notice("rejoined the cluster", metadata: ["incarnation": "\(incarnation)"])
         } catch {
-            logger.error("could not rejoin the cluster", metadata: ["error": "\(error)"])
+            // The next heartbeat finds the new incarnation unregistered and tries again.
+            state.withLockedValue { $0.rejoining = false }
+            logger.error("could not rejoin the cluster", metadata: ["error": "\(ClusterError.reason(error))"])
         }
     }
 

@@ -79,7 +79,7 @@ extension ClusterLink {
                 do {
                     continuation.resume(returning: try await insertPresence(name, info))
                 } catch {
-                    logger.warning("could not claim a name", metadata: ["error": "\(error)"])
+                    logger.warning("could not claim a name", metadata: ["error": "\(ClusterError.reason(error))"])
                     continuation.resume(returning: .unavailable)
                     throw error
                 }
@@ -140,7 +140,7 @@ extension ClusterLink {
         } catch {
             // Presence is put right when the link comes back (the listener reconciles it); a failed ban was
             // refused to the operator before it got here only if the link was known to be down.
-            logger.warning("cluster update failed", metadata: ["error": "\(error)"])
+            logger.warning("cluster update failed", metadata: ["error": "\(ClusterError.reason(error))"])
         }
     }
 

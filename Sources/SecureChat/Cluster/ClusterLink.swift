@@ -33,6 +33,11 @@ public final class ClusterLink: ClusterSeam, Sendable {
         var linked = true
         var nodesUp = 1
         var incarnation = Int64.random(in: 1...Int64.max)
+        /// Between finding this node declared down and registering it again.
+        var rejoining = false
+        /// When the link last came up. A node declares others down only after a full timeout linked: after
+        /// an outage of the database every node's heartbeat is old, and they all need time to beat again.
+        var linkedSince = NIODeadline.now()
         /// Room lines waiting for the next batch.
         var outgoing: [OutgoingLine] = []
         /// Presence, bans and relays waiting for the work queue, in order.
@@ -90,6 +95,18 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// the ban file once, and loads the bans, the rooms and who is online elsewhere into `hub`. Throws with
     /// the reason when the database cannot be reached or refuses (another live node has this name).
     public func start(hub: Hub, importingBanFile banFile: String?) async throws {
+        do {
+            try await join(hub: hub, importingBanFile: banFile)
+        } catch let error as ClusterError {
+            await workConnection.drop()
+            throw error
+        } catch {
+            await workConnection.drop()
+            throw ClusterError.cannotJoin(ClusterError.reason(error))
+        }
+    }
+
+    private func join(hub: Hub, importingBanFile banFile: String?) async throws {
         state.withLockedValue { $0.hub = hub }
         _ = try await workConnection.run(timeout: .seconds(60)) { [logger] connection in
             try await ClusterSchema.migrate(connection, logger: logger)
@@ -126,7 +143,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
             }
             await drainPublisher(timeout: .seconds(2))
         } catch {
-            logger.warning("could not leave the cluster cleanly", metadata: ["error": "\(error)"])
+            logger.warning("could not leave the cluster cleanly", metadata: ["error": "\(ClusterError.reason(error))"])
         }
         await publisherConnection.drop()
         await workConnection.drop()
@@ -142,16 +159,22 @@ public final class ClusterLink: ClusterSeam, Sendable {
         }
         guard wasLinked else { return }
         metrics.linkUp.set(Int64(0))
-        logger.error("lost the cluster database; chat is paused", metadata: ["error": "\(error)"])
+        logger.error("lost the cluster database; chat is paused", metadata: ["error": "\(ClusterError.reason(error))"])
         await hub?.linkDown()
     }
 
     /// Caught up after a reconnect: chat resumes, and notices kept meanwhile are sent.
     func linkRestored() async {
-        let wasLinked = state.withLockedValue { state -> Bool in
-            defer { state.linked = true }
-            return state.linked
+        let (wasLinked, rejoining) = state.withLockedValue { state -> (Bool, Bool) in
+            defer {
+                if !state.rejoining {
+                    if !state.linked { state.linkedSince = .now() }
+                    state.linked = true
+                }
+            }
+            return (state.linked, state.rejoining)
         }
+        guard !rejoining else { return }
         metrics.linkUp.set(Int64(1))
         await hub?.linkUp()
         if !wasLinked { logger.notice("cluster database is back; chat resumed") }

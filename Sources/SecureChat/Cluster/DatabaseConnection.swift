@@ -45,16 +45,16 @@ actor DatabaseConnection {
         } catch let error as PSQLError where error.code == .server {
             throw error  // the database answered (a constraint, a refusal): the connection is fine
         } catch {
-            drop(connection)
+            await drop(connection)
             throw error
         }
     }
 
     /// Closes the connection (at shutdown, or when a caller saw it fail).
-    func drop(_ failed: PostgresConnection? = nil) {
+    func drop(_ failed: PostgresConnection? = nil) async {
         guard let connection, failed == nil || failed === connection else { return }
         self.connection = nil
-        connection.close().whenComplete { _ in }
+        try? await connection.close()
     }
 }
 
