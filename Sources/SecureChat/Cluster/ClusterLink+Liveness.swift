@@ -48,7 +48,9 @@ extension ClusterLink {
     private func beat() async throws {
         let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
         let beatingAs = incarnation
-        let mayDeclare = state.withLockedValue { $0.linked && NIODeadline.now() - $0.linkedSince >= configuration.nodeTimeout }
+        let mayDeclare = state.withLockedValue {
+            $0.linked && NIODeadline.now() - $0.linkedSince >= configuration.nodeTimeout
+        }
         let (alive, up, gone) = try await workConnection.run { [nodeName] connection in
             var alive = false
             for try await _ in try await connection.query(
@@ -60,9 +62,13 @@ extension ClusterLink {
                 alive = true
             }
             guard alive else { return (false, 0, [(String, String)]()) }
-            let gone = !mayDeclare ? [] : try await Self.departures(
-                connection.query(
-                    "SELECT display_name, room FROM securechat_sweep(\(nodeName), \(timeout))", logger: self.logger))
+            let gone =
+                !mayDeclare
+                ? []
+                : try await Self.departures(
+                    connection.query(
+                        "SELECT display_name, room FROM securechat_sweep(\(nodeName), \(timeout))", logger: self.logger)
+                )
             var up = 1
             for try await count in try await connection.query(
                 """

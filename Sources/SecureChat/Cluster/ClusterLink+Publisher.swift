@@ -68,7 +68,9 @@ extension ClusterLink {
             metrics.committedLines.increment(by: Int64(batch.count))
             for line in batch { line.receipt?.resolve(.committed) }
         } catch {
-            logger.warning("could not commit room lines", metadata: ["lines": "\(batch.count)", "error": "\(ClusterError.reason(error))"])
+            logger.warning(
+                "could not commit room lines",
+                metadata: ["lines": "\(batch.count)", "error": "\(ClusterError.reason(error))"])
             // A refusal by the server means nothing was committed; a broken connection leaves it unknown.
             let outcome: CommitOutcome = (error as? PSQLError)?.code == .server ? .notSent : .uncertain
             for line in batch { line.receipt?.resolve(outcome) }
