@@ -1,13 +1,19 @@
 import NIOCore
 import PostgresNIO
 
-/// A room line waiting to be committed.
+/// What waits for the next batch: a room line, or a presence change of a member of this node. Presence
+/// travels in the same batches as the lines, in the same transaction, so no node ever sees "bob left" before
+/// it knows bob is gone.
 struct OutgoingLine: Sendable {
-    let room: String
-    let text: String
-    /// The sender's connection on this node, which must not get the line back (0: none).
-    let except: Int64
-    /// Resolved at commit for chat lines; nil for notices, which are kept and retried while the link is down.
+    enum Kind: Sendable {
+        case line(room: String, text: String, except: Int64)
+        case moved(nameKey: String, room: String)
+        case left(nameKey: String)
+    }
+
+    let kind: Kind
+    /// Resolved at commit for chat lines; nil for notices and presence, which are kept and retried while the
+    /// link is down.
     let receipt: CommitReceipt?
 }
 
@@ -16,8 +22,21 @@ struct OutgoingLine: Sendable {
 extension ClusterLink {
     public func publish(room: RoomName, line: ByteBuffer, except: ConnectionID?, receipt: CommitReceipt?) {
         let outgoing = OutgoingLine(
-            room: room.value, text: String(buffer: line), except: Int64(bitPattern: except?.value ?? 0),
+            kind: .line(room: room.value, text: String(buffer: line), except: Int64(bitPattern: except?.value ?? 0)),
             receipt: receipt)
+        queue(outgoing)
+    }
+
+    public func moved(_ name: Username, to room: RoomName) {
+        queue(OutgoingLine(kind: .moved(nameKey: name.key, room: room.value), receipt: nil))
+    }
+
+    public func released(_ name: Username) {
+        queue(OutgoingLine(kind: .left(nameKey: name.key), receipt: nil))
+    }
+
+    private func queue(_ outgoing: OutgoingLine) {
+        let receipt = outgoing.receipt
         let accepted = state.withLockedValue { state -> Bool in
             if receipt != nil, !state.linked { return false }
             if receipt == nil, state.outgoing.count >= Self.outgoingLimit {
@@ -37,7 +56,7 @@ extension ClusterLink {
     /// Commits batches as long as there are lines and the link is up.
     func publishLoop() async {
         for await _ in publisherSignals {
-            while let batch = nextBatch() {
+            while !Task.isCancelled, let batch = nextBatch() {
                 await commit(batch)
             }
         }
@@ -56,16 +75,36 @@ extension ClusterLink {
     private func commit(_ batch: [OutgoingLine]) async {
         let started = ContinuousClock.now
         do {
-            try await publisherConnection.run { [nodeName] connection in
-                let rooms = batch.map(\.room)
-                let excepts = batch.map(\.except)
-                let texts = batch.map(\.text)
+            var rooms: [String] = []
+            var excepts: [Int64] = []
+            var texts: [String] = []
+            var left: [String] = []
+            var moved: [String] = []
+            var movedTo: [String] = []
+            for item in batch {
+                switch item.kind {
+                case .line(let room, let text, let except):
+                    rooms.append(room)
+                    texts.append(text)
+                    excepts.append(except)
+                case .moved(let key, let room):
+                    moved.append(key)
+                    movedTo.append(room)
+                case .left(let key):
+                    left.append(key)
+                }
+            }
+            _ = try await publisherConnection.run {
+                [nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
                 try await connection.query(
-                    "SELECT securechat_publish(\(nodeName), \(rooms), \(excepts), \(texts))", logger: self.logger)
+                    """
+                    SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
+                        \(left)::text[], \(moved)::text[], \(movedTo)::text[])
+                    """, logger: self.logger)
             }
             metrics.commitDuration.record(ContinuousClock.now - started)
             metrics.batches.increment()
-            metrics.committedLines.increment(by: Int64(batch.count))
+            metrics.committedLines.increment(by: Int64(rooms.count))
             for line in batch { line.receipt?.resolve(.committed) }
         } catch {
             logger.warning(
@@ -77,7 +116,12 @@ extension ClusterLink {
             let notices = batch.filter { $0.receipt == nil }
             state.withLockedValue { state in state.outgoing.insert(contentsOf: notices, at: 0) }
             // The listener decides whether the link is down (and tells everyone); here, only no busy retrying.
-            try? await Task.sleep(for: .milliseconds(250))
+            // Cancelled (the node is stopping), the notices wait for `retire`, which gives up on them.
+            do {
+                try await Task.sleep(for: .milliseconds(250))
+            } catch {
+                return
+            }
         }
     }
 

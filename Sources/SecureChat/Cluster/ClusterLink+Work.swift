@@ -4,8 +4,6 @@ import PostgresNIO
 /// What the work queue carries out, in order: presence, bans, and what other nodes must do for this one.
 enum WorkItem: Sendable {
     case claim(Username, ClientInfo, CheckedContinuation<NameClaim, Never>)
-    case moved(nameKey: String, room: String)
-    case released(nameKey: String)
     case notify(payload: String, receipt: CommitReceipt?)
     case banAdded(Ban)
     case bansLifted([Ban])
@@ -19,14 +17,6 @@ extension ClusterLink {
         await withCheckedContinuation { continuation in
             enqueue(.claim(name, info, continuation))
         }
-    }
-
-    public func moved(_ name: Username, to room: RoomName) {
-        enqueue(.moved(nameKey: name.key, room: room.value))
-    }
-
-    public func released(_ name: Username) {
-        enqueue(.released(nameKey: name.key))
     }
 
     public func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt) {
@@ -83,24 +73,6 @@ extension ClusterLink {
                     continuation.resume(returning: .unavailable)
                     throw error
                 }
-            case .moved(let key, let room):
-                try await execute(
-                    """
-                    WITH moved AS (
-                        UPDATE securechat_presence SET room = \(room) WHERE name_key = \(key) AND node = \(nodeName)
-                        RETURNING name_key, room)
-                    SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'mv', 'u', name_key, 'n',
-                        \(nodeName)::text, 'r', room)::text) FROM moved
-                    """)
-            case .released(let key):
-                try await execute(
-                    """
-                    WITH gone AS (
-                        DELETE FROM securechat_presence WHERE name_key = \(key) AND node = \(nodeName)
-                        RETURNING name_key)
-                    SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'out', 'u', name_key, 'n',
-                        \(nodeName)::text)::text) FROM gone
-                    """)
             case .notify(let payload, let receipt):
                 guard isLinked else {
                     receipt?.resolve(.notSent)

@@ -35,10 +35,13 @@ enum ClusterSchemaVersion2 {
         retire,
     ]
 
-    /// Commits a batch of room lines: locks each room's row in name order (so two nodes never deadlock),
-    /// numbers the lines in batch order, stores them and sends one notification. Returns the sequence numbers.
+    /// Commits a batch: first the batch's presence changes (members of this node who left or moved, so that
+    /// every node knows where they are before it shows the notices about it), then its room lines: locks each
+    /// room's row in name order (so two nodes never deadlock), numbers the lines in batch order, stores them
+    /// and sends one notification. Returns the sequence numbers.
     static let publish: PostgresQuery = """
-        CREATE FUNCTION securechat_publish(p_node text, p_rooms text[], p_excepts bigint[], p_lines text[])
+        CREATE FUNCTION securechat_publish(p_node text, p_rooms text[], p_excepts bigint[], p_lines text[],
+            p_left text[], p_moved text[], p_moved_to text[])
         RETURNS bigint[] LANGUAGE plpgsql AS $fn$
         DECLARE
             v_next jsonb := '{}';
@@ -47,7 +50,23 @@ enum ClusterSchemaVersion2 {
             v_sequences bigint[] := '{}';
             v_payload text;
             v_time bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);
+            v_key text;
         BEGIN
+            FOR v_key IN
+                DELETE FROM securechat_presence WHERE node = p_node AND name_key = ANY(p_left) RETURNING name_key
+            LOOP
+                PERFORM pg_notify('securechat', json_build_object('k', 'p', 'o', 'out', 'u', v_key, 'n', p_node)::text);
+            END LOOP;
+            FOR v_key, v_room IN
+                UPDATE securechat_presence p SET room = t.r FROM unnest(p_moved, p_moved_to) AS t(k, r)
+                WHERE p.node = p_node AND p.name_key = t.k RETURNING p.name_key, p.room
+            LOOP
+                PERFORM pg_notify('securechat',
+                    json_build_object('k', 'p', 'o', 'mv', 'u', v_key, 'n', p_node, 'r', v_room)::text);
+            END LOOP;
+            IF coalesce(cardinality(p_rooms), 0) = 0 THEN
+                RETURN '{}';
+            END IF;
             INSERT INTO securechat_rooms (name) SELECT DISTINCT r FROM unnest(p_rooms) AS r ON CONFLICT DO NOTHING;
             FOR v_room, v_sequence IN
                 SELECT name, last_sequence FROM securechat_rooms WHERE name = ANY(p_rooms) ORDER BY name FOR UPDATE

@@ -217,6 +217,8 @@ public actor Hub {
             return .tooManyRooms
         }
         takeOutOfRoom(id, member)
+        // Before the notice: every node learns where the member went no later than it shows that they left.
+        cluster?.moved(member.name, to: room)
         announce("\(member.name) left \(member.room) (joined \(room))", in: member.room)
         dropIfEmpty(member.room)
         enter(id, room: room)
@@ -239,7 +241,6 @@ public actor Hub {
         members[id]?.room = name
         rooms[name]!.members[id] = member.outbox
         rooms[name]!.names.insert(key: member.sortKey, id: id)
-        if name != member.room { cluster?.moved(member.name, to: name) }
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.population
             deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))

@@ -194,9 +194,18 @@ final class TestClient: Sendable {
     /// Reads lines until one matches; returns it. Throws if the connection ends first.
     @discardableResult
     func readUntil(_ description: String = "a matching line", _ matches: (String) -> Bool) async throws -> String {
+        var skipped: [String] = []
         while true {
-            guard let line = try await readLine() else { throw TestTimeout(waitingFor: "\(description) (EOF)") }
+            let next: String?
+            do {
+                next = try await readLine()
+            } catch is TestTimeout {
+                // Say what did arrive: a timeout alone does not tell which expectation was wrong.
+                throw TestTimeout(waitingFor: "\(description); the last lines were \(skipped.suffix(5))")
+            }
+            guard let line = next else { throw TestTimeout(waitingFor: "\(description) (EOF)") }
             if matches(line) { return line }
+            skipped.append(line)
         }
     }
 

@@ -86,15 +86,40 @@ struct TestPostgres: Sendable {
             ["-D", server.dataDirectory, "-U", server.user, "--auth=trust", "--no-sync", "-E", "UTF8"],
             asPostgres: owner != nil
         )
-        let options = "-p \(server.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off"
         try await server.run(
             "\(binaries)/pg_ctl",
-            ["-D", server.dataDirectory, "-l", "\(directory)/server.log", "-o", options, "-w", "-t", "60", "start"],
+            [
+                "-D", server.dataDirectory, "-l", "\(directory)/server.log", "-o", server.serverOptions, "-w", "-t",
+                "60", "start",
+            ],
             asPostgres: owner != nil
         )
     }
 
     private var dataDirectory: String { "\(directory)/data" }
+
+    /// The URL a node's `--cluster` takes.
+    var url: String { "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+
+    private var serverOptions: String {
+        "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off"
+    }
+
+    /// Stops the server (fast: open connections are cut), keeping its data, as an outage would.
+    func pause() async throws {
+        guard let binaries = Self.binaries else { return }
+        try await run(
+            "\(binaries)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"], asPostgres: getuid() == 0)
+    }
+
+    /// Starts it again after `pause`, on the same port with the same data.
+    func resume() async throws {
+        guard let binaries = Self.binaries else { return }
+        try await run(
+            "\(binaries)/pg_ctl",
+            ["-D", dataDirectory, "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60", "start"],
+            asPostgres: getuid() == 0)
+    }
 
     /// Stops the server at once and removes its folder.
     func stop() async {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -20,9 +21,12 @@ struct TestServer: Sendable {
     var tlsPort: Int { server.tlsPort! }
     var hub: Hub { server.hub }
 
+    /// Critical only, unless `SECURECHAT_TEST_LOG` names a level (`debug`, `info`...) to see a server's logs
+    /// while working on a test.
     static func quietLogger() -> Logger {
         var logger = Logger(label: "test-server")
-        logger.logLevel = .critical
+        let level = ProcessInfo.processInfo.environment["SECURECHAT_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
+        logger.logLevel = level ?? .critical
         return logger
     }
 
@@ -40,6 +44,11 @@ struct TestServer: Sendable {
         return client
     }
 
+    /// Closes `client` with the others when the test ends.
+    func track(_ client: TestClient) {
+        clients.withLockedValue { $0.append(client) }
+    }
+
     func closeClients() async {
         for client in clients.withLockedValue({ $0 }) { await client.close() }
     }
@@ -51,17 +60,7 @@ func withTestServer<T: Sendable>(
     _ configure: (inout Configuration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
-    var configuration = Configuration()
-    configuration.host = "127.0.0.1"
-    configuration.plaintextPort = 0
-    configuration.tlsPort = 0
-    configuration.certificatePath = TestCertificates.set.certificatePath
-    configuration.privateKeyPath = TestCertificates.set.privateKeyPath
-    // Tests send lines in bursts and open many connections from one address: the limits are off unless a test
-    // turns them on to test them.
-    configuration.ratePerSecond = 0
-    configuration.maximumConnectionsPerAddress = 100_000
-    configuration.connectRatePerAddress = 0
+    var configuration = TestServer.configuration()
     configure(&configuration)
     let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
     let testServer = TestServer(server: server)
@@ -77,5 +76,24 @@ func withTestServer<T: Sendable>(
         running.cancel()
         _ = await running.result
         throw error
+    }
+}
+
+extension TestServer {
+    /// What every test server starts from: loopback, ports chosen by the kernel, the test certificates, and
+    /// the limits off unless a test turns them on to test them.
+    static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.plaintextPort = 0
+        configuration.tlsPort = 0
+        configuration.certificatePath = TestCertificates.set.certificatePath
+        configuration.privateKeyPath = TestCertificates.set.privateKeyPath
+        // Tests send lines in bursts and open many connections from one address: the limits are off unless a test
+        // turns them on to test them.
+        configuration.ratePerSecond = 0
+        configuration.maximumConnectionsPerAddress = 100_000
+        configuration.connectRatePerAddress = 0
+        return configuration
     }
 }

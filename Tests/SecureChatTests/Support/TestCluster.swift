@@ -1,0 +1,70 @@
+import Logging
+import NIOCore
+import SecureChat
+
+/// One node of a test cluster: a real `ChatServer` in this process with `--cluster` pointing at a throwaway
+/// PostgreSQL. `stop()` closes its clients and stops it (it leaves the cluster as a clean shutdown would).
+struct TestClusterNode: Sendable {
+    let name: String
+    let server: TestServer
+    private let running: Task<Void, any Error>
+
+    var port: Int { server.port }
+    var tlsPort: Int { server.tlsPort }
+    var hub: Hub { server.hub }
+
+    /// Starts a node named `name` on `postgres`; `configure` adjusts the test configuration first.
+    static func start(
+        _ name: String,
+        on postgres: TestPostgres,
+        nodeTimeout: TimeAmount = .seconds(3),
+        configure: (inout Configuration) -> Void = { _ in }
+    ) async throws -> TestClusterNode {
+        var configuration = TestServer.configuration()
+        configuration.cluster = ClusterConfiguration(url: postgres.url, nodeName: name, nodeTimeout: nodeTimeout)
+        configure(&configuration)
+        let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
+        return TestClusterNode(name: name, server: TestServer(server: server), running: Task { try await server.run() })
+    }
+
+    func stop() async {
+        await server.closeClients()
+        running.cancel()
+        _ = await running.result
+    }
+
+    /// A client of this node, logged in as `name` (over TLS with `tls`).
+    func login(_ name: String, from source: String? = nil, tls: Bool = false) async throws -> TestClient {
+        let client = try await TestClient.connect(
+            port: tls ? tlsPort : port, from: source, tls: tls ? .plain : nil)
+        server.track(client)
+        try await client.login(name)
+        return client
+    }
+}
+
+/// Runs `body` with `count` nodes (`node1`, `node2`, ...) on one throwaway PostgreSQL, started one after the
+/// other, and stops them all afterwards, whatever happens.
+func withTestCluster<T: Sendable>(
+    nodes count: Int = 2,
+    nodeTimeout: TimeAmount = .seconds(3),
+    configure: @escaping (inout Configuration) -> Void = { _ in },
+    _ body: (TestPostgres, [TestClusterNode]) async throws -> T
+) async throws -> T {
+    try await TestPostgres.with { postgres in
+        var nodes: [TestClusterNode] = []
+        do {
+            for index in 1...count {
+                nodes.append(
+                    try await TestClusterNode.start(
+                        "node\(index)", on: postgres, nodeTimeout: nodeTimeout, configure: configure))
+            }
+            let result = try await body(postgres, nodes)
+            for node in nodes { await node.stop() }
+            return result
+        } catch {
+            for node in nodes { await node.stop() }
+            throw error
+        }
+    }
+}
