@@ -153,10 +153,14 @@ public final class ClusterLink: ClusterSeam, Sendable {
 
     /// The listener lost the database: chat pauses here, and everyone here is told once.
     func linkLost(_ error: any Error) async {
-        let wasLinked = state.withLockedValue { state -> Bool in
+        let (wasLinked, refused) = state.withLockedValue { state -> (Bool, [CommitReceipt]) in
             defer { state.linked = false }
-            return state.linked
+            // Chat lines still waiting for a batch are refused now: their senders should not wait out the outage.
+            let refused = state.outgoing.compactMap(\.receipt)
+            state.outgoing.removeAll { $0.receipt != nil }
+            return (state.linked, refused)
         }
+        for receipt in refused { receipt.resolve(.notSent) }
         guard wasLinked else { return }
         metrics.linkUp.set(Int64(0))
         logger.error("lost the cluster database; chat is paused", metadata: ["error": "\(ClusterError.reason(error))"])

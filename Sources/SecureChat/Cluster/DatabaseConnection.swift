@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -63,17 +64,79 @@ struct DatabaseTimeout: Error, CustomStringConvertible {
     var description: String { "the cluster database did not answer in time" }
 }
 
-/// Runs `body`, or throws ``DatabaseTimeout`` once `timeout` has passed (cancelling it).
+/// Runs `body`, or throws ``DatabaseTimeout`` once `timeout` has passed, whether or not `body` has ended: a
+/// query on a connection that died silently does not always notice cancellation, and a task group would
+/// wait for it. The caller then closes the connection, which ends the query.
 func withDeadline<T: Sendable>(
     _ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-            throw DatabaseTimeout()
+    let outcome = DeadlineOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            outcome.start(continuation)
+            let work = Task {
+                do {
+                    outcome.finish(.success(try await body()))
+                } catch {
+                    outcome.finish(.failure(error))
+                }
+            }
+            outcome.onCancel { work.cancel() }
+            Task {
+                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                outcome.finish(.failure(DatabaseTimeout()))
+                work.cancel()
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        outcome.cancel()
+    }
+}
+
+/// The first of "done", "timed out" and "cancelled" wins; the others are ignored.
+private final class DeadlineOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var cancelWork: (@Sendable () -> Void)?
+        var cancelled = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLockedValue { state in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let continuation: CheckedContinuation<T, any Error>? = state.withLockedValue { state in
+            guard state.early == nil else { return nil }
+            state.early = result
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result)
+    }
+
+    func onCancel(_ cancel: @escaping @Sendable () -> Void) {
+        let now = state.withLockedValue { state -> Bool in
+            state.cancelWork = cancel
+            return state.cancelled
+        }
+        if now { cancel() }
+    }
+
+    func cancel() {
+        let cancelWork = state.withLockedValue { state -> (@Sendable () -> Void)? in
+            state.cancelled = true
+            return state.cancelWork
+        }
+        cancelWork?()
+        finish(.failure(CancellationError()))
     }
 }
