@@ -97,7 +97,9 @@ trap 'exit 130' INT TERM
 # --- build ---------------------------------------------------------------------------------------------------
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building release"
-    swift build -c release --scratch-path "$SCRATCH_PATH" --product securechatd --product chatbench >&2
+    # One product per call: given two --product options, swift build builds only the last.
+    swift build -c release --scratch-path "$SCRATCH_PATH" --product securechatd >&2
+    swift build -c release --scratch-path "$SCRATCH_PATH" --product chatbench >&2
 fi
 BIN="$SCRATCH_PATH/release"
 [ -x "$PG_BIN/initdb" ] || {
