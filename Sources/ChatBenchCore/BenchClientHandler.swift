@@ -24,6 +24,9 @@ public final class BenchClientHandler: ChannelInboundHandler {
     public private(set) var handshake: TLSHandshakeCompleted?
     /// Set when the scenario is over, so the closes that follow are not counted as failures.
     public var closingExpected = false
+    /// With several targets: which one this client talks to and how senders are spread, so that each
+    /// delivery can be counted as crossing targets or not. `nil` with a single target.
+    public var placement: (target: Int, assignment: TargetAssignment)?
 
     private let shard: LoopShard
     private let loginPromise: EventLoopPromise<Void>
@@ -99,10 +102,8 @@ public final class BenchClientHandler: ChannelInboundHandler {
         switch ServerLineKind.classify(line) {
         case .chat(let offset):
             guard let payload = BenchPayload.parse(UnsafeRawBufferPointer(rebasing: line[offset...])) else { return }
-            shard.noteDelivery(at: now)
-            if shard.recordsLatency, now > payload.sentNanoseconds {
-                shard.latency.record(nanoseconds: now - payload.sentNanoseconds)
-            }
+            let crossed = placement.map { $0.assignment.crosses(sender: payload.sender, receiverTarget: $0.target) }
+            shard.noteDelivery(at: now, sent: payload.sentNanoseconds, crossed: crossed)
             ledger?.record(sender: payload.sender, sequence: payload.sequence)
         case .prompt:
             guard state == .awaitingPrompt, let context else { return }

@@ -22,16 +22,18 @@ public struct FanoutScenario: Sendable {
     public var expectedDeliveries: Int { senders * messages * (clients - 1) }
 
     public func run(_ env: BenchEnvironment) async throws -> BenchResult {
-        let (senders, messages, target) = (self.senders, self.messages, env.target)
+        let (senders, messages) = (self.senders, self.messages)
         let prefix = env.namePrefix
-        env.progress.say("connecting \(clients) clients (\(env.transport))")
+        env.progress.say("connecting \(clients) clients (\(env.transport), \(env.targets.count) target(s))")
         let connections = try await ConnectionPool.connectAll(
             count: clients, concurrency: env.loginConcurrency, progress: env.progress
         ) { index in
-            env.connector.connect(index: index, name: "\(prefix)f\(index)", target: target) { handler in
+            env.connector.connect(index: index, name: "\(prefix)f\(index)", target: env.target(forClient: index)) {
+                handler in
                 handler.ledger = ReceiverLedger(
                     senders: senders, messagesPerSender: messages, ownSender: index < senders ? index : nil
                 )
+                env.place(handler, client: index)
             }
         }
         try await ConnectionPool.barrier(connections)
@@ -74,6 +76,10 @@ public struct FanoutScenario: Sendable {
         result.add("exactly_once_in_order", "exactly once, in order", tally.isPerfect)
         result.add("seconds", "elapsed (first send to last delivery)", elapsed, unit: "s")
         result.add("deliveries_per_s", "deliveries/s", Double(tally.received) / elapsed)
+        if env.isMultiTarget {
+            result.addTargetSplit(env, snapshot, elapsed: elapsed)
+            result.add("lines_per_s", "lines/s (sent, all delivered)", Double(senders * messages) / elapsed)
+        }
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
         result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         if let before, let after, tally.received > 0 {

@@ -23,6 +23,10 @@ public struct HandshakeScenario: Sendable {
         let target = env.target
         let connector = env.connector
         let resume = self.resume && target.tls != nil
+        if resume, env.isMultiTarget {
+            // A session ticket is only good at the server that issued it.
+            throw BenchError.invalidOption("handshakes --resume takes one target")
+        }
         let counter = NIOLockedValueBox((done: 0, resumed: 0, failed: 0, firstError: String?.none))
         let nextIndex = NIOLockedValueBox(0)
 
@@ -51,7 +55,7 @@ public struct HandshakeScenario: Sendable {
                         }
                         do {
                             let (outcome, channel) = try await connector.probe(
-                                index: index, target: target, resuming: resume ? session : nil
+                                index: index, target: env.target(forClient: index), resuming: resume ? session : nil
                             ).get()
                             if resume, let fresh = outcome.session { session = fresh }
                             try? await channel.closeFuture.get()

@@ -39,7 +39,7 @@ public struct IdleScenario: Sendable {
             count: connections, concurrency: env.loginConcurrency, progress: env.progress
         ) { index in
             let alternate = Self.usesAlternate(index, ratio: ratio)
-            let target = alternate ? env.alternateTarget! : env.target
+            let target = alternate ? env.alternateTarget! : env.target(forClient: index)
             return env.connector.connect(index: index, name: "\(prefix)i\(index)", target: target)
         }
         let loginSeconds = Double((NIODeadline.now() - loginStart).nanoseconds) / 1e9

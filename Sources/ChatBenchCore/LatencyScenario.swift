@@ -24,13 +24,15 @@ public struct LatencyScenario: Sendable {
     public var messagesPerSender: Int { max(1, Int((rate * seconds).rounded())) }
 
     public func run(_ env: BenchEnvironment) async throws -> BenchResult {
-        let target = env.target
         let prefix = env.namePrefix
-        env.progress.say("connecting \(clients) clients (\(env.transport))")
+        env.progress.say("connecting \(clients) clients (\(env.transport), \(env.targets.count) target(s))")
         let connections = try await ConnectionPool.connectAll(
             count: clients, concurrency: env.loginConcurrency, progress: env.progress
         ) { index in
-            env.connector.connect(index: index, name: "\(prefix)l\(index)", target: target)
+            env.connector.connect(index: index, name: "\(prefix)l\(index)", target: env.target(forClient: index)) {
+                handler in
+                env.place(handler, client: index)
+            }
         }
         try await ConnectionPool.barrier(connections)
         try await env.connector.shards.forEach { shard in
@@ -76,6 +78,19 @@ public struct LatencyScenario: Sendable {
         result.add("p999_ms", "p99.9", summary.p999, unit: "ms")
         result.add("max_ms", "max", summary.max, unit: "ms")
         result.add("mean_ms", "mean", summary.mean, unit: "ms")
+        if env.isMultiTarget {
+            result.addTargetSplit(env, snapshot, elapsed: nil)
+            for (prefix, label, recorder) in [
+                ("cross_node", "cross-node", snapshot.crossLatency), ("same_node", "same-node", snapshot.sameLatency),
+            ] {
+                let part = recorder.summary
+                result.add("\(prefix)_p50_ms", "\(label) p50", part.p50, unit: "ms")
+                result.add("\(prefix)_p90_ms", "\(label) p90", part.p90, unit: "ms")
+                result.add("\(prefix)_p99_ms", "\(label) p99", part.p99, unit: "ms")
+                result.add("\(prefix)_p999_ms", "\(label) p99.9", part.p999, unit: "ms")
+                result.add("\(prefix)_max_ms", "\(label) max", part.max, unit: "ms")
+            }
+        }
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
         result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         result.addErrors(snapshot)

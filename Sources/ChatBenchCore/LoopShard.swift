@@ -11,6 +11,12 @@ public final class LoopShard {
     /// Latencies, when the scenario measures them.
     public var latency = LatencyRecorder()
     public var recordsLatency = false
+    /// With several targets: deliveries whose sender talked to another target than the receiver, and the
+    /// others, with their latencies apart (recorded with ``recordsLatency``).
+    public var crossDeliveries = 0
+    public var sameDeliveries = 0
+    public var crossLatency = LatencyRecorder()
+    public var sameLatency = LatencyRecorder()
     /// Connections that closed while the scenario still needed them.
     public var unexpectedCloses = 0
     /// The first few errors seen (TLS failures, server error lines), for the report.
@@ -30,12 +36,35 @@ public final class LoopShard {
         lastDeliveryNanos = now
     }
 
+    /// A delivery of a line sent at `sent`; `crossed` says whether it went from one target to another
+    /// (`nil` with a single target).
+    func noteDelivery(at now: UInt64, sent: UInt64, crossed: Bool?) {
+        noteDelivery(at: now)
+        let measured = recordsLatency && now > sent
+        if measured { latency.record(nanoseconds: now - sent) }
+        switch crossed {
+        case .some(true):
+            crossDeliveries += 1
+            if measured { crossLatency.record(nanoseconds: now - sent) }
+        case .some(false):
+            sameDeliveries += 1
+            if measured { sameLatency.record(nanoseconds: now - sent) }
+        case .none:
+            break
+        }
+    }
+
     /// A copy of the counters that may leave the loop.
     public var snapshot: ShardSnapshot {
-        ShardSnapshot(
+        var snapshot = ShardSnapshot(
             deliveries: deliveries, firstDeliveryNanos: firstDeliveryNanos, lastDeliveryNanos: lastDeliveryNanos,
             latency: latency, unexpectedCloses: unexpectedCloses, errors: errors, errorCount: errorCount
         )
+        snapshot.crossDeliveries = crossDeliveries
+        snapshot.sameDeliveries = sameDeliveries
+        snapshot.crossLatency = crossLatency
+        snapshot.sameLatency = sameLatency
+        return snapshot
     }
 }
 
@@ -45,6 +74,10 @@ public struct ShardSnapshot: Sendable {
     public var firstDeliveryNanos: UInt64 = 0
     public var lastDeliveryNanos: UInt64 = 0
     public var latency = LatencyRecorder()
+    public var crossDeliveries = 0
+    public var sameDeliveries = 0
+    public var crossLatency = LatencyRecorder()
+    public var sameLatency = LatencyRecorder()
     public var unexpectedCloses = 0
     public var errors: [String] = []
     public var errorCount = 0
@@ -72,6 +105,10 @@ public struct ShardSnapshot: Sendable {
         }
         lastDeliveryNanos = max(lastDeliveryNanos, other.lastDeliveryNanos)
         latency.merge(other.latency)
+        crossDeliveries += other.crossDeliveries
+        sameDeliveries += other.sameDeliveries
+        crossLatency.merge(other.crossLatency)
+        sameLatency.merge(other.sameLatency)
         unexpectedCloses += other.unexpectedCloses
         errors.append(contentsOf: other.errors.prefix(max(0, 5 - errors.count)))
         errorCount += other.errorCount

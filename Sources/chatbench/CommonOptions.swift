@@ -26,6 +26,17 @@ struct CommonOptions: ParsableArguments {
     var tls = false
 
     @Option(
+        help: ArgumentHelp(
+            "Servers to spread the clients over, round robin: host:port,host:port,... (loopback only).",
+            discussion: """
+                Replaces --host, --port and --tls-port; with --tls the ports are TLS ports. Senders are the first \
+                clients, so they are spread round robin too, and every delivery is counted as cross-node (the \
+                sender's target is not the receiver's) or same-node; latency reports both.
+                """,
+            valueName: "targets"))
+    var targets: String?
+
+    @Option(
         name: .customLong("ca"), help: "CA certificate (PEM) to verify the server with; without it, no verification.")
     var caPath: String?
 
@@ -38,8 +49,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Client event loop threads (default: the CPUs this process may run on).")
     var threads: Int?
 
-    @Option(name: .customLong("server-pid"), help: "securechatd's pid, for RSS and CPU figures from /proc.")
-    var serverPID: Int32?
+    @Option(
+        name: .customLong("server-pid"),
+        help: "securechatd's pid, for RSS and CPU figures from /proc; repeat it for several servers (summed).")
+    var serverPIDs: [Int32] = []
 
     @Option(name: .customLong("name-prefix"), help: "Prefix of every username (default: from this process id).")
     var namePrefix: String?
@@ -56,6 +69,9 @@ struct CommonOptions: ParsableArguments {
     func validate() throws {
         guard AddressRange.isLoopbackHost(host) else {
             throw ValidationError("--host must be a loopback address (127.0.0.0/8, ::1 or localhost)")
+        }
+        if let targets {
+            do { _ = try TargetList.parse(targets) } catch { throw ValidationError("\(error)") }
         }
         if let sourceAddresses {
             do { _ = try AddressRange.parse(sourceAddresses) } catch { throw ValidationError("\(error)") }
@@ -83,12 +99,16 @@ struct CommonOptions: ParsableArguments {
             let tlsContext = try TLSContext.client(trustRootsPath: caPath, verifyPeer: caPath != nil)
             let plaintext = BenchTarget(host: host, port: port, tls: nil)
             let secure = BenchTarget(host: host, port: tlsPort, tls: tlsContext)
+            // With --targets there is no other port to mix in (idle --tls-ratio needs --port and --tls-port).
+            let listed = try targets.map { try TargetList.parse($0) }?.addresses.map {
+                BenchTarget(host: $0.host, port: $0.port, tls: tls ? tlsContext : nil)
+            }
             let environment = BenchEnvironment(
                 connector: connector,
-                target: tls ? secure : plaintext,
-                alternateTarget: tls ? plaintext : secure,
+                targets: listed ?? [tls ? secure : plaintext],
+                alternateTarget: listed == nil ? (tls ? plaintext : secure) : nil,
                 namePrefix: namePrefix ?? Self.defaultPrefix(),
-                serverPID: serverPID,
+                serverPIDs: serverPIDs,
                 progress: ProgressReporter(label: label, enabled: !quiet),
                 loginConcurrency: loginConcurrency,
                 stallTimeout: .seconds(Int64(stallTimeout))
