@@ -112,13 +112,28 @@ struct TestPostgres: Sendable {
             "\(binaries)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"], asPostgres: getuid() == 0)
     }
 
-    /// Starts it again after `pause`, on the same port with the same data.
+    /// Starts it again after `pause`, on the same port with the same data. Tried three times: under the whole
+    /// suite's load a start can fail for a passing reason; the error carries the server's log.
     func resume() async throws {
         guard let binaries = Self.binaries else { return }
-        try await run(
-            "\(binaries)/pg_ctl",
-            ["-D", dataDirectory, "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60", "start"],
-            asPostgres: getuid() == 0)
+        var failure: any Error = TestPostgresError("not started")
+        for _ in 0..<3 {
+            do {
+                try await run(
+                    "\(binaries)/pg_ctl",
+                    [
+                        "-D", dataDirectory, "-l", "\(directory)/server.log", "-o", serverOptions, "-w", "-t", "60",
+                        "start",
+                    ],
+                    asPostgres: getuid() == 0)
+                return
+            } catch {
+                let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+                failure = TestPostgresError("\(error); server log: \(log.suffix(1500))")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        throw failure
     }
 
     /// Stops the server at once and removes its folder.
@@ -138,7 +153,15 @@ struct TestPostgres: Sendable {
     /// Foundation watches to learn that its child exited, so it never would. `posix_spawn` and `waitpid` (on
     /// a thread of its own, not the cooperative pool) see `pg_ctl` itself exit.
     private func run(_ tool: String, _ arguments: [String], asPostgres: Bool) async throws {
-        let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
+        let command = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
+        // Through bash (dash takes one-digit descriptors only) that first closes every descriptor but 0-2: the test process holds hundreds of
+        // sockets without close-on-exec, and a server that inherits them (under runuser's default limit of
+        // 1024) refuses to start: "insufficient file descriptors available to start server process".
+        let closeInherited = """
+            for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+            exec "$@"
+            """
+        let argv = ["/bin/bash", "-c", closeInherited, "bash"] + command
         let logPath = "\(directory)/\(URL(fileURLWithPath: tool).lastPathComponent).out"
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -175,14 +198,20 @@ struct TestPostgres: Sendable {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
-    /// A port on 127.0.0.1 that was free a moment ago.
+    /// A port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range (32768-60999 on
+    /// Linux): a port from that range can be taken as the source port of any outgoing connection, and a test
+    /// that stops and restarts its server on the same port would then find it gone.
     private static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port
-        try? await channel.close()
-        guard let port else { throw TestPostgresError("no free port") }
-        return port
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard
+                let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .bind(host: "127.0.0.1", port: candidate).get()
+            else { continue }
+            try? await channel.close()
+            return candidate
+        }
+        throw TestPostgresError("no free port between 20000 and 32000")
     }
 }
 
