@@ -10,7 +10,8 @@ extension ClusterLink {
         var backoff = TimeAmount.milliseconds(100)
         while !Task.isCancelled {
             do {
-                let connection = try await withDeadline(.seconds(5)) { [connectionConfiguration, group, logger] in
+                let connection = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
+                    [connectionConfiguration, group, logger] in
                     try await PostgresConnection.connect(
                         on: group.next(), configuration: connectionConfiguration, id: 1, logger: logger)
                 }
@@ -118,7 +119,9 @@ extension ClusterLink {
         }
         try await reloadBans(on: connection)
         await hub.replaceRemotePresence(try await remotePresence(on: connection))
-        try await reconcilePresence(await hub.localPresence(), on: connection)
+        // Only after an outage (while logins are refused): on a link that never dropped, a login's claim may
+        // be in the table and not yet in the hub, and putting presence "right" would delete it.
+        if !isLinked { try await reconcilePresence(await hub.localPresence(), on: connection) }
         let known = await hub.lastSequences()
         let rooms = known.keys.map(\.value)
         let sequences = rooms.map { known[RoomName(parsing: $0)!] ?? 0 }
@@ -235,8 +238,9 @@ extension ClusterLink {
     /// The presence table lists this node's members as they are: whoever left or moved while the link was
     /// down is put right (the others are told through the usual notifications).
     private func reconcilePresence(_ local: [LocalPresence], on connection: PostgresConnection) async throws {
-        let keys = local.map(\.name.key)
-        let rooms = local.map(\.room.value)
+        let claiming = await hub?.namesBeingClaimed() ?? []
+        let keys = local.map(\.name.key) + claiming
+        let rooms = local.map(\.room.value) + claiming.map { _ in RoomName.lobby.value }
         try await connection.query(
             """
             WITH gone AS (

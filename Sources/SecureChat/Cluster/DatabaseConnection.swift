@@ -26,7 +26,8 @@ actor DatabaseConnection {
     func open() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
-        let fresh = try await withDeadline(.seconds(5)) { [configuration, eventLoop, id, logger] in
+        let fresh = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
+            [configuration, eventLoop, id, logger] in
             try await PostgresConnection.connect(
                 on: eventLoop, configuration: configuration, id: id, logger: logger)
         }
@@ -68,7 +69,9 @@ struct DatabaseTimeout: Error, CustomStringConvertible {
 /// query on a connection that died silently does not always notice cancellation, and a task group would
 /// wait for it. The caller then closes the connection, which ends the query.
 func withDeadline<T: Sendable>(
-    _ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T
+    _ timeout: TimeAmount,
+    discardingLate discard: (@Sendable (T) async -> Void)? = nil,
+    _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let outcome = DeadlineOutcome<T>()
     return try await withTaskCancellationHandler {
@@ -76,7 +79,10 @@ func withDeadline<T: Sendable>(
             outcome.start(continuation)
             let work = Task {
                 do {
-                    outcome.finish(.success(try await body()))
+                    let value = try await body()
+                    // Too late (timed out or cancelled): a value that must be released, such as a connection
+                    // that must be closed, is handed to `discard`.
+                    if !outcome.finish(.success(value)) { await discard?(value) }
                 } catch {
                     outcome.finish(.failure(error))
                 }
@@ -113,14 +119,17 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
         if let early { continuation.resume(with: early) }
     }
 
-    func finish(_ result: Result<T, any Error>) {
-        let continuation: CheckedContinuation<T, any Error>? = state.withLockedValue { state in
-            guard state.early == nil else { return nil }
+    /// Returns whether this result was the one that counted.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let (won, continuation): (Bool, CheckedContinuation<T, any Error>?) = state.withLockedValue { state in
+            guard state.early == nil else { return (false, nil) }
             state.early = result
             defer { state.continuation = nil }
-            return state.continuation
+            return (true, state.continuation)
         }
         continuation?.resume(with: result)
+        return won
     }
 
     func onCancel(_ cancel: @escaping @Sendable () -> Void) {

@@ -149,6 +149,11 @@ extension Hub {
         members.values.filter { $0.node == nil }.map { LocalPresence(name: $0.name, room: $0.room) }
     }
 
+    /// The names this node is claiming right now (their rows may be in the table before the hub admits them).
+    public func namesBeingClaimed() -> Set<String> {
+        Set(pendingClaims.keys)
+    }
+
     func addRemote(_ presence: RemotePresence) {
         if let existing = idsByName[presence.name.key], let member = members[existing] {
             // This node's own member keeps the name; a stale entry from another node gives way.
