@@ -21,7 +21,7 @@ enum ClusterNotification: Sendable, Equatable {
         let text: String?
     }
 
-    struct Presence: Sendable, Equatable, Decodable {
+    struct Presence: Sendable, Equatable {
         let u: String
         let d: String
         let n: String
@@ -43,7 +43,14 @@ enum ClusterNotification: Sendable, Equatable {
             return .roomLines(node: node, committedAtMilliseconds: envelope.ms ?? 0, lines: lines.map(\.line))
         case "p":
             switch envelope.o {
-            case "in": return (try? JSONDecoder().decode(Presence.self, from: data)).map { .loggedIn($0) }
+            case "in":
+                guard let key = envelope.u, let display = envelope.d, let node = envelope.n, let room = envelope.r,
+                    let order = envelope.l, let transport = envelope.t, let address = envelope.a,
+                    let at = envelope.c
+                else { return nil }
+                return .loggedIn(
+                    Presence(
+                        u: key, d: display, n: node, r: room, l: order, t: transport, f: envelope.f, a: address, c: at))
             case "mv":
                 guard let key = envelope.u, let node = envelope.n, let room = envelope.r else { return nil }
                 return .moved(nameKey: key, node: node, room: room)
@@ -70,11 +77,16 @@ enum ClusterNotification: Sendable, Equatable {
         }
     }
 
-    /// The fields any kind may carry.
+    /// The fields any kind may carry (one decoding per notification, whatever its kind).
     private struct Envelope: Decodable {
         let k: String
         let n: String?
         let ms: Int64?
+        let d: String?
+        let l: Int64?
+        let t: String?
+        let f: String?
+        let c: Int64?
         let e: [LineArray]?
         let o: String?
         let u: String?

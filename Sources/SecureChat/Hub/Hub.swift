@@ -133,7 +133,7 @@ public actor Hub {
             deliver(ServerLine.notice("You are an operator."), to: .connection(info.id))
         }
         enter(info.id, room: .lobby)
-        if cluster != nil, members[info.id] != nil { settleClusterOperator(leaving: nil) }
+        if cluster != nil, let member = members[info.id] { settleClusterOperator(arrived: member) }
         return .loggedIn(room: .lobby, isOperator: members[info.id]?.isOperator ?? isOperator)
     }
 
@@ -145,7 +145,7 @@ public actor Hub {
     @discardableResult
     public func say(_ id: ConnectionID, _ text: String) -> CommitReceipt? {
         guard let member = members[id] else { return nil }
-        if let cluster, clusterPaused || !cluster.isLinked { return CommitReceipt(.notSent) }
+        if clusterUnavailable { return CommitReceipt(.notSent) }
         if configuration.logMessages {
             logger.info("chat", metadata: ["connection": "\(id)", "room": "\(member.room)", "text": "\(text)"])
         }
@@ -172,7 +172,7 @@ public actor Hub {
         }
         if targetID == id { return .toSelf }
         if let node = recipient.node {
-            guard let cluster, !clusterPaused, cluster.isLinked else { return .clusterUnavailable }
+            guard let cluster, !clusterUnavailable else { return .clusterUnavailable }
             members[id]?.messagesSent += 1
             members[id]?.hasSpoken = true
             statistics.messages += 1
@@ -209,7 +209,7 @@ public actor Hub {
     public func join(_ id: ConnectionID, room: RoomName) -> JoinOutcome {
         guard let member = members[id] else { return .alreadyThere }
         if member.room == room { return .alreadyThere }
-        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
+        if clusterUnavailable { return .clusterUnavailable }
         // Leaving a room one is alone in frees its slot, so it does not count against the cap.
         let freesASlot = member.room != .lobby && rooms[member.room]?.population == 1
         let exists = (rooms[room]?.population ?? 0) > 0 || room == .lobby
@@ -359,10 +359,8 @@ public actor Hub {
             "user left", metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"],
             level: .info, to: logger
         )
-        if cluster != nil {
-            settleClusterOperator(leaving: member)
-        } else if member.isOperator {
-            passOperatorRole(from: member)
+        if member.isOperator {
+            if cluster != nil { settleClusterOperator(leaving: member) } else { passOperatorRole(from: member) }
         }
     }
 

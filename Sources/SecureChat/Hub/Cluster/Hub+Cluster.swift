@@ -9,7 +9,7 @@ extension Hub {
     /// First half of a cluster login: the checks a single node makes, then the name is held here while the
     /// database decides who gets it. nil means "claim it now"; anything else is the answer.
     public func reserveLogin(_ info: ClientInfo, name: Username) -> LoginOutcome? {
-        if clusterPaused || cluster?.isLinked == false { return .clusterUnavailable }
+        if clusterUnavailable { return .clusterUnavailable }
         if let refusal = refusal(of: info, name: name) { return refusal }
         pendingClaims[name.key] = info.id
         return nil
@@ -178,7 +178,7 @@ extension Hub {
         openRoom(presence.room)
         rooms[presence.room]!.remoteMembers.insert(id)
         rooms[presence.room]!.names.insert(key: member.sortKey, id: id)
-        settleClusterOperator(leaving: nil)
+        settleClusterOperator(arrived: member)
     }
 
     func dropRemote(_ id: ConnectionID) {
@@ -195,23 +195,24 @@ extension Hub {
     // MARK: - Operators across nodes
 
     /// The first-user rule, cluster-wide: the operator is whoever logged in first of everyone on every node
-    /// (by the database's login order), so every node reaches the same answer from the same presence. Called
-    /// after every arrival and departure; only a departure of the operator costs a walk over everyone.
-    func settleClusterOperator(leaving previous: Member?) {
+    /// (by the database's login order), so every node reaches the same answer from the same presence. An
+    /// arrival costs one comparison with the operator; only the operator's departure costs a walk over
+    /// everyone (as on a single node).
+    func settleClusterOperator(arrived: Member? = nil, leaving previous: Member? = nil) {
         guard configuration.operatorFingerprints.isEmpty else { return }
-        let current = operators.first.flatMap { members[$0] }
-        let oldest: Member?
-        if let current {
-            // A login whose order is older than the operator's arrived late (notifications from two nodes
-            // race); rare, and then a walk finds it.
-            oldest = members.values.min { $0.loginSequence < $1.loginSequence }
-            guard let oldest, oldest.info.id != current.info.id else { return }
+        if let current = operators.first.flatMap({ members[$0] }) {
+            // A login older than the operator's can arrive late (two nodes' notifications race): it takes over.
+            guard let arrived, arrived.loginSequence < current.loginSequence else { return }
             members[current.info.id]?.isOperator = false
             operators.remove(current.info.id)
-        } else {
-            oldest = members.values.min { $0.loginSequence < $1.loginSequence }
+            crown(arrived, succeeding: nil)
+            return
         }
-        guard let heir = oldest else { return }
+        guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
+        crown(heir, succeeding: previous)
+    }
+
+    private func crown(_ heir: Member, succeeding previous: Member?) {
         members[heir.info.id]?.isOperator = true
         operators.insert(heir.info.id)
         if let previous {
@@ -219,6 +220,12 @@ extension Hub {
         } else if heir.node == nil {
             deliver(ServerLine.notice("You are an operator."), to: .connection(heir.info.id))
         }
+    }
+
+    /// In a cluster, whether what other nodes must see cannot be done now (the link is down).
+    var clusterUnavailable: Bool {
+        guard let cluster else { return false }
+        return clusterPaused || !cluster.isLinked
     }
 
     // MARK: - What other nodes ask of this one

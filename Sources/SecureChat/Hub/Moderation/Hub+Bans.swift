@@ -8,7 +8,7 @@ extension Hub {
     public func ban(by id: ConnectionID, target: String, reason: String?) -> OperatorOutcome {
         guard let op = members[id] else { return .noSuchUser }
         guard op.isOperator else { return .notOperator }
-        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
+        if clusterUnavailable { return .clusterUnavailable }
         if idsByName[Username.key(for: target)] == nil, let network = try? IPNetwork(target) {
             return banNetwork(network, by: op, reason: reason)
         }
@@ -51,7 +51,7 @@ extension Hub {
     public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
         guard let op = members[id] else { return .noSuchUser }
         guard op.isOperator else { return .notOperator }
-        if let cluster, clusterPaused || !cluster.isLinked { return .clusterUnavailable }
+        if clusterUnavailable { return .clusterUnavailable }
         let lifted = bans.remove(matching: target)
         if lifted.isEmpty { return .notBanned }
         cluster?.bansLifted(lifted)
