@@ -147,6 +147,18 @@ public final class BenchClientHandler: ChannelInboundHandler {
         return promise.futureResult
     }
 
+    /// Sends `/join ROOM`, then `/ping`; the future completes at the `* pong`, by which time the server has
+    /// moved this client.
+    public func join(_ room: String) -> EventLoopFuture<Void> {
+        guard let context, state == .loggedIn else {
+            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
+        }
+        var buffer = context.channel.allocator.buffer(capacity: room.utf8.count + 7)
+        buffer.writeString("/join \(room)\n")
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        return ping()
+    }
+
     /// Sends one benchmark message now, stamped with the current time.
     public func sendOne(sender: Int, sequence: Int, size: Int) {
         guard let context, state == .loggedIn else { return }

@@ -42,8 +42,12 @@ public struct ReceiverLedger: Sendable {
     ///   - senders: how many clients send.
     ///   - messagesPerSender: messages each sends.
     ///   - ownSender: this client's sender index, if it is one of the senders.
-    public init(senders: Int, messagesPerSender: Int, ownSender: Int?) {
-        self.streams = (0..<senders).map { _ in StreamCheck(expected: messagesPerSender) }
+    ///   - hears: which senders share this client's room (all of them by default); a line from any other
+    ///     sender is unexpected.
+    public init(
+        senders: Int, messagesPerSender: Int, ownSender: Int?, hears: (Int) -> Bool = { _ in true }
+    ) {
+        self.streams = (0..<senders).map { StreamCheck(expected: hears($0) ? messagesPerSender : 0) }
         self.ownSender = ownSender
     }
 

@@ -1,25 +1,39 @@
 import NIOCore
 
-/// `fanout`: N clients in one room; S of them send M messages of B bytes as fast as the server takes them.
-/// Reports deliveries/s and checks that every expected line arrived exactly once and in order per sender.
+/// `fanout`: N clients in one room (or spread over R rooms, client `i` in room `i % R`); S of them send M
+/// messages of B bytes as fast as the server takes them. Reports deliveries/s and checks that every expected
+/// line arrived exactly once and in order per sender, and nowhere outside its room.
 public struct FanoutScenario: Sendable {
     public var clients: Int
     public var senders: Int
     public var messages: Int
     public var bytes: Int
+    public var rooms: Int
 
-    public init(clients: Int, senders: Int, messages: Int, bytes: Int) throws(BenchError) {
+    public init(clients: Int, senders: Int, messages: Int, bytes: Int, rooms: Int = 1) throws(BenchError) {
         guard clients >= 2, senders >= 1, senders <= clients, messages >= 1, bytes >= 1 else {
             throw .invalidOption("fanout needs clients >= 2, 1 <= senders <= clients, messages >= 1, bytes >= 1")
+        }
+        guard rooms >= 1, clients >= 2 * rooms else {
+            throw .invalidOption("fanout needs rooms >= 1 and at least two clients per room")
         }
         self.clients = clients
         self.senders = senders
         self.messages = messages
         self.bytes = bytes
+        self.rooms = rooms
     }
 
-    /// Deliveries the run must produce: every message at every client but its sender.
-    public var expectedDeliveries: Int { senders * messages * (clients - 1) }
+    /// The room of client (and sender) `index`.
+    public func room(of index: Int) -> Int { index % rooms }
+
+    /// Clients in room `room`.
+    public func members(of room: Int) -> Int { (clients - room + rooms - 1) / rooms }
+
+    /// Deliveries the run must produce: every message at every client of its room but its sender.
+    public var expectedDeliveries: Int {
+        (0..<senders).reduce(0) { $0 + messages * (members(of: room(of: $1)) - 1) }
+    }
 
     public func run(_ env: BenchEnvironment) async throws -> BenchResult {
         let (senders, messages) = (self.senders, self.messages)
@@ -27,17 +41,26 @@ public struct FanoutScenario: Sendable {
         env.progress.say("connecting \(clients) clients (\(env.transport), \(env.targets.count) target(s))")
         let connections = try await ConnectionPool.connectAll(
             count: clients, concurrency: env.loginConcurrency, progress: env.progress
-        ) { index in
+        ) { [self] index in
             env.connector.connect(index: index, name: "\(prefix)f\(index)", target: env.target(forClient: index)) {
                 handler in
                 handler.ledger = ReceiverLedger(
-                    senders: senders, messagesPerSender: messages, ownSender: index < senders ? index : nil
+                    senders: senders, messagesPerSender: messages, ownSender: index < senders ? index : nil,
+                    hears: { room(of: $0) == room(of: index) }
                 )
                 env.place(handler, client: index)
             }
         }
+        if rooms > 1 {
+            // The pong comes after the join: each client is in its room before anyone sends.
+            let joins = connections.enumerated().map { index, connection in
+                connection.onLoop { [room = room(of: index)] in $0.join("#fanout-\(room)") }
+            }
+            for join in joins { try await join.get() }
+        }
         try await ConnectionPool.barrier(connections)
-        env.progress.say("all logged in; \(senders) senders x \(messages) messages x \(bytes) B")
+        env.progress.say(
+            "all logged in, \(rooms) room(s); \(senders) senders x \(messages) messages x \(bytes) B")
 
         let before = env.sampleServer()
         let clientBefore = env.sampleClient()
@@ -64,6 +87,7 @@ public struct FanoutScenario: Sendable {
         let elapsed = Double(end - start.uptimeNanoseconds) / 1e9
         var result = BenchResult(scenario: "fanout", transport: env.transport)
         result.add("clients", "clients", clients)
+        result.add("rooms", "rooms", rooms)
         result.add("senders", "senders", senders)
         result.add("messages_per_sender", "messages per sender", messages)
         result.add("message_bytes", "message size", bytes, unit: "B")

@@ -14,9 +14,11 @@ struct FanoutCommand: AsyncParsableCommand {
     @Option(help: "How many of them send.") var senders = 10
     @Option(help: "Messages per sender.") var messages = 1000
     @Option(help: "Message text size in bytes.") var bytes = 64
+    @Option(help: "Rooms the clients are spread over (client i in room i % rooms; senders likewise).") var rooms = 1
 
     func run() async throws {
-        let scenario = try FanoutScenario(clients: clients, senders: senders, messages: messages, bytes: bytes)
+        let scenario = try FanoutScenario(
+            clients: clients, senders: senders, messages: messages, bytes: bytes, rooms: rooms)
         try await common.withEnvironment(label: "fanout") { try await scenario.run($0) }
     }
 }

@@ -71,6 +71,25 @@ struct ReceiverLedgerTests {
         #expect(!ledger.tally.isPerfect)
     }
 
+    @Test func aReceiverExpectsOnlyTheSendersOfItsRoom() {
+        // Four senders in two rooms (sender i in room i % 2); this receiver is in room 1.
+        var ledger = ReceiverLedger(senders: 4, messagesPerSender: 3, ownSender: nil, hears: { $0 % 2 == 1 })
+        #expect(ledger.expectedCount == 6)
+        for sender in [1, 3] { for sequence in 0..<3 { ledger.record(sender: sender, sequence: sequence) } }
+        #expect(ledger.tally.isPerfect)
+        ledger.record(sender: 2, sequence: 0)  // a line of the other room leaked in
+        #expect(ledger.tally.unexpected == 1)
+        #expect(!ledger.tally.isPerfect)
+    }
+
+    @Test func fanoutOverRoomsCountsEachRoomsMembers() throws {
+        // 7 clients over 3 rooms: rooms of 3, 2 and 2; senders 0 and 1 are in rooms 0 and 1.
+        let scenario = try FanoutScenario(clients: 7, senders: 2, messages: 10, bytes: 16, rooms: 3)
+        #expect((0..<3).map(scenario.members(of:)) == [3, 2, 2])
+        #expect(scenario.expectedDeliveries == 10 * 2 + 10 * 1)
+        #expect(throws: BenchError.self) { try FanoutScenario(clients: 5, senders: 1, messages: 1, bytes: 1, rooms: 3) }
+    }
+
     @Test func unknownSenderIsUnexpected() {
         var ledger = ReceiverLedger(senders: 1, messagesPerSender: 1, ownSender: nil)
         ledger.record(sender: 7, sequence: 0)

@@ -3,8 +3,8 @@ import NIOCore
 
 /// Carries out one connection's ``SessionStateMachine``: renders its lines into the outbox, asks the hub what
 /// it requests and feeds the replies back, and ends the connection when the machine says so. It holds no
-/// mutable state: the machine is handed in and back out by the connection's driver, which never runs two calls
-/// at once, so nothing here can race.
+/// mutable state but its uncommitted lines: the machine is handed in and back out by the connection's driver,
+/// which never runs two calls at once, so nothing here can race.
 ///
 /// A session only ever talks to the hub and to its own outbox; it never touches another session.
 final class Session: Sendable {
@@ -12,6 +12,8 @@ final class Session: Sendable {
     let outbox: any ClientOutbox
     let context: ServerContext
     let log: ConnectionLog
+    /// In a cluster, the chat lines sent and not yet committed.
+    private let uncommitted = UncommittedLines()
 
     init(info: ClientInfo, outbox: any ClientOutbox, context: ServerContext, log: ConnectionLog) {
         self.info = info
@@ -102,7 +104,17 @@ final class Session: Sendable {
                 let outcome = await logIn(name)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
             case .request(let request):
+                let isChatLine = if case .say = request { true } else { false }
+                if !isChatLine { await uncommitted.settle() }
                 var reply = await context.hub.handle(request, from: info.id)
+                if isChatLine, case .pending(let receipt, _) = reply {
+                    // Not awaited (see UncommittedLines): the sender reads on while the line is committed.
+                    receipt.whenResolved { [outbox] outcome in
+                        if let refusal = SessionStateMachine.refusal(outcome) { outbox.send(ServerLine.error(refusal)) }
+                    }
+                    await uncommitted.add(receipt)
+                    continue
+                }
                 if case .pending(let receipt, let confirmation) = reply {
                     // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
                     let outcome = await receipt.outcome
@@ -118,6 +130,8 @@ final class Session: Sendable {
                 context.counters.increment(event)
             case .close(let reason):
                 progress.insert(.closing)
+                // A refused line is still reported before the connection ends.
+                await uncommitted.settle()
                 if reason.isNoteworthy {
                     log.logger.notice("closing the connection", metadata: ["reason": "\(reason.leaveText)"])
                 }

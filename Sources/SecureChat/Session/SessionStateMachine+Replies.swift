@@ -7,15 +7,7 @@ extension SessionStateMachine {
         case .done, .pending:
             return []
         case .commit(let outcome):
-            switch outcome {
-            case .committed: return []
-            case .notSent: return [.error(Self.pausedLine + " What you sent was not delivered.")]
-            case .uncertain:
-                return [
-                    .error(
-                        "The link to the database broke while your line was being stored; it may not have been sent.")
-                ]
-            }
+            return Self.refusal(outcome).map { [.error($0)] } ?? []
         case .login(let name, let outcome):
             return loginReplied(name, outcome)
         case .directMessage(let target, let outcome):
@@ -58,6 +50,15 @@ extension SessionStateMachine {
         case .bans(let page):
             guard let page else { return Self.describe(.notOperator, target: "", lifted: false) }
             return Self.describe(page)
+        }
+    }
+
+    /// What the sender of a line that had to be committed is told when it was not (nil when it was).
+    public static func refusal(_ outcome: CommitOutcome) -> String? {
+        switch outcome {
+        case .committed: nil
+        case .notSent: pausedLine + " What you sent was not delivered."
+        case .uncertain: "The link to the database broke while your line was being stored; it may not have been sent."
         }
     }
 

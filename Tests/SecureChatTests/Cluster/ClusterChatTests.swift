@@ -173,6 +173,28 @@ struct ClusterChatTests {
         }
     }
 
+    @Test("lines sent in one go share commits, and reach the other node exactly once and in order")
+    func pipelinedLines() async throws {
+        try await withTestCluster { postgres, nodes in
+            let alice = try await nodes[0].login("alice")
+            let bob = try await nodes[1].login("bob")
+            try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+            let count = 200
+            alice.sendRaw(Array((1...count).map { "pipelined \($0)\n" }.joined().utf8))
+            let received = try await bob.collectUntil { $0 == "alice: pipelined \(count)" }
+            #expect(received.filter { $0.hasPrefix("alice: ") } == (1...count).map { "alice: pipelined \($0)" })
+            // One transaction per batch: a sender who waited for each commit would have needed 200.
+            let transactions = try await ClusterSchemaTests.withClient(postgres) { client in
+                try await ClusterSchemaTests.count(
+                    """
+                    SELECT count(DISTINCT xmin::text)::bigint FROM securechat_events
+                    WHERE convert_from(line, 'UTF8') LIKE '%alice: pipelined %'
+                    """, client)
+            }
+            #expect(transactions <= count / 2, "\(count) lines took \(transactions) commits")
+        }
+    }
+
     @Test("history survives a restart of every node")
     func historyAcrossRestart() async throws {
         try await TestPostgres.with { postgres in

@@ -51,10 +51,13 @@ public enum CommitOutcome: Sendable, Equatable {
     case uncertain
 }
 
-/// A one-shot answer to "was it committed?": resolved once by the cluster link, awaited by the session.
+/// A one-shot answer to "was it committed?": resolved once by the cluster link, and either awaited by the
+/// session or watched through a callback (a chat line, which the session does not wait for).
 public final class CommitReceipt: Sendable {
+    public typealias Watcher = @Sendable (CommitOutcome) -> Void
+
     private enum State {
-        case pending([CheckedContinuation<CommitOutcome, Never>])
+        case pending([Watcher])
         case resolved(CommitOutcome)
     }
 
@@ -70,27 +73,41 @@ public final class CommitReceipt: Sendable {
 
     /// The first call counts; later ones are ignored.
     public func resolve(_ outcome: CommitOutcome) {
-        let waiters: [CheckedContinuation<CommitOutcome, Never>] = state.withLockedValue { state in
-            guard case .pending(let waiters) = state else { return [] }
+        let watchers: [Watcher] = state.withLockedValue { state in
+            guard case .pending(let watchers) = state else { return [] }
             state = .resolved(outcome)
-            return waiters
+            return watchers
         }
-        for waiter in waiters { waiter.resume(returning: outcome) }
+        for watcher in watchers { watcher(outcome) }
+    }
+
+    /// Calls `watcher` with the outcome once it is known: at once if it already is, otherwise on the thread
+    /// that resolves the receipt (so it must be quick and must not block).
+    public func whenResolved(_ watcher: @escaping Watcher) {
+        let ready: CommitOutcome? = state.withLockedValue { state in
+            switch state {
+            case .resolved(let outcome): return outcome
+            case .pending(var watchers):
+                watchers.append(watcher)
+                state = .pending(watchers)
+                return nil
+            }
+        }
+        if let ready { watcher(ready) }
+    }
+
+    /// True once the outcome is known.
+    public var isResolved: Bool {
+        state.withLockedValue { state in
+            if case .resolved = state { return true }
+            return false
+        }
     }
 
     public var outcome: CommitOutcome {
         get async {
             await withCheckedContinuation { continuation in
-                let ready: CommitOutcome? = state.withLockedValue { state in
-                    switch state {
-                    case .resolved(let outcome): return outcome
-                    case .pending(var waiters):
-                        waiters.append(continuation)
-                        state = .pending(waiters)
-                        return nil
-                    }
-                }
-                if let ready { continuation.resume(returning: ready) }
+                whenResolved { continuation.resume(returning: $0) }
             }
         }
     }
