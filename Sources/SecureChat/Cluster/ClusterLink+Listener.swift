@@ -133,7 +133,6 @@ extension ClusterLink {
             ORDER BY e.room, e.sequence
             """, on: connection)
         if !missed.isEmpty { try await apply(missed, to: hub, on: connection) }
-        await hub.loadRooms(try await roomSnapshots(excluding: rooms, on: connection))
     }
 
     // MARK: - Reading the tables
@@ -175,36 +174,40 @@ extension ClusterLink {
         return events
     }
 
-    /// The last `--history` lines of every room not in `known`, and its sequence number.
-    func roomSnapshots(excluding known: [String], on connection: PostgresConnection) async throws -> [RoomSnapshot] {
-        let rows = try await connection.query(
-            """
-            SELECT r.name, r.last_sequence, e.sequence, floor(extract(epoch FROM e.said_at))::bigint,
-                convert_from(e.line, 'UTF8')
-            FROM securechat_rooms r
-            LEFT JOIN LATERAL (
-                SELECT * FROM securechat_events WHERE room = r.name ORDER BY sequence DESC LIMIT \(historyLines)
-            ) e ON true
-            WHERE NOT (r.name = ANY(\(known)::text[]))
-            ORDER BY r.name, e.sequence
-            """, logger: logger)
-        var order: [String] = []
-        var last: [String: Int64] = [:]
-        var entries: [String: [History.Entry]] = [:]
-        for try await (room, lastSequence, sequence, time, text) in rows.decode(
-            (String, Int64, Int64?, Int64?, String?).self)
-        {
-            if last[room] == nil { order.append(room) }
-            last[room] = lastSequence
-            if sequence != nil, let time, let text {
-                entries[room, default: []].append(
-                    History.Entry(time: Timestamp(secondsSinceEpoch: Int(time)), line: ByteBuffer(string: text)))
+    /// A room's last `--history` lines and its sequence number, for a user here joining a room this node
+    /// keeps no lines of (nil when the database cannot be asked). A room the database has never seen is
+    /// empty, at sequence 0.
+    public func roomSnapshot(of room: RoomName) async -> RoomSnapshot? {
+        guard isLinked else { return nil }
+        do {
+            return try await workConnection.run { [historyLines, logger] connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT r.last_sequence, e.sequence, floor(extract(epoch FROM e.said_at))::bigint,
+                        convert_from(e.line, 'UTF8')
+                    FROM (SELECT \(room.value)::text AS name) AS k
+                    LEFT JOIN securechat_rooms r ON r.name = k.name
+                    LEFT JOIN LATERAL (
+                        SELECT * FROM securechat_events WHERE room = k.name ORDER BY sequence DESC LIMIT \(historyLines)
+                    ) e ON true
+                    ORDER BY e.sequence
+                    """, logger: logger)
+                var last: Int64 = 0
+                var history: [History.Entry] = []
+                for try await (lastSequence, sequence, time, text) in rows.decode(
+                    (Int64?, Int64?, Int64?, String?).self)
+                {
+                    last = lastSequence ?? 0
+                    if sequence != nil, let time, let text {
+                        history.append(.init(time: Timestamp(secondsSinceEpoch: Int(time)), line: ByteBuffer(string: text)))
+                    }
+                }
+                return RoomSnapshot(room: room, lastSequence: last, history: history)
             }
-        }
-        return order.compactMap { name in
-            RoomName(parsing: name).map {
-                RoomSnapshot(room: $0, lastSequence: last[name] ?? 0, history: entries[name] ?? [])
-            }
+        } catch {
+            logger.warning(
+                "could not read a room's history", metadata: ["room": "\(room)", "error": "\(ClusterError.reason(error))"])
+            return nil
         }
     }
 

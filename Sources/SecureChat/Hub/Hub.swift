@@ -250,8 +250,8 @@ public actor Hub {
         announce("\(member.name) joined \(name)", in: name, except: id)
     }
 
-    /// Makes sure `name` is a room with a place in `/rooms` (in a cluster it may exist already, with its
-    /// history, before anyone here is in it).
+    /// Makes sure `name` is a room with a place in `/rooms` (in a cluster it may exist already, with users of
+    /// other nodes in it, or with the history a join just loaded).
     func openRoom(_ name: RoomName) {
         if rooms[name] == nil {
             rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
@@ -308,12 +308,18 @@ public actor Hub {
         rooms[member.room]?.names.remove(key: member.sortKey, id: id)
     }
 
-    /// An empty room other than `#lobby` disappears, with its history. In a cluster the history stays: it is
-    /// the database's, and lines may still arrive from a node that has not seen the room empty yet.
+    /// An empty room other than `#lobby` disappears, with its history (in a cluster the database keeps its
+    /// lines, and a later join loads them). In a cluster, a room left to users of other nodes keeps its
+    /// members here, for `/users` and `/rooms`, but no lines.
     func dropIfEmpty(_ room: RoomName) {
-        if room != .lobby, rooms[room]?.population == 0 {
-            if cluster == nil { rooms[room] = nil }
+        guard room != .lobby, let current = rooms[room] else { return }
+        if current.population == 0 {
+            rooms[room] = nil
             roomOrder.removeAll { $0 == room }
+        } else if cluster != nil, current.members.isEmpty, current.lastSequence != 0 || !current.history.isEmpty {
+            // Only users of other nodes are left: their nodes follow the room, this one lets its lines go.
+            rooms[room]!.history = History(capacity: configuration.historyLines)
+            rooms[room]!.lastSequence = 0
         }
     }
 

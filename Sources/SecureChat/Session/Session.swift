@@ -83,6 +83,18 @@ final class Session: Sendable {
         return await context.hub.completeLogin(info, name: name, outbox: outbox, claim: claim)
     }
 
+    /// Asks the hub. In a cluster, joining a room that no user of this node is in first reads its history from
+    /// the database, here, outside the hub (the hub keeps the lines only of rooms its users are in).
+    private func ask(_ request: HubRequest) async -> HubReply {
+        guard case .join(let room) = request, let cluster = context.cluster,
+            await context.hub.needsSnapshot(of: room)
+        else {
+            return await context.hub.handle(request, from: info.id)
+        }
+        guard let snapshot = await cluster.roomSnapshot(of: room) else { return .join(room, .clusterUnavailable) }
+        return await context.hub.join(info.id, loading: snapshot)
+    }
+
     /// Carries out `actions` in order; a hub reply's actions run right after the request that caused them.
     private func perform(
         _ actions: [SessionAction],
@@ -106,7 +118,7 @@ final class Session: Sendable {
             case .request(let request):
                 let isChatLine = if case .say = request { true } else { false }
                 if !isChatLine { await uncommitted.settle() }
-                var reply = await context.hub.handle(request, from: info.id)
+                var reply = await ask(request)
                 if isChatLine, case .pending(let receipt, _) = reply {
                     // Not awaited (see UncommittedLines): the sender reads on while the line is committed.
                     receipt.whenResolved { [outbox] outcome in

@@ -195,6 +195,28 @@ struct ClusterChatTests {
         }
     }
 
+    @Test("a room nobody is in is forgotten by every node, and joining it later replays its history from the database")
+    func forgottenRoomHistory() async throws {
+        try await withTestCluster { _, nodes in
+            let alice = try await nodes[0].login("alice")
+            let bob = try await nodes[1].login("bob")
+            try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+            alice.send("/join #memo")
+            try await alice.readUntil("the join") { $0.hasPrefix("* You joined #memo") }
+            for number in 1...3 { alice.send("memo \(number)") }
+            alice.send("/leave")
+            try await bob.readUntil("alice back in #lobby") { $0 == "* alice joined #lobby" }
+            #expect(await nodes[0].hub.lastSequences()[RoomName(parsing: "#memo")!] == nil)
+            #expect(await nodes[1].hub.roomList().map(\.name.value) == ["#lobby"])
+
+            bob.send("/join #memo")
+            let replay = try await bob.collectUntil { $0 == "* End of history." }
+            let texts = replay.filter { $0.hasPrefix("[") }.map { String($0.drop { $0 != "]" }.dropFirst(2)) }
+            #expect(texts == ["* alice joined #memo", "alice: memo 1", "alice: memo 2", "alice: memo 3",
+                "* alice left #memo (joined #lobby)"])
+        }
+    }
+
     @Test("history survives a restart of every node")
     func historyAcrossRestart() async throws {
         try await TestPostgres.with { postgres in

@@ -107,18 +107,60 @@ struct HubClusterTests {
         let room = RoomName(parsing: "#r")!
         _ = await login("alice", id: 1)
         let carol = await login("carol", id: 3)
-        for number in 1...3 { _ = await hub.applyRoomEvents([event(room, Int64(number), "r\(number)")]) }
+        let dave = await login("dave", id: 4)
+        // Dave is in #r, so this node follows it (loading its history: none yet).
+        #expect(await hub.needsSnapshot(of: room))
+        _ = await hub.join(ConnectionID(4), loading: RoomSnapshot(room: room, lastSequence: 0, history: []))
+        #expect(!(await hub.needsSnapshot(of: room)))
+        await seam.commit(into: hub)
+        let joined = await hub.lastSequences()[room] ?? 0
+        for number in 1...3 { _ = await hub.applyRoomEvents([event(room, joined + Int64(number), "r\(number)")]) }
         carol.clear()
         #expect(await hub.join(ConnectionID(3), room: room) == .joined)
         // The listener's next batch overlaps what was replayed (3) and brings one new line (4).
-        _ = await hub.applyRoomEvents([event(room, 3, "r3"), event(room, 4, "r4")])
+        _ = await hub.applyRoomEvents([event(room, joined + 3, "r3"), event(room, joined + 4, "r4")])
         let seen = carol.lines.filter { line in (1...4).contains { line.hasSuffix("r\($0)") } }
         #expect(seen.count == 4)
         #expect(seen.map { String($0.suffix(2)) } == ["r1", "r2", "r3", "r4"])
         #expect(seen.last == "r4")  // live, not replayed
+        #expect(dave.lines.filter { $0.hasSuffix("r4") }.count == 1)
         #expect(seam.moves.contains("carol #r"))
         #expect(seam.published.last?.line == "* carol joined #r\n")
         #expect(seam.published.last?.except == ConnectionID(3))
+    }
+
+    @Test(
+        "a room none of this node's users is in keeps no lines here; joining it loads its history, and lines committed meanwhile are read as a gap"
+    )
+    func roomsAreForgotten() async {
+        let room = RoomName(parsing: "#quiet")!
+        _ = await login("alice", id: 1)
+        let carol = await login("carol", id: 3)
+        // Bob, on another node, is in #quiet: the room is listed here, but its lines are not kept.
+        await hub.applyPresence(.loggedIn(remote("bob", room: room)))
+        _ = await hub.applyRoomEvents([event(room, 1, "q1"), event(room, 2, "q2")])
+        #expect(await hub.lastSequences()[room] == nil)
+        #expect(await hub.needsSnapshot(of: room))
+        // Carol joins with what the database had at sequence 2; line 3 was committed (and skipped here) since.
+        _ = await hub.applyRoomEvents([event(room, 3, "q3")])
+        carol.clear()
+        let history = [1, 2].map { History.Entry(time: .now(), line: ByteBuffer(string: "q\($0)\n")) }
+        #expect(
+            await hub.join(ConnectionID(3), loading: RoomSnapshot(room: room, lastSequence: 2, history: history))
+                == .join(room, .joined))
+        let quiet = { carol.lines.filter { line in (1...4).contains { line.hasSuffix("q\($0)") } }.map { $0.suffix(2) } }
+        #expect(quiet() == ["q1", "q2"])
+        // The next line shows the gap; the link reads line 3 and hands both over.
+        #expect(await hub.applyRoomEvents([event(room, 4, "q4")]) == SequenceGap(room: room, from: 3, upTo: 4))
+        #expect(await hub.applyRoomEvents([event(room, 3, "q3"), event(room, 4, "q4")]) == nil)
+        #expect(quiet() == ["q1", "q2", "q3", "q4"])
+        // Carol leaves: bob is still there, but this node lets the room's lines go.
+        #expect(await hub.leaveRoom(ConnectionID(3)) == .movedToLobby)
+        #expect(await hub.lastSequences()[room] == nil)
+        #expect(await hub.roomList().map(\.name.value) == ["#lobby", "#quiet"])
+        // Bob leaves too: the room is gone.
+        await hub.applyPresence(.left(nameKey: "bob", node: "node-b"))
+        #expect(await hub.roomList().map(\.name.value) == ["#lobby"])
     }
 
     @Test("members of other nodes are listed, counted and found by /whois, and leave with their node")

@@ -42,13 +42,16 @@ extension Hub {
     /// sequence, nothing more is applied and the gap is returned, for the link to fetch what is missing and
     /// call again. `acceptingGapsIn` names rooms whose missing lines are gone from the database: their
     /// members are told, and delivery goes on.
+    ///
+    /// A node keeps a room's lines only while its own users are in it (`#lobby`'s always): for any other
+    /// room there is nobody here to deliver to, and joining it loads its history from the database
+    /// (`join(_:loading:)`). So a node's memory grows with its users, not with every room the cluster has
+    /// ever had.
     public func applyRoomEvents(_ events: [RoomEvent], acceptingGapsIn lost: Set<RoomName> = []) -> SequenceGap? {
         let me = cluster?.nodeName
         for event in events {
-            if rooms[event.room] == nil {
-                rooms[event.room] = Room(name: event.room, historyCapacity: configuration.historyLines)
-            }
-            let last = rooms[event.room]!.lastSequence
+            guard let room = rooms[event.room], keepsLines(of: room) else { continue }
+            let last = room.lastSequence
             if event.sequence <= last { continue }
             if event.sequence > last + 1 {
                 guard lost.contains(event.room) else {
@@ -71,21 +74,41 @@ extension Hub {
         return nil
     }
 
-    /// Rooms as the database has them, for rooms this node knows nothing of yet (at start, or created while
-    /// the link was down). Rooms it knows are brought up to date by `applyRoomEvents` instead.
-    public func loadRooms(_ snapshots: [RoomSnapshot]) {
-        for snapshot in snapshots {
-            if let known = rooms[snapshot.room], known.lastSequence > 0 || !known.history.isEmpty { continue }
+    /// Whether this node follows `room`'s lines: `#lobby` always, any other room while a user here is in it.
+    func keepsLines(of room: Room) -> Bool {
+        room.name == .lobby || !room.members.isEmpty
+    }
+
+    /// Whether joining `room` here must first load its history from the database (see `applyRoomEvents`).
+    public func needsSnapshot(of room: RoomName) -> Bool {
+        guard cluster != nil, room != .lobby else { return false }
+        return rooms[room].map { !keepsLines(of: $0) } ?? true
+    }
+
+    /// `/join` of a room this node keeps no lines of: installs its history and sequence number as the database
+    /// had them, then joins as usual, in one step. Lines committed after the snapshot was read were skipped
+    /// here; the next line of the room (the join's own notice at the latest) finds the gap and reads them, so
+    /// the newcomer still sees every line once, replayed or live.
+    public func join(_ id: ConnectionID, loading snapshot: RoomSnapshot) -> HubReply {
+        if needsSnapshot(of: snapshot.room) {
             var room = rooms[snapshot.room] ?? Room(name: snapshot.room, historyCapacity: configuration.historyLines)
+            room.history = History(capacity: configuration.historyLines)
             for entry in snapshot.history { room.history.append(entry) }
             room.lastSequence = snapshot.lastSequence
             rooms[snapshot.room] = room
         }
+        let reply = handle(.join(snapshot.room), from: id)
+        // A refused join leaves nothing behind.
+        dropIfEmpty(snapshot.room)
+        return reply
     }
 
-    /// Each known room's last delivered sequence number, to catch up from after the link comes back.
+    /// The last delivered sequence number of each room this node follows, to catch up from after the link
+    /// comes back.
     public func lastSequences() -> [RoomName: Int64] {
-        rooms.mapValues(\.lastSequence)
+        var result: [RoomName: Int64] = [:]
+        for (name, room) in rooms where keepsLines(of: room) { result[name] = room.lastSequence }
+        return result
     }
 
     // MARK: - Who is where
