@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/cluster.sh: two securechatd nodes joined through a throwaway PostgreSQL 15 (issue 12), in one run:
-#   (a) committed lines/s of the cluster (every client sends, rate limit off, clients over both nodes),
+#   (a) committed lines/s of the cluster (every client sends, rate limit off, clients over both nodes), in one
+#       room and spread over ROOMS rooms (default 16),
 #   (b) cross-node deliveries/s in the same run,
 #   (c) light load, 500 clients over the 2 nodes, 5 senders x 20 lines/s: cross-node p99, against a single
 #       node without --cluster with the same load,
@@ -29,7 +30,7 @@ for arg in "$@"; do
         --quick) MODE=quick ;;
         --tls) TLS=1 ;;
         -h | --help)
-            sed -n '2,21p' "$0"
+            sed -n '2,22p' "$0"
             exit 0
             ;;
         *)
@@ -45,11 +46,13 @@ SCRATCH_PATH=${SCRATCH_PATH:-.build}
 if [ "$MODE" = quick ]; then
     CLIENTS=${CLIENTS:-64}
     MESSAGES=${MESSAGES:-100}
+    ROOMS=${ROOMS:-8}
     LIGHT_CLIENTS=100
     DURATION=${DURATION:-5}
 else
     CLIENTS=${CLIENTS:-128}
     MESSAGES=${MESSAGES:-250}
+    ROOMS=${ROOMS:-16}
     LIGHT_CLIENTS=500
     DURATION=${DURATION:-20}
 fi
@@ -300,8 +303,8 @@ cluster_counter() { # the sum over both nodes
     echo "$total"
 }
 
-# (a, b) throughput: every client sends, as fast as the nodes take lines (each session has one line in flight:
-# it awaits the commit before reading its next).
+# (a, b) throughput: every client sends, as fast as the nodes take lines (each session has up to 32 lines in
+# flight, see Session/UncommittedLines).
 COMMITS=securechat_cluster_commit_duration_seconds
 LAG=securechat_cluster_notification_lag_seconds
 histogram "$COMMITS" "${METRIC_PORTS[@]}" >"$WORK/hist.before"
@@ -341,6 +344,29 @@ quantile() { # quantile Q TABLE: the upper bound (s) of the bucket that holds qu
 COMMIT_TABLE=$(delta "$WORK/hist.before" "$WORK/hist.after")
 COMMIT_MEAN_MS=$(awk -v a="$COMMIT_SUM_BEFORE" -v b="$COMMIT_SUM_AFTER" -v n="$TP_BATCHES" \
     'BEGIN { if (n > 0) printf "%.2f", (b - a) / n * 1000; else print "n/a" }')
+
+# (a') the same clients and lines spread over $ROOMS rooms: one room of 128 all-sending clients costs 127
+# deliveries per line, so there the nodes' fan-out (on one CPU) is the limit, not the commits.
+R_LINES_BEFORE=$(cluster_counter securechat_cluster_committed_lines_total)
+R_BATCHES_BEFORE=$(cluster_counter securechat_cluster_batches_total)
+R_COMMIT_SUM_BEFORE=$(cluster_counter securechat_cluster_commit_duration_seconds_sum)
+PG_BEFORE=$(postgres_ticks)
+NODES_BEFORE=$(nodes_ticks)
+chatbench fanout --targets "$TARGETS" --clients "$CLIENTS" --senders "$CLIENTS" --messages "$MESSAGES" --bytes 64 \
+    --rooms "$ROOMS" --stall-timeout 30 "${PIDS[@]}"
+PG_AFTER=$(postgres_ticks)
+NODES_AFTER=$(nodes_ticks)
+R_LINES_PER_S=$(field lines_per_s)
+R_DELIVERIES_PER_S=$(field deliveries_per_s)
+R_EXACT=$(field exactly_once_in_order)
+R_COMMITTED=$(awk -v a="$R_LINES_BEFORE" -v b="$(cluster_counter securechat_cluster_committed_lines_total)" \
+    'BEGIN { printf "%.0f", b - a }')
+R_BATCHES=$(awk -v a="$R_BATCHES_BEFORE" -v b="$(cluster_counter securechat_cluster_batches_total)" \
+    'BEGIN { printf "%.0f", b - a }')
+R_COMMIT_MEAN_MS=$(awk -v a="$R_COMMIT_SUM_BEFORE" -v b="$(cluster_counter securechat_cluster_commit_duration_seconds_sum)" \
+    -v n="$R_BATCHES" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n * 1000; else print "n/a" }')
+R_PG_CPU=$(seconds_of $((PG_AFTER - PG_BEFORE)))
+R_NODES_CPU=$(seconds_of $((NODES_AFTER - NODES_BEFORE)))
 
 # (c) light load over both nodes.
 histogram "$COMMITS" "${METRIC_PORTS[@]}" >"$WORK/ll-commits.before"
@@ -409,7 +435,8 @@ commit:     $(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 | figure | goal | measured | verdict |
 | --- | --- | --- | --- |
-| committed lines/s, 2 nodes ($CLIENTS clients over 2 nodes, all sending, $MESSAGES lines each) | >= 10,000 | $(int "$TP_LINES_PER_S") | $(verdict "$TP_LINES_PER_S" 10000 min) |
+| committed lines/s, 2 nodes ($CLIENTS clients over 2 nodes in one room, all sending, $MESSAGES lines each) | >= 10,000 | $(int "$TP_LINES_PER_S") | $(verdict "$TP_LINES_PER_S" 10000 min) |
+| committed lines/s, 2 nodes, the same clients in $ROOMS rooms | >= 10,000 | $(int "$R_LINES_PER_S") (exactly once, in order: $R_EXACT; $(int "$R_DELIVERIES_PER_S") deliveries/s; $R_COMMITTED lines in $R_BATCHES batches, mean commit $R_COMMIT_MEAN_MS ms; PostgreSQL $(share "$R_PG_CPU" "$R_NODES_CPU") of the CPU) | $(verdict "$R_LINES_PER_S" 10000 min) |
 | cross-node deliveries/s (same run) | | $(int "$TP_CROSS_PER_S") ($(pct "$TP_CROSS_SHARE") of all; all deliveries $(int "$TP_DELIVERIES_PER_S")/s) | |
 | light load cross-node p99 ($LIGHT_CLIENTS clients over 2 nodes, 5 x 20 lines/s, ${DURATION} s) | <= 15 ms | $(ms "$LL_CROSS_P99") ms (p50 $(ms "$LL_CROSS_P50"); same-node p99 $(ms "$LL_SAME_P99"); all $(ms "$LL_P99")) | $(verdict "$LL_CROSS_P99" 15 max) |
 | same load, single node without --cluster | | p99 $(ms "$SINGLE_P99") ms (p50 $(ms "$SINGLE_P50")), server CPU $(ms "$SINGLE_CPU") % | |

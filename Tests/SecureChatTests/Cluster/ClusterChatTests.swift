@@ -204,6 +204,7 @@ struct ClusterChatTests {
             alice.send("/join #memo")
             try await alice.readUntil("the join") { $0.hasPrefix("* You joined #memo") }
             for number in 1...3 { alice.send("memo \(number)") }
+            try await bob.readUntil("alice off to #memo") { $0 == "* alice left #lobby (joined #memo)" }
             alice.send("/leave")
             try await bob.readUntil("alice back in #lobby") { $0 == "* alice joined #lobby" }
             #expect(await nodes[0].hub.lastSequences()[RoomName(parsing: "#memo")!] == nil)
