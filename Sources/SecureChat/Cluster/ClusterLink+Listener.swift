@@ -199,14 +199,16 @@ extension ClusterLink {
                 {
                     last = lastSequence ?? 0
                     if sequence != nil, let time, let text {
-                        history.append(.init(time: Timestamp(secondsSinceEpoch: Int(time)), line: ByteBuffer(string: text)))
+                        history.append(
+                            .init(time: Timestamp(secondsSinceEpoch: Int(time)), line: ByteBuffer(string: text)))
                     }
                 }
                 return RoomSnapshot(room: room, lastSequence: last, history: history)
             }
         } catch {
             logger.warning(
-                "could not read a room's history", metadata: ["room": "\(room)", "error": "\(ClusterError.reason(error))"])
+                "could not read a room's history",
+                metadata: ["room": "\(room)", "error": "\(ClusterError.reason(error))"])
             return nil
         }
     }

@@ -213,8 +213,11 @@ struct ClusterChatTests {
             bob.send("/join #memo")
             let replay = try await bob.collectUntil { $0 == "* End of history." }
             let texts = replay.filter { $0.hasPrefix("[") }.map { String($0.drop { $0 != "]" }.dropFirst(2)) }
-            #expect(texts == ["* alice joined #memo", "alice: memo 1", "alice: memo 2", "alice: memo 3",
-                "* alice left #memo (joined #lobby)"])
+            #expect(
+                texts == [
+                    "* alice joined #memo", "alice: memo 1", "alice: memo 2", "alice: memo 3",
+                    "* alice left #memo (joined #lobby)",
+                ])
         }
     }
 

@@ -148,7 +148,9 @@ struct HubClusterTests {
         #expect(
             await hub.join(ConnectionID(3), loading: RoomSnapshot(room: room, lastSequence: 2, history: history))
                 == .join(room, .joined))
-        let quiet = { carol.lines.filter { line in (1...4).contains { line.hasSuffix("q\($0)") } }.map { $0.suffix(2) } }
+        let quiet = {
+            carol.lines.filter { line in (1...4).contains { line.hasSuffix("q\($0)") } }.map { $0.suffix(2) }
+        }
         #expect(quiet() == ["q1", "q2"])
         // The next line shows the gap; the link reads line 3 and hands both over.
         #expect(await hub.applyRoomEvents([event(room, 4, "q4")]) == SequenceGap(room: room, from: 3, upTo: 4))
