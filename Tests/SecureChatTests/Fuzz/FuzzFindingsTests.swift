@@ -64,6 +64,21 @@ struct FuzzFindingsTests {
         #expect(!TextSanitizer.isAllowed(scalar))
     }
 
+    /// FuzzCommand ("an argument is one word, without a space"): words were cut at `Character` spaces, and a
+    /// space after a prepended concatenation mark (U+0600-U+0605, U+0D4E, ...) is part of that mark's grapheme,
+    /// so `/kick bob\u{0D4E} spam` kicked a user named "bob\u{0D4E} spam" and `/unban a\u{0601} b` unbanned a
+    /// target holding a space. Words are now cut at every U+0020.
+    @Test("a space after a prepended concatenation mark still separates words")
+    func spaceAfterPrependMark() {
+        #expect(Command.parse("/kick bob\u{0D4E} spam") == .success(.kick(user: "bob\u{0D4E}", reason: "spam")))
+        #expect(Command.parse("/msg bob\u{0D4E} hi there") == .success(.message(to: "bob\u{0D4E}", text: "hi there")))
+        #expect(Command.parse("/unban a\u{0601} b") == .failure(.usage("/unban <user|address>")))
+        #expect(Command.parse("/whois a\u{0D4E}") == .success(.whois(user: "a\u{0D4E}")))
+        // What the server parses is sanitised first (U+0601 is a format character, now removed).
+        let line = "/" + TextSanitizer.sanitize(ByteBuffer(string: "kick bob\u{0601} spam"))
+        #expect(Command.parse(line) == .success(.kick(user: "bob", reason: "spam")))
+    }
+
     /// Names invariant "only allowed bytes are accepted": the room name was lower-cased before its bytes were
     /// checked, and Unicode maps the Kelvin sign (U+212A) to ASCII "k", so a look-alike spelling joined `#key`.
     @Test("a room name with a Kelvin sign is refused, not folded into ASCII")
