@@ -47,11 +47,14 @@ run_one() {
         extra+=(-detect_leaks=0)
     fi
     echo "== $name: ${seconds}s"
-    local status=0
-    # No Swift backtracer: it fights ASan's signal handlers and hides the fatalError message.
-    ASAN_OPTIONS=$asan SWIFT_BACKTRACE=enable=no nice "$bin/Fuzz$name" \
+    local status=0 TIMEFORMAT='%U %S'
+    # No Swift backtracer: it fights ASan's signal handlers and hides the fatalError message. `time` gives the
+    # CPU seconds the fuzzer got: on a shared machine its wall-clock run says little about the work done.
+    { time ASAN_OPTIONS=$asan SWIFT_BACKTRACE=enable=no nice "$bin/Fuzz$name" \
         -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -artifact_prefix="Fuzz/.artifacts/$name-" \
-        "${extra[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 || status=$?
+        "${extra[@]}" "$@" "$work" "Fuzz/Corpus/$name" >"$log" 2>&1 || status=$?; } 2>"$log.cpu"
+    local cpu
+    cpu=$(awk '{ printf "%.0f", $1 + $2 }' "$log.cpu")
     # The last progress line carries the coverage (cov: edges, ft: features); the final stats the speed.
     local last execs speed
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
@@ -59,7 +62,9 @@ run_one() {
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     local coverage
     coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last" || echo 'no coverage line')
-    echo "   $name: ${speed:-?} exec/s, ${execs:-?} executions; $coverage"
+    local corpus
+    corpus=$(sed -n 's/^#[0-9]*.*corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' "$log" | tail -1)
+    echo "   $name: ${speed:-?} exec/s, ${execs:-?} executions in ${cpu:-?} CPU s; $coverage; corpus ${corpus:-?}"
     if [ $status -ne 0 ]; then
         echo "   $name FAILED (exit $status): see $log and Fuzz/.artifacts/$name-*" >&2
         grep -E 'Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|SUMMARY' "$log" | head -5 >&2 || true

@@ -11,3 +11,9 @@ public func runLibFuzzer(
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
     return LLVMFuzzerRunDriver(&argc, &argv, test)
 }
+
+/// Bytes live on the heap now, as AddressSanitizer's allocator counts them (freed memory waiting in its
+/// quarantine is not counted): what the targets use to show that a peer cannot make memory grow without bound.
+public func liveHeapBytes() -> Int {
+    __sanitizer_get_current_allocated_bytes()
+}

@@ -48,8 +48,12 @@ private struct Session {
         case .record:
             server.receive(clientRecord(input.bytes(Int(input.byte()))))
         case .fragments:
-            let record = clientRecord(input.bytes(Int(input.byte())))
-            for chunk in Chunker.split(record, seed: UInt64(input.byte())) { server.receive(chunk) }
+            // One to three records back to back (the seed's top bits say how many more), cut anywhere: record
+            // and read boundaries fall independently.
+            var stream = clientRecord(input.bytes(Int(input.byte())))
+            let seed = input.byte()
+            for _ in 0..<(seed >> 6) % 3 { stream += clientRecord(input.bytes(Int(input.byte()))) }
+            for chunk in Chunker.split(stream, seed: UInt64(seed)) { server.receive(chunk) }
         case .drop:
             // Lost records break the sequence numbers: what follows must fail, not decrypt.
             tampered = !clientRecord(input.bytes(Int(input.byte()) + 1)).isEmpty || tampered

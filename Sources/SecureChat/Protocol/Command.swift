@@ -30,11 +30,15 @@ public enum Command: Equatable, Sendable {
     }
 
     /// Parses a sanitised line that starts with `/`. Command names are case-insensitive.
+    ///
+    /// Words are cut at every U+0020, scalar by scalar: a space is not always a `Character` of its own (after a
+    /// prepended concatenation mark such as U+0601, or U+0D4E, it belongs to the same grapheme), and a
+    /// `Character` split would leave such a space inside a word.
     public static func parse(_ line: String) -> Result<Command, Problem> {
         precondition(line.hasPrefix("/"))
-        let body = line.dropFirst()
+        let body = line.unicodeScalars.dropFirst()
         let nameEnd = body.firstIndex(of: " ") ?? body.endIndex
-        let name = body[..<nameEnd].lowercased()
+        let name = String(body[..<nameEnd]).lowercased()
         let rest = body[nameEnd...].drop(while: { $0 == " " })
         let (first, remainder) = splitWord(rest)
         let argument = first.map(String.init)
@@ -79,12 +83,14 @@ public enum Command: Equatable, Sendable {
             guard tail == nil, let page = Int(argument), page >= 1 else { return .failure(.usage("/bans [page]")) }
             return .success(.bans(page: page))
         default:
-            return .failure(.unknown(String(body[..<nameEnd].prefix(32))))
+            return .failure(.unknown(String(String(body[..<nameEnd]).prefix(32))))
         }
     }
 
-    private static func splitWord(_ text: Substring) -> (Substring?, Substring) {
-        guard !text.isEmpty else { return (nil, "") }
+    private static func splitWord(
+        _ text: Substring.UnicodeScalarView
+    ) -> (Substring.UnicodeScalarView?, Substring.UnicodeScalarView) {
+        guard !text.isEmpty else { return (nil, text) }
         let end = text.firstIndex(of: " ") ?? text.endIndex
         return (text[..<end], text[end...].drop(while: { $0 == " " }))
     }

@@ -5,7 +5,9 @@ import NIOCore
 /// Invalid UTF-8 becomes U+FFFD; C0 controls (TAB becomes a space), DEL, C1 controls — ESC among them, so no
 /// CSI, OSC or other escape sequence survives — the Unicode bidi overrides and isolates, and invisible format
 /// characters (zero-width spaces and joiners, word joiner, invisible operators, BOM, Arabic letter mark, soft
-/// hyphen, Mongolian vowel separator, tag characters) are removed. The line and paragraph separators become
+/// hyphen, Mongolian vowel separator, tag characters), and every other character of general category Cf
+/// (format: the deprecated bidi-shaping controls U+206A–U+206F, interlinear annotation, shorthand, musical
+/// and hieroglyph format controls, the prepended concatenation marks) are removed. The line and paragraph separators become
 /// spaces. At most `maximumCombiningMarks` combining marks are kept after each base character, so a line
 /// cannot stack marks into a tall smear over its neighbours ("Zalgo").
 ///
@@ -62,7 +64,8 @@ public enum TextSanitizer {
         case 0xFEFF, 0x061C, 0x00AD, 0x180E: return false  // BOM, Arabic letter mark, soft hyphen, MVS
         case 0xE0000...0xE007F: return false  // tag characters
         case 0x2028, 0x2029: return false  // line and paragraph separators
-        default: return true
+        // Any other format character (Cf); none lies below U+0600 but the soft hyphen, listed above.
+        default: return scalar.value < 0x0600 || scalar.properties.generalCategory != .format
         }
     }
 

@@ -44,6 +44,41 @@ struct FuzzFindingsTests {
         #expect(ban.summary.hasPrefix("mallory, by op at 2147485547-"))
     }
 
+    /// FuzzTextSanitizer, once its oracle forbade every format character (general category Cf) as the issue's
+    /// invariant says, not only the listed ones: the deprecated bidi-shaping controls U+206A-U+206F, the
+    /// interlinear annotation characters, the shorthand, musical and hieroglyph format controls and the
+    /// prepended concatenation marks all reached other users' terminals. Every Cf scalar is now removed.
+    @Test(
+        "every format character (Cf) is removed",
+        arguments: [
+            0x206A, 0x206B, 0x206C, 0x206D, 0x206E, 0x206F, 0xFFF9, 0xFFFA, 0xFFFB, 0x0600, 0x0605, 0x06DD, 0x070F,
+            0x08E2, 0x110BD, 0x13430, 0x1BCA0, 0x1BCA3, 0x1D173, 0x1D17A,
+        ] as [UInt32]
+    )
+    func formatCharactersAreRemoved(value: UInt32) throws {
+        let scalar = try #require(Unicode.Scalar(value))
+        #expect(scalar.properties.generalCategory == .format)
+        let text = "a" + String(Character(scalar)) + "b"
+        #expect(TextSanitizer.sanitize(ByteBuffer(string: text)) == "ab", "U+\(String(value, radix: 16))")
+        #expect(TextSanitizer.sanitize(text) == "ab")
+        #expect(!TextSanitizer.isAllowed(scalar))
+    }
+
+    /// FuzzCommand ("an argument is one word, without a space"): words were cut at `Character` spaces, and a
+    /// space after a prepended concatenation mark (U+0600-U+0605, U+0D4E, ...) is part of that mark's grapheme,
+    /// so `/kick bob\u{0D4E} spam` kicked a user named "bob\u{0D4E} spam" and `/unban a\u{0601} b` unbanned a
+    /// target holding a space. Words are now cut at every U+0020.
+    @Test("a space after a prepended concatenation mark still separates words")
+    func spaceAfterPrependMark() {
+        #expect(Command.parse("/kick bob\u{0D4E} spam") == .success(.kick(user: "bob\u{0D4E}", reason: "spam")))
+        #expect(Command.parse("/msg bob\u{0D4E} hi there") == .success(.message(to: "bob\u{0D4E}", text: "hi there")))
+        #expect(Command.parse("/unban a\u{0601} b") == .failure(.usage("/unban <user|address>")))
+        #expect(Command.parse("/whois a\u{0D4E}") == .success(.whois(user: "a\u{0D4E}")))
+        // What the server parses is sanitised first (U+0601 is a format character, now removed).
+        let line = "/" + TextSanitizer.sanitize(ByteBuffer(string: "kick bob\u{0601} spam"))
+        #expect(Command.parse(line) == .success(.kick(user: "bob", reason: "spam")))
+    }
+
     /// Names invariant "only allowed bytes are accepted": the room name was lower-cased before its bytes were
     /// checked, and Unicode maps the Kelvin sign (U+212A) to ASCII "k", so a look-alike spelling joined `#key`.
     @Test("a room name with a Kelvin sign is refused, not folded into ASCII")
