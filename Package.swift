@@ -26,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Tests only: property-based checks (random inputs, shrinking, fixed seeds) in Swift Testing.
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // Tests only: the child processes tests run (nc, openssl, securechatd, PostgreSQL's tools). Not Foundation's
+        // `Process`, whose `run()` overflows a heap buffer under AddressSanitizer. Its package needs tools 6.2, so
+        // building the tests needs a Swift 6.2 toolchain or newer; the package itself still declares 6.0.
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        // Tests only: `FilePath` and `FileDescriptor`, the types swift-subprocess's API takes (it depends on it too).
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // System OpenSSL 3 (Debian: libssl-dev). Only Sources/SecureChat/TLS imports it.
@@ -72,6 +78,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
     ]

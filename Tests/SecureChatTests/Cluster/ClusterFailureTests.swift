@@ -19,28 +19,29 @@ struct ClusterFailureTests {
             let node = try await TestClusterNode.start("survivor", on: postgres, nodeTimeout: .seconds(2))
             do {
                 let set = TestCertificates.set
-                let doomed = try DaemonProcess(arguments: [
+                try await withDaemon(arguments: [
                     "--cert", set.certificatePath, "--key", set.privateKeyPath, "--cluster", postgres.url,
                     "--node-name", "doomed", "--node-timeout", "2",
-                ])
-                let alice = try await node.login("alice")
-                let bob = try await TestClient.loggedIn("bob", port: doomed.plaintextPort)
-                try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+                ]) { doomed in
+                    let alice = try await node.login("alice")
+                    let bob = try await TestClient.loggedIn("bob", port: doomed.plaintextPort)
+                    try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
 
-                let killed = ContinuousClock.now
-                doomed.signal(SIGKILL)
-                _ = try await doomed.waitForExit()
-                try await alice.readUntil("bob's departure") { $0 == "* bob left #lobby (server lost)" }
-                let noticed = ContinuousClock.now - killed
-                #expect(noticed < .seconds(4), "the leave notice came \(noticed) after the kill")
-                await bob.close()
+                    let killed = ContinuousClock.now
+                    doomed.signal(SIGKILL)
+                    _ = try await doomed.waitForExit()
+                    try await alice.readUntil("bob's departure") { $0 == "* bob left #lobby (server lost)" }
+                    let noticed = ContinuousClock.now - killed
+                    #expect(noticed < .seconds(4), "the leave notice came \(noticed) after the kill")
+                    await bob.close()
 
-                // The name is free again, on the surviving node.
-                let bobAgain = try await node.login("bob")
-                alice.send("/users all")
-                let users = try await alice.readUntil("/users all") { $0.hasPrefix("* ") && $0.contains("online") }
-                #expect(users == "* 2 users online: alice #lobby [op] [plaintext], bob #lobby [plaintext]")
-                await bobAgain.close()
+                    // The name is free again, on the surviving node.
+                    let bobAgain = try await node.login("bob")
+                    alice.send("/users all")
+                    let users = try await alice.readUntil("/users all") { $0.hasPrefix("* ") && $0.contains("online") }
+                    #expect(users == "* 2 users online: alice #lobby [op] [plaintext], bob #lobby [plaintext]")
+                    await bobAgain.close()
+                }
             } catch {
                 await node.stop()
                 throw error

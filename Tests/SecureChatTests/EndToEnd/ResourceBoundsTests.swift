@@ -26,19 +26,19 @@ extension EndToEnd {
             }
         }
 
-        static func daemon(_ extra: [String] = []) throws -> DaemonProcess {
-            try DaemonProcess(
+        static func withServer(
+            _ extra: [String] = [], _ body: (DaemonProcess) async throws -> Void
+        ) async throws {
+            try await withDaemon(
                 arguments: [
                     "--no-tls", "--rate", "0", "--connect-rate", "0", "--max-per-address", "1000", "--log-level",
                     "notice",
-                ] + extra)
+                ] + extra, body)
         }
 
         @Test("a 10 MiB line without newline: one error, the link stays usable, others keep chatting, memory bounded")
         func tenMebibyteLine() async throws {
-            let server = try Self.daemon()
-            defer { server.stop() }
-            do {
+            try await Self.withServer { server in
                 let alice = try await TestClient.loggedIn("alice", port: server.plaintextPort)
                 let bob = try await TestClient.loggedIn("bob", port: server.plaintextPort)
                 defer {
@@ -52,7 +52,7 @@ extension EndToEnd {
                 _ = try await alice.sync()
                 _ = try await bob.sync()
                 let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
-                let measurement = try Measurement(pid: server.process.processIdentifier)
+                let measurement = try Measurement(pid: server.pid)
 
                 try await alice.sendRepeated(chunk, count: 80)  // 5 MiB, no newline yet
                 bob.send("said during the long line")
@@ -79,9 +79,8 @@ extension EndToEnd {
         @Test("a client that never reads is evicted on outbox overflow; everyone else gets everything; memory bounded")
         func slowReader() async throws {
             // Eviction must come from the outbox bound, not the write timer.
-            let server = try Self.daemon(["--outbox-bytes", "65536", "--write-timeout", "600", "--history", "10"])
-            defer { server.stop() }
-            do {
+            try await Self.withServer(["--outbox-bytes", "65536", "--write-timeout", "600", "--history", "10"]) {
+                server in
                 let alice = try await TestClient.loggedIn("alice", port: server.plaintextPort)
                 // Readers that count alice's lines as they arrive and keep none of them.
                 var readers: [CountingReader] = []
@@ -94,7 +93,7 @@ extension EndToEnd {
                 let slow = try await TestClient.connect(port: server.plaintextPort, autoRead: false)
                 slow.send("slow")
                 try await alice.readUntil { $0 == "* slow joined #lobby" }
-                let measurement = try Measurement(pid: server.process.processIdentifier)
+                let measurement = try Measurement(pid: server.pid)
 
                 let padding = String(repeating: "p", count: 1000)
                 // Batches well under the 64 KiB outbox bound, paced on the readers: only the reader that never

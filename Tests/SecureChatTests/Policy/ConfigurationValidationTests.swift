@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 
 @testable import SecureChat
@@ -73,23 +74,17 @@ extension PolicyTests {
             (["--max-line", "8192", "--outbox-bytes", "8192"], ["--max-line 8192", "--outbox-bytes 8192"]),
             (["--history", "100", "--outbox-bytes", "65536"], ["--history 100", "--outbox-bytes 65536"]),
         ])
-        func theDaemonStopsAtStartNamingTheOptions(arguments: [String], named: [String]) throws {
-            let process = Process()
-            process.executableURL = DaemonProcess.executable
-            process.arguments = ["--host", "127.0.0.1", "--port", "0", "--no-tls"] + arguments
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            // A daemon that wrongly starts would serve forever: give it a generous while, then stop it and fail.
-            let deadline = Date().addingTimeInterval(60)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            let startedAnyway = process.isRunning
-            if startedAnyway { process.terminate() }
-            process.waitUntilExit()
-            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        func theDaemonStopsAtStartNamingTheOptions(arguments: [String], named: [String]) async throws {
+            let daemonArguments = ["--host", "127.0.0.1", "--port", "0", "--no-tls"] + arguments
+            let (startedAnyway, status, output) = try await withProcess(
+                DaemonProcess.executable, daemonArguments, collecting: .standardError
+            ) { process in
+                // A daemon that wrongly starts would serve forever: give it a generous while, then stop it and fail.
+                let status = try? await process.waitForExit(timeout: .seconds(60))
+                return (status == nil, status, await process.output())
+            }
             #expect(!startedAnyway, "securechatd started with unsafe options")
-            #expect(process.terminationStatus != 0)
+            #expect(status != 0)
             for option in named {
                 #expect(output.contains(option), "\(output)")
             }

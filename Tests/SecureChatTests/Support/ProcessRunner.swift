@@ -1,97 +1,53 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
-import SecureChat
+import Subprocess
+import SystemPackage
 
-/// Collects the lines a child process writes (stdout and stderr together), on the pipe channel's event loop,
-/// and hands them out one at a time.
-private final class ProcessLineCollector: ChannelInboundHandler {
-    typealias InboundIn = InboundLine
-
-    private var buffered = CircularBuffer<String>()
-    private var waiter: EventLoopPromise<String?>?
-    private var ended = false
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .line(let bytes) = Self.unwrapInboundIn(data) else { return }
-        let line = String(buffer: bytes)
-        if let waiter {
-            self.waiter = nil
-            waiter.succeed(line)
-        } else {
-            buffered.append(line)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        ended = true
-        waiter?.succeed(nil)
-        waiter = nil
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A pipe error ends the stream like EOF does.
-        context.close(promise: nil)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The child closed its stdout: that is the end of its output, whether or not stdin is still open.
-        if case ChannelEvent.inputClosed = event {
-            ended = true
-            waiter?.succeed(nil)
-            waiter = nil
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func next(on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<String?> {
-        if let line = buffered.popFirst() { return eventLoop.makeSucceededFuture(line) }
-        if ended { return eventLoop.makeSucceededFuture(nil) }
-        let promise = eventLoop.makePromise(of: String?.self)
-        waiter = promise
-        let scheduled = eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            if let waiter = self.waiter, waiter.futureResult === promise.futureResult {
-                self.waiter = nil
-                waiter.fail(TestTimeout(waitingFor: "a line from a child process"))
-            }
-        }
-        promise.futureResult.whenComplete { _ in scheduled.cancel() }
-        return promise.futureResult
-    }
-}
-
-/// A child process (`openssl s_client`, `nc`, `securechatd`) driven by a test: lines go to its stdin, its stdout
-/// and stderr come back as lines. Every wait has the same generous failsafe as `TestClient`; nothing is timed.
+/// A child process (`openssl s_client`, `nc`, `securechatd`) driven by a test: lines go to its stdin, its output
+/// comes back as lines. Every wait has the same generous failsafe as `TestClient`; nothing is timed.
 ///
-/// Use it through ``withProcess(_:_:_:)``, which stops the process in every path.
+/// It runs through swift-subprocess, not Foundation's `Process` (whose `run()` overflows a heap buffer under
+/// AddressSanitizer, in `findMaximumOpenFromProcSelfFD`). Only ``withProcess(_:_:collecting:gracePeriod:_:)``
+/// makes one, and the child never outlives that call: the task that runs it is cancelled when the test's body
+/// returns or throws, and swift-subprocess then sends SIGTERM and, after the grace period, SIGKILL, and reaps it.
 final class ProcessRunner: Sendable {
+    /// Which of the child's outputs the test reads; the others are drained and dropped.
+    enum Collected: Sendable {
+        /// Standard output and standard error in one stream, in the order the child wrote them.
+        case combined
+        case standardOutput
+        case standardError
+    }
+
+    /// What the test asks of the child while it runs; carried out in order by the task that runs it, the only
+    /// place where swift-subprocess's `Execution` (its stdin, its signals) may be used.
+    fileprivate enum Command: Sendable {
+        case write([UInt8])
+        case closeInput
+        case signal(Int32)
+    }
+
+    private struct State {
+        var pid: Int32?
+        var lines: [String] = []
+        /// How many of `lines` `readLine` has handed out.
+        var consumed = 0
+        var outputEnded = false
+        var status: Int32?
+        /// Why the child could not be run or watched (swift-subprocess's error).
+        var failure: String?
+    }
+
     let executable: String
     let arguments: [String]
-    /// `@unchecked`: `Process` is thread-safe for what we do with it (pid, isRunning, terminate).
-    private struct Child: @unchecked Sendable { let process: Process }
-    private let child: Child
-    private let pipe: any Channel
-    private let collector: NIOLoopBound<ProcessLineCollector>
-    private let exit: EventLoopPromise<Int32>
-    /// Everything read so far, for failure messages.
-    private let transcript: NIOLoopBoundBox<[String]>
+    private let state = NIOLockedValueBox(State())
+    private let commands: AsyncStream<Command>.Continuation
 
-    var pid: Int32 { child.process.processIdentifier }
-
-    private init(
-        executable: String, arguments: [String], child: Child, pipe: any Channel,
-        collector: NIOLoopBound<ProcessLineCollector>, transcript: NIOLoopBoundBox<[String]>,
-        exit: EventLoopPromise<Int32>
-    ) {
+    fileprivate init(executable: String, arguments: [String], commands: AsyncStream<Command>.Continuation) {
         self.executable = executable
         self.arguments = arguments
-        self.child = child
-        self.pipe = pipe
-        self.collector = collector
-        self.exit = exit
-        self.transcript = transcript
+        self.commands = commands
     }
 
     /// Where a tool lives, or nil if this machine lacks it.
@@ -104,97 +60,57 @@ final class ProcessRunner: Sendable {
         return nil
     }
 
-    /// Starts `executable` with `arguments`, its stdin, stdout and stderr on pipes to us.
-    static func start(_ executable: String, _ arguments: [String]) async throws -> ProcessRunner {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let exit = eventLoop.makePromise(of: Int32.self)
-        process.terminationHandler = { process in exit.succeed(process.terminationStatus) }
-        try process.run()
-
-        // Our ends of the pipes move to NIO (close-on-exec copies, so no other child inherits them); every
-        // descriptor Foundation still holds is closed, so the child sees EOF on stdin when NIO closes it.
-        let readEnd = fcntl(output.fileHandleForReading.fileDescriptor, F_DUPFD_CLOEXEC, 0)
-        let writeEnd = fcntl(input.fileHandleForWriting.fileDescriptor, F_DUPFD_CLOEXEC, 0)
-        for handle in [
-            output.fileHandleForReading, output.fileHandleForWriting, input.fileHandleForReading,
-            input.fileHandleForWriting,
-        ] {
-            try? handle.close()
+    /// Runs a tool to its end (a failsafe stops one that hangs) and returns its status and output (stdout and
+    /// stderr together).
+    static func runToEnd(
+        _ executable: String, _ arguments: [String], timeout: TimeAmount = TestClient.failsafe
+    ) async throws -> (status: Int32, output: String) {
+        try await withProcess(executable, arguments) { process in
+            let status = try await process.waitForExit(timeout: timeout)
+            return (status, try await process.readToEnd().joined(separator: "\n"))
         }
-        guard readEnd >= 0, writeEnd >= 0 else {
-            if readEnd >= 0 { close(readEnd) }
-            if writeEnd >= 0 { close(writeEnd) }
-            process.terminate()
-            throw ProcessRunnerError("cannot duplicate the pipe descriptors: errno \(errno)")
-        }
-        let pipe: any Channel
-        // The collector is kept as it is added: a child that exits at once closes the pipe, and a closed
-        // pipeline no longer has handlers to look up.
-        let slot = NIOLockedValueBox<NIOLoopBound<ProcessLineCollector>?>(nil)
-        do {
-            pipe = try await NIOPipeBootstrap(group: eventLoop)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LineDecoder(maximumLength: 1 << 20))
-                        )
-                        let collector = ProcessLineCollector()
-                        try channel.pipeline.syncOperations.addHandler(collector)
-                        slot.withLockedValue { $0 = NIOLoopBound(collector, eventLoop: channel.eventLoop) }
-                    }
-                }
-                .takingOwnershipOfDescriptors(input: readEnd, output: writeEnd)
-                .get()
-        } catch {
-            process.terminate()
-            throw error
-        }
-        guard let collector = slot.withLockedValue({ $0 }) else {
-            process.terminate()
-            throw ProcessRunnerError("the pipe to \(executable) was not set up")
-        }
-        let transcript = try await pipe.eventLoop.submit {
-            NIOLoopBoundBox([String](), eventLoop: pipe.eventLoop)
-        }.get()
-        return ProcessRunner(
-            executable: executable, arguments: arguments, child: Child(process: process), pipe: pipe,
-            collector: collector, transcript: transcript, exit: exit
-        )
     }
 
+    /// The child's process id.
+    var pid: Int32 { state.withLockedValue { $0.pid } ?? -1 }
+
+    /// Every line the child wrote so far (of the collected output), read by `readLine` or not.
+    var lines: [String] { state.withLockedValue { $0.lines } }
+
+    /// Types a line into the child's stdin.
     func send(_ line: String) {
-        pipe.writeAndFlush(ByteBuffer(string: line + "\n"), promise: nil)
+        commands.yield(.write(Array((line + "\n").utf8)))
+    }
+
+    /// Closes the child's stdin (EOF for it); its output can still be read.
+    func closeInput() async throws {
+        commands.yield(.closeInput)
+    }
+
+    /// Sends a signal to the child (through its process descriptor: never to a process that reused its pid).
+    func signal(_ number: Int32) {
+        commands.yield(.signal(number))
     }
 
     /// The next line of output, or nil once the child closed its output.
     func readLine(timeout: TimeAmount = TestClient.failsafe) async throws -> String? {
-        let collector = self.collector
-        let transcript = self.transcript
-        return try await pipe.eventLoop.flatSubmit {
-            collector.value.next(on: collector.eventLoop, timeout: timeout).map { line in
-                if let line { transcript.value.append(line) }
-                return line
+        try await poll("a line from \(executable)", timeout: timeout) { state -> String?? in
+            if state.consumed < state.lines.count {
+                state.consumed += 1
+                return .some(state.lines[state.consumed - 1])
             }
-        }.get()
+            return state.outputEnded ? .some(nil) : nil
+        }
     }
 
     /// Reads lines until one matches and returns it; throws (with what was read) if the output ends first.
     @discardableResult
-    func readUntil(_ description: String, _ matches: (String) -> Bool) async throws -> String {
+    func readUntil(
+        _ description: String, timeout: TimeAmount = TestClient.failsafe, _ matches: (String) -> Bool
+    ) async throws -> String {
         while true {
-            guard let line = try await readLine() else {
-                let sofar = await output()
-                throw ProcessRunnerError("\(description): output ended. Output so far:\n\(sofar)")
+            guard let line = try await readLine(timeout: timeout) else {
+                throw ProcessRunnerError("\(description): output ended. Output so far:\n\(await output())")
             }
             if matches(line) { return line }
         }
@@ -207,50 +123,147 @@ final class ProcessRunner: Sendable {
         return lines
     }
 
-    /// Everything the child wrote that has been read so far, one line each.
+    /// Everything the child wrote so far, one line each.
     func output() async -> String {
-        let transcript = self.transcript
-        return (try? await pipe.eventLoop.submit { transcript.value.joined(separator: "\n") }.get()) ?? ""
+        lines.joined(separator: "\n")
     }
 
-    /// Closes the child's stdin (EOF for it); its output can still be read.
-    func closeInput() async throws {
-        try await pipe.close(mode: .output)
-    }
-
-    /// Waits for the child to exit by itself; returns its status. Throws if it has not exited within `timeout`.
+    /// Waits for the child to exit by itself; returns its exit status (128 + N for death by signal N, as a shell
+    /// reports it). Throws if it has not exited within `timeout`.
     func waitForExit(timeout: TimeAmount = TestClient.failsafe) async throws -> Int32 {
-        let exit = self.exit
-        let eventLoop = exit.futureResult.eventLoop
-        let failure = ProcessRunnerError("\(executable) did not exit within \(timeout)")
-        let outcome = eventLoop.makePromise(of: Int32.self)
-        eventLoop.execute {
-            let settled = NIOLoopBoundBox(false, eventLoop: eventLoop)
-            let timer = eventLoop.scheduleTask(in: timeout) {
-                guard !settled.value else { return }
-                settled.value = true
-                outcome.fail(failure)
-            }
-            exit.futureResult.whenSuccess { status in
-                guard !settled.value else { return }
-                settled.value = true
-                timer.cancel()
-                outcome.succeed(status)
-            }
-        }
-        return try await outcome.futureResult.get()
+        try await poll("\(executable) to exit", timeout: timeout) { $0.status }
     }
 
-    /// Ends the child (SIGTERM, then SIGKILL if it lingers) and closes the pipes. Safe to call more than once.
-    func stop() async {
-        if child.process.isRunning {
-            child.process.terminate()
-            if (try? await waitForExit(timeout: .seconds(5))) == nil, child.process.isRunning {
-                kill(child.process.processIdentifier, SIGKILL)
-                _ = try? await waitForExit(timeout: .seconds(5))
+    /// Polls the state until `ready` answers; the deadline is a failsafe only.
+    private func poll<T>(
+        _ description: String, timeout: TimeAmount, _ ready: (inout State) -> T?
+    ) async throws -> T {
+        let deadline = ContinuousClock.now + .nanoseconds(timeout.nanoseconds)
+        while true {
+            let (answer, failure) = state.withLockedValue { state in (ready(&state), state.failure) }
+            if let answer { return answer }
+            if let failure { throw ProcessRunnerError("\(executable): \(failure)") }
+            if ContinuousClock.now >= deadline {
+                throw ProcessRunnerError(
+                    "timed out waiting for \(description). Output so far:\n\(lines.joined(separator: "\n"))")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Runs the child to its end. Cancelling the calling task stops it: swift-subprocess's teardown sends SIGTERM,
+    /// SIGKILL after `gracePeriod`, and reaps it before this returns.
+    fileprivate func run(commands: AsyncStream<Command>, collecting: Collected, gracePeriod: Duration) async {
+        var options = PlatformOptions()
+        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: gracePeriod)]
+        let configuration = Subprocess.Configuration(
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments), platformOptions: options)
+        do {
+            let status: TerminationStatus
+            switch collecting {
+            case .combined:
+                status = try await Subprocess.run(
+                    configuration, input: .inputWriter, output: .sequence, error: .combinedWithOutput
+                ) { execution in
+                    try await self.serve(execution, reading: execution.standardOutput, commands: commands)
+                }.terminationStatus
+            case .standardOutput:
+                status = try await Subprocess.run(
+                    configuration, input: .inputWriter, output: .sequence, error: .discarded
+                ) { execution in
+                    try await self.serve(execution, reading: execution.standardOutput, commands: commands)
+                }.terminationStatus
+            case .standardError:
+                status = try await Subprocess.run(
+                    configuration, input: .inputWriter, output: .discarded, error: .sequence
+                ) { execution in
+                    try await self.serve(execution, reading: execution.standardError, commands: commands)
+                }.terminationStatus
+            }
+            let code: Int32
+            switch status {
+            case .exited(let exit): code = exit
+            case .signaled(let signal): code = 128 + signal
+            }
+            state.withLockedValue {
+                $0.outputEnded = true
+                $0.status = code
+            }
+        } catch {
+            state.withLockedValue {
+                $0.outputEnded = true
+                if $0.status == nil, $0.failure == nil { $0.failure = "\(error)" }
             }
         }
-        try? await pipe.close()
+    }
+
+    /// While the child runs: its output becomes lines, and the test's commands are carried out. Returns when the
+    /// output ends (the child exited, or closed it); swift-subprocess then waits for the exit.
+    private func serve<Output: OutputProtocol, ErrorOutput: ErrorOutputProtocol>(
+        _ execution: Execution<CustomWriteInput, Output, ErrorOutput>,
+        reading output: SubprocessOutputSequence,
+        commands: AsyncStream<Command>
+    ) async throws {
+        state.withLockedValue { $0.pid = execution.processIdentifier.value }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var splitter = LineSplitter()
+                for try await buffer in output {
+                    let lines = buffer.withUnsafeBytes { splitter.append($0) }
+                    if !lines.isEmpty { self.state.withLockedValue { $0.lines += lines } }
+                }
+                let last = splitter.finish()
+                self.state.withLockedValue { state in
+                    state.lines += last
+                    state.outputEnded = true
+                }
+            }
+            group.addTask {
+                let input = execution.standardInputWriter
+                for await command in commands {
+                    switch command {
+                    case .write(let bytes):
+                        // A child that has gone, or closed its stdin, cannot take the line; its output says why.
+                        _ = try? await input.write(bytes)
+                    case .closeInput:
+                        try? await input.finish()
+                    case .signal(let number):
+                        try? execution.send(signal: Signal(rawValue: number))
+                    }
+                }
+            }
+            // The output ended: nothing more to read, and the child is gone (or will be, when stopped).
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Splits bytes into lines at `\n`, dropping a `\r` before it.
+private struct LineSplitter {
+    private var partial: [UInt8] = []
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        var lines: [String] = []
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                lines.append(Self.line(partial))
+                partial.removeAll(keepingCapacity: true)
+            } else {
+                partial.append(byte)
+            }
+        }
+        return lines
+    }
+
+    /// A last line the child did not end with a newline.
+    mutating func finish() -> [String] {
+        defer { partial = [] }
+        return partial.isEmpty ? [] : [Self.line(partial)]
+    }
+
+    private static func line(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes[...], as: UTF8.self)
     }
 }
 
@@ -259,19 +272,36 @@ struct ProcessRunnerError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs `body` with a started child process, then stops the child, whether `body` returned or threw.
+/// Runs `body` with a started child process, then stops the child, whether `body` returned or threw: its stdin
+/// is closed, then it gets SIGTERM, and SIGKILL if it is still there after `gracePeriod`. Returns once the child
+/// has been reaped.
 func withProcess<T: Sendable>(
     _ executable: String,
     _ arguments: [String],
+    collecting: ProcessRunner.Collected = .combined,
+    gracePeriod: Duration = .seconds(5),
     _ body: (ProcessRunner) async throws -> T
 ) async throws -> T {
-    let runner = try await ProcessRunner.start(executable, arguments)
-    do {
+    let (commands, continuation) = AsyncStream.makeStream(of: ProcessRunner.Command.self)
+    let runner = ProcessRunner(executable: executable, arguments: arguments, commands: continuation)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await runner.run(commands: commands, collecting: collecting, gracePeriod: gracePeriod) }
+        // Whatever happens next, the child is stopped before the group (and so this function) returns.
+        defer {
+            continuation.finish()
+            group.cancelAll()
+        }
+        // Started (it has a pid), or failed to start (the state says why).
+        while runner.pid < 0 {
+            if let error = runner.startFailure { throw ProcessRunnerError("cannot run \(executable): \(error)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let result = try await body(runner)
-        await runner.stop()
+        try await runner.closeInput()
         return result
-    } catch {
-        await runner.stop()
-        throw error
     }
+}
+
+extension ProcessRunner {
+    fileprivate var startFailure: String? { state.withLockedValue { $0.pid == nil ? $0.failure : nil } }
 }

@@ -2,6 +2,8 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SecureChat
+import Subprocess
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -149,53 +151,36 @@ struct TestPostgres: Sendable {
 
     /// Runs a PostgreSQL tool to its end; throws with its output if it fails.
     ///
-    /// Not through Foundation's `Process`: `pg_ctl start` leaves a server running that inherits the descriptor
-    /// Foundation watches to learn that its child exited, so it never would. `posix_spawn` and `waitpid` (on
-    /// a thread of its own, not the cooperative pool) see `pg_ctl` itself exit.
+    /// Its output goes to a file, not a pipe: `pg_ctl start` leaves a server running that would hold a pipe open.
+    /// swift-subprocess watches `pg_ctl` itself (through its process descriptor) and reaps it; if the test is
+    /// cancelled meanwhile, it kills it.
     private func run(_ tool: String, _ arguments: [String], asPostgres: Bool) async throws {
         let command = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + arguments : [tool] + arguments
-        // Through bash (dash takes one-digit descriptors only) that first closes every descriptor but 0-2: the test process holds hundreds of
-        // sockets without close-on-exec, and a server that inherits them (under runuser's default limit of
-        // 1024) refuses to start: "insufficient file descriptors available to start server process".
+        // Through bash (dash takes one-digit descriptors only) that first closes every descriptor but 0-2: a server
+        // that inherits the test process's hundreds of sockets (under runuser's default limit of 1024) refuses to
+        // start: "insufficient file descriptors available to start server process". swift-subprocess closes them
+        // in the child as well where the C library can; the wrapper keeps that true wherever it cannot.
         let closeInherited = """
             for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
             exec "$@"
             """
-        let argv = ["/bin/bash", "-c", closeInherited, "bash"] + command
         let logPath = "\(directory)/\(URL(fileURLWithPath: tool).lastPathComponent).out"
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try Self.spawnAndWait(argv, output: logPath) })
-            }
-        }
-        guard status == 0 else {
-            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            throw TestPostgresError("\(tool) \(arguments.joined(separator: " ")) exited with \(status): \(output)")
-        }
-    }
-
-    /// Spawns `argv` with stdin from /dev/null and stdout and stderr into `output`; waits for it.
-    private static func spawnAndWait(_ argv: [String], output: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let log = try FileDescriptor.open(
+            FilePath(logPath), .writeOnly, options: [.create, .truncate],
+            permissions: [.ownerReadWrite, .groupRead, .otherRead]
+        )
         // The server inherits this process's open-file limit; with hundreds of test sockets open at once, a
         // low soft limit left PostgreSQL "insufficient file descriptors available to start server process".
         _ = FileDescriptorLimit.raiseToHardLimit()
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
-        guard spawned == 0 else { throw TestPostgresError("cannot start \(argv[0]): error \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw TestPostgresError("waitpid failed: errno \(errno)") }
+        let result = try await Subprocess.run(
+            .path("/bin/bash"), arguments: Arguments(["-c", closeInherited, "bash"] + command), input: .none,
+            output: .fileDescriptor(log, closeAfterSpawningProcess: true), error: .combinedWithOutput
+        )
+        guard result.terminationStatus.isSuccess else {
+            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw TestPostgresError(
+                "\(tool) \(arguments.joined(separator: " ")) ended with \(result.terminationStatus): \(output)")
         }
-        // WIFEXITED / WEXITSTATUS, which Swift does not import.
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// A port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range (32768-60999 on

@@ -12,21 +12,12 @@ struct TLSDevelopmentCertificatesTests {
         return try #require(attributes[.posixPermissions] as? Int)
     }
 
-    /// Runs the openssl CLI and returns its standard output, or nil if it is not installed.
-    private func openssl(_ arguments: [String]) throws -> (status: Int32, output: String)? {
+    /// Runs the openssl CLI and returns its status and output (stdout and stderr), or nil if it is not installed.
+    private func openssl(_ arguments: [String]) async throws -> (status: Int32, output: String)? {
         guard FileManager.default.isExecutableFile(atPath: Self.opensslPath) else {
             return nil
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.opensslPath)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        return try await ProcessRunner.runToEnd(Self.opensslPath, arguments)
     }
 
     @Test func ensureCreatesACAAndAServerCertificateWithPrivateKeys() throws {
@@ -102,32 +93,34 @@ struct TLSDevelopmentCertificatesTests {
         #expect(peer.handler.handshakeInfo?.protocolVersion == "TLSv1.3")
     }
 
-    @Test func theOpenSSLCommandLineAgrees() throws {
+    @Test func theOpenSSLCommandLineAgrees() async throws {
         let directory = try TLSTemporaryDirectory()
         let set = try DevelopmentCertificates.ensure(directory: directory.path)
-        guard let verify = try self.openssl(["verify", "-CAfile", set.caCertificatePath, set.certificatePath]) else {
+        guard let verify = try await self.openssl(["verify", "-CAfile", set.caCertificatePath, set.certificatePath])
+        else {
             return
         }
         #expect(verify.status == 0, "\(verify.output)")
 
         let printed = try #require(
-            try self.openssl(["x509", "-in", set.caCertificatePath, "-noout", "-fingerprint", "-sha256"])
+            try await self.openssl(["x509", "-in", set.caCertificatePath, "-noout", "-fingerprint", "-sha256"])
         )
         #expect(printed.output.contains(try #require(set.caFingerprintSHA256)), "\(printed.output)")
 
-        let text = try #require(try self.openssl(["x509", "-in", set.certificatePath, "-noout", "-text"])).output
+        let text = try #require(try await self.openssl(["x509", "-in", set.certificatePath, "-noout", "-text"])).output
         #expect(text.contains("DNS:localhost"))
         #expect(text.contains("IP Address:127.0.0.1"))
         #expect(text.contains("IP Address:0:0:0:0:0:0:0:1"))
         #expect(text.contains("TLS Web Server Authentication"))
         #expect(text.contains("ASN1 OID: prime256v1"))
 
-        let caText = try #require(try self.openssl(["x509", "-in", set.caCertificatePath, "-noout", "-text"])).output
+        let caText = try #require(try await self.openssl(["x509", "-in", set.caCertificatePath, "-noout", "-text"]))
+            .output
         #expect(caText.contains("CA:TRUE"))
         #expect(caText.contains("Certificate Sign, CRL Sign"))
     }
 
-    @Test func theShellScriptMakesCertificatesTheServerAccepts() throws {
+    @Test func theShellScriptMakesCertificatesTheServerAccepts() async throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = repository.appendingPathComponent("certs/generate.sh").path
@@ -137,14 +130,8 @@ struct TLSDevelopmentCertificatesTests {
             return
         }
         let directory = try TLSTemporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = [directory.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let generated = try await ProcessRunner.runToEnd(script, [directory.path])
+        #expect(generated.status == 0, "\(generated.output)")
 
         // ensure() takes them as they are.
         let set = try DevelopmentCertificates.ensure(directory: directory.path)
@@ -160,7 +147,7 @@ struct TLSDevelopmentCertificatesTests {
         #expect(peer.recorder.handshakes.count == 1)
     }
 
-    @Test func generatedClientCertificatesAreSignedByTheCA() throws {
+    @Test func generatedClientCertificatesAreSignedByTheCA() async throws {
         let directory = try TLSTemporaryDirectory()
         let set = try DevelopmentCertificates.generate(
             directory: directory.path,
@@ -170,7 +157,7 @@ struct TLSDevelopmentCertificatesTests {
         let bob = set.clientCertificates[0]
         #expect(try self.mode(of: bob.privateKeyPath) == 0o600)
         #expect(bob.fingerprintSHA256 != set.clientCertificates[1].fingerprintSHA256)
-        if let verify = try self.openssl(["verify", "-CAfile", set.caCertificatePath, bob.certificatePath]) {
+        if let verify = try await self.openssl(["verify", "-CAfile", set.caCertificatePath, bob.certificatePath]) {
             #expect(verify.status == 0, "\(verify.output)")
         }
     }

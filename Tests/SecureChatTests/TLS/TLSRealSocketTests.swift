@@ -111,33 +111,22 @@ struct TLSRealSocketTests {
         let server = try await self.startServer(context: try pki.serverContext(), group: group)
         let port = try #require(server.localAddress?.port)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: openssl)
-        process.arguments = [
+        let arguments = [
             "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-verify_hostname", "localhost",
             "-CAfile", pki.certificates.caCertificatePath, "-verify_return_error", "-ign_eof",
         ]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // "bye" makes the server close: s_client must then see our close_notify and exit by itself.
-        input.fileHandleForWriting.write(Data("hello\nbye\n".utf8))
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(20))
-            process.terminate()
+        let (status, text) = try await withProcess(openssl, arguments) { process in
+            // "bye" makes the server close: s_client must then see our close_notify and exit by itself.
+            process.send("hello")
+            process.send("bye")
+            let status = try await process.waitForExit()
+            return (status, try await process.readToEnd().joined(separator: "\n"))
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        watchdog.cancel()
-        try? input.fileHandleForWriting.close()
 
         #expect(text.contains("Verify return code: 0 (ok)"), "\(text)")
         #expect(text.contains("welcome TLSv1.3"), "\(text)")
         #expect(text.contains("hello"), "\(text)")
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         try await server.close()
         try await group.shutdownGracefully()
     }

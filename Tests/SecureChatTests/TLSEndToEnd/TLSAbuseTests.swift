@@ -52,40 +52,40 @@ struct TLSAbuseTests {
 
     @Test func aKeyUpdateFloodIsDisconnectedAndCostsTheServerLittleMemory() async throws {
         let set = TestCertificates.set
-        let daemon = try DaemonProcess(arguments: [
+        try await withDaemon(arguments: [
             "--cert", set.certificatePath, "--key", set.privateKeyPath,
             // Only the TLS layer may end this connection, not the login timer.
             "--login-timeout", "600", "--log-level", "notice",
-        ])
-        defer { daemon.stop() }
-        let port = try #require(daemon.tlsPort)
-        let pid = daemon.process.processIdentifier
-        // Warm up: first-use allocations of a TLS connection are not the flood's cost.
-        try await onOwnThread { try RawTLSClient(port: port).closeWithCloseNotify() }
-        try await Task.sleep(for: .milliseconds(200))
+        ]) { daemon in
+            let port = try #require(daemon.tlsPort)
+            let pid = daemon.pid
+            // Warm up: first-use allocations of a TLS connection are not the flood's cost.
+            try await onOwnThread { try RawTLSClient(port: port).closeWithCloseNotify() }
+            try await Task.sleep(for: .milliseconds(200))
 
-        let client = try await onOwnThread {
-            try RawTLSClient(port: port, receiveBufferBytes: 4096, batchWrites: true)
-        }
-        #expect(client.protocolVersion == "TLSv1.3")
-        let before = try MemoryProbe.residentBytes(pid: pid)
-        let peakReset = MemoryProbe.resetPeak(pid: pid)
-        let outcome = try await onOwnThread { Self.flood(client, seconds: 20, maximumPairs: 400_000) }
-        let peak = try MemoryProbe.peakResidentBytes(pid: pid)
-        let after = try MemoryProbe.residentBytes(pid: pid)
-        let cost = (peakReset ? peak : after) - before
-        print(
-            "[keyupdate-flood] \(outcome.pairsSent) KeyUpdate+1 byte pairs sent, server closed: "
-                + "\(outcome.serverClosed), \(outcome.bytesUnread) bytes unread; "
-                + "securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
-                + "peak \(MemoryProbe.mebibytes(peak)) (peak reset: \(peakReset)), "
-                + "\(MemoryProbe.mebibytes(after)) after: cost \(MemoryProbe.mebibytes(cost))"
-        )
+            let client = try await onOwnThread {
+                try RawTLSClient(port: port, receiveBufferBytes: 4096, batchWrites: true)
+            }
+            #expect(client.protocolVersion == "TLSv1.3")
+            let before = try MemoryProbe.residentBytes(pid: pid)
+            let peakReset = MemoryProbe.resetPeak(pid: pid)
+            let outcome = try await onOwnThread { Self.flood(client, seconds: 20, maximumPairs: 400_000) }
+            let peak = try MemoryProbe.peakResidentBytes(pid: pid)
+            let after = try MemoryProbe.residentBytes(pid: pid)
+            let cost = (peakReset ? peak : after) - before
+            print(
+                "[keyupdate-flood] \(outcome.pairsSent) KeyUpdate+1 byte pairs sent, server closed: "
+                    + "\(outcome.serverClosed), \(outcome.bytesUnread) bytes unread; "
+                    + "securechatd RSS \(MemoryProbe.mebibytes(before)) before, "
+                    + "peak \(MemoryProbe.mebibytes(peak)) (peak reset: \(peakReset)), "
+                    + "\(MemoryProbe.mebibytes(after)) after: cost \(MemoryProbe.mebibytes(cost))"
+            )
 
-        #expect(outcome.serverClosed, "the server must disconnect the flooder")
-        #expect(cost < 1_572_864, "a flood may cost about 1 MiB at most: \(MemoryProbe.mebibytes(cost))")
-        try await eventually("the log names the reason") {
-            daemon.logLines.contains { $0.contains("disconnecting TLS peer") && $0.contains("KeyUpdate") }
+            #expect(outcome.serverClosed, "the server must disconnect the flooder")
+            #expect(cost < 1_572_864, "a flood may cost about 1 MiB at most: \(MemoryProbe.mebibytes(cost))")
+            try await eventually("the log names the reason") {
+                daemon.logLines.contains { $0.contains("disconnecting TLS peer") && $0.contains("KeyUpdate") }
+            }
         }
     }
 
