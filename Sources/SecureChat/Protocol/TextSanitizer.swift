@@ -7,8 +7,8 @@ import NIOCore
 /// characters (zero-width spaces and joiners, word joiner, invisible operators, BOM, Arabic letter mark, soft
 /// hyphen, Mongolian vowel separator, tag characters), and every other character of general category Cf
 /// (format: the deprecated bidi-shaping controls U+206A–U+206F, interlinear annotation, shorthand, musical
-/// and hieroglyph format controls, the prepended concatenation marks) are removed. The line and paragraph separators become
-/// spaces. At most `maximumCombiningMarks` combining marks are kept after each base character, so a line
+/// and hieroglyph format controls, the prepended concatenation marks) are removed. The line and paragraph
+/// separators become spaces. At most `maximumCombiningMarks` combining marks are kept after each base character, so a line
 /// cannot stack marks into a tall smear over its neighbours ("Zalgo").
 ///
 /// Leading and trailing whitespace (any Unicode whitespace, and the blank Hangul fillers and Braille blank) is
