@@ -8,9 +8,9 @@
 #     figures once every connection has gone. Passes if the descriptors are exactly the baseline again and RSS
 #     is within RSS_TOLERANCE % of it (see BENCHMARKS.md, "Leak check", for why these tolerances).
 #  2. LeakSanitizer (debug build, GCC's liblsan preloaded; valgrind 3.19 cannot run a Swift server, see below):
-#     securechatd, a churn of LSAN_CONNECTIONS (500), SIGTERM, and the leak report searched for records (direct
-#     or indirect leaks) whose allocation stack runs through OpenSSL (libssl/libcrypto: SSL_new, SSL_CTX_new,
-#     BIO_new, X509, EVP_PKEY, ...). Passes if there is none.
+#     securechatd, a churn of LSAN_CONNECTIONS (500) with three certificate reloads (SIGHUP), SIGTERM, and the
+#     leak report searched for records (direct or indirect leaks) whose allocation stack runs through OpenSSL
+#     (libssl/libcrypto: SSL_new, SSL_CTX_new, BIO_new, X509, EVP_PKEY, ...). Passes if there is none.
 #
 #   bench/leakcheck.sh               both parts
 #   bench/leakcheck.sh --churn-only  part 1
@@ -79,8 +79,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     fi
 fi
 CHATBENCH="$SCRATCH_PATH/release/chatbench"
-SERVER_ARGS=(--host 127.0.0.1 --port "$PORT" --tls-port "$TLS_PORT" --metrics-port "$METRICS_PORT"
-    --log-level warning)
+SERVER_ARGS=(--host 127.0.0.1 --port "$PORT" --tls-port "$TLS_PORT" --metrics-port "$METRICS_PORT")
 
 # churn CERTS COUNT CONCURRENCY TIMEOUT LABEL: one chatbench churn; its JSON line goes to $OUT/LABEL.json.
 churn() {
@@ -114,7 +113,7 @@ STATUS=0
 # --- part 1: churn ------------------------------------------------------------------------------------------
 if [ "$RUN_CHURN" = 1 ]; then
     CERTS="$WORK/certs"
-    "$SCRATCH_PATH/release/securechatd" "${SERVER_ARGS[@]}" --certs-dir "$CERTS" \
+    "$SCRATCH_PATH/release/securechatd" "${SERVER_ARGS[@]}" --log-level warning --certs-dir "$CERTS" \
         >"$WORK/server.out" 2>"$OUT/server-release.log" &
     SERVER_PID=$!
     wait_for_listen "$PORT" "$SERVER_PID" 60 || { cat "$OUT/server-release.log" >&2; exit 1; }
@@ -194,11 +193,17 @@ if [ "$RUN_LSAN" = 1 ]; then
     # exitcode=0: the server's own exit status stays visible; the report is judged below.
     LD_PRELOAD="$LSAN_LIB" \
         LSAN_OPTIONS="fast_unwind_on_malloc=0:malloc_context_size=40:exitcode=0:log_path=$REPORT_PREFIX" \
-        "$SCRATCH_PATH/debug/securechatd" "${SERVER_ARGS[@]}" --certs-dir "$CERTS" \
+        "$SCRATCH_PATH/debug/securechatd" "${SERVER_ARGS[@]}" --log-level notice --certs-dir "$CERTS" \
         >"$WORK/server-lsan.out" 2>"$OUT/server-lsan.log" &
     SERVER_PID=$!
     wait_for_listen "$PORT" "$SERVER_PID" 120 || { cat "$OUT/server-lsan.log" >&2; exit 1; }
+    # Three certificate reloads (SIGHUP) during the churn: each builds a new SSL_CTX from the files (X509 and
+    # EVP_PKEY read again), and the one it replaces must be freed once the last connection using it has gone.
+    (for _ in 1 2 3; do sleep 2; kill -HUP "$SERVER_PID" 2>/dev/null || true; done) &
+    HUP_PID=$!
     churn "$CERTS" "$LSAN_CONNECTIONS" 8 60 lsan-churn || STATUS=1
+    wait "$HUP_PID" || true
+    RELOADS=$(grep -c "TLS certificate reloaded" "$OUT/server-lsan.log" || true)
     settle 60
     log "SIGTERM; LeakSanitizer writes its report at exit"
     stop_pid "$SERVER_PID" 120
@@ -229,6 +234,7 @@ if [ "$RUN_LSAN" = 1 ]; then
         echo "| figure | value |"
         echo "| --- | --- |"
         echo "| churn under LeakSanitizer | $LSAN_CONNECTIONS connections, 8 at a time, $(jq -r '.tls_connections' "$OUT/lsan-churn.json") TLS / $(jq -r '.plaintext_connections' "$OUT/lsan-churn.json") plaintext, $(jq -r '.failed' "$OUT/lsan-churn.json") failed |"
+        echo "| certificate reloads (SIGHUP) during the churn | $RELOADS |"
         echo "| shutdown | SIGTERM, exit status $LSAN_EXIT |"
         echo "| LeakSanitizer | ${LSAN_SUMMARY#SUMMARY: LeakSanitizer: } |"
         echo "| leak records with an OpenSSL allocation stack (SSL, SSL_CTX, BIO, X509, EVP_PKEY, ...) | $OPENSSL_RECORDS |"
@@ -236,7 +242,7 @@ if [ "$RUN_LSAN" = 1 ]; then
         echo "| verdict | $([ "$OPENSSL_RECORDS" = 0 ] && echo "no SSL, SSL_CTX, BIO, X509 or EVP_PKEY leaked: pass" || echo "OpenSSL objects leaked: FAIL (see lsan-openssl-leaks.txt)") |"
     } >"$OUT/lsan-summary.md"
     cat "$OUT/lsan-summary.md" >&2
-    if [ "$OPENSSL_RECORDS" != 0 ] || [ "$LSAN_EXIT" != 0 ]; then STATUS=1; fi
+    if [ "$OPENSSL_RECORDS" != 0 ] || [ "$LSAN_EXIT" != 0 ] || [ "$RELOADS" != 3 ]; then STATUS=1; fi
 fi
 
 if [ "$STATUS" = 0 ]; then log "leak check passed (results in $OUT)"; else log "leak check FAILED (results in $OUT)"; fi
