@@ -6,14 +6,14 @@ import ArgumentParser
 struct ChatBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatbench",
-        abstract: "Load generator for securechatd: fan-out, latency, idle memory, handshakes.",
+        abstract: "Load generator for securechatd: fan-out, latency, idle memory, handshakes, churn, soak.",
         discussion: """
             Start securechatd with rate limiting off and generous limits (see bench/run.sh), then run a \
             scenario against it. Every run ends with one JSON line on stdout.
             """,
         subcommands: [
             FanoutCommand.self, LatencyCommand.self, IdleCommand.self, HandshakesCommand.self,
-            ReportCommand.self,
+            ChurnCommand.self, SoakCommand.self, ReportCommand.self,
         ]
     )
 }
