@@ -111,7 +111,7 @@ extension ChatServer {
         if kind == .tls, let contexts = context.tlsContexts {
             let tls = try OpenSSLHandler(
                 context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout,
-                counters: context.counters, logger: log.logger
+                counters: context.counters, log: log
             )
             // Its promise must always be completed, even when the pipeline cannot take the handlers.
             let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)

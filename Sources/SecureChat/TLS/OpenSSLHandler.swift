@@ -59,7 +59,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let connection: SSLConnection
     private let shutdownTimeout: TimeAmount
     private let counters: ServerCounters?
-    private let logger: Logger?
+    /// Builds its logger only when something is logged: a `Logger` with a connection's metadata is half a
+    /// kilobyte that every idle TLS connection would otherwise carry.
+    private let log: ConnectionLog?
     /// A `read()` held back because the channel was not writable; issued when it becomes writable again.
     private var readHeld = false
     private var abuseGuard = TLSAbuseGuard()
@@ -80,13 +82,27 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     ///   - counters: where unclean shutdowns and abuse disconnects are counted, if anywhere.
     ///   - logger: where an abuse disconnect is logged with its reason, if anywhere.
     /// - Throws: ``TLSError`` if the mode does not match the context or OpenSSL cannot make a connection.
-    public init(
+    public convenience init(
         context: TLSContext,
         mode: Mode,
         resuming session: TLSSession? = nil,
         shutdownTimeout: TimeAmount = .seconds(5),
         counters: ServerCounters? = nil,
         logger: Logger? = nil
+    ) throws {
+        try self.init(
+            context: context, mode: mode, resuming: session, shutdownTimeout: shutdownTimeout, counters: counters,
+            log: logger.map { ConnectionLog(plain: $0) })
+    }
+
+    /// The server's own: `log` adds the connection's metadata only to what is logged.
+    init(
+        context: TLSContext,
+        mode: Mode,
+        resuming session: TLSSession? = nil,
+        shutdownTimeout: TimeAmount = .seconds(5),
+        counters: ServerCounters? = nil,
+        log: ConnectionLog?
     ) throws {
         switch (mode, context.role) {
         case (.server, .server):
@@ -103,7 +119,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         self.shutdownTimeout = shutdownTimeout
         self.counters = counters
-        self.logger = logger
+        self.log = log
     }
 
     /// The session of this (client) connection, if it can be resumed by a later connection. With TLS 1.3
@@ -371,7 +387,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         self.counters?.increment(.tlsPeerAbuse)
-        self.logger?.notice("disconnecting TLS peer", metadata: ["reason": "\(error.reason)"])
+        self.log?.logger.notice("disconnecting TLS peer", metadata: ["reason": "\(error.reason)"])
         self.fail(context: context, error: error)
     }
 
@@ -487,9 +503,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         var promises: [EventLoopPromise<Void>] = []
-        // Small writes (a chat line each) are gathered into full records: one SSL_write, one record header,
-        // one MAC per 16 KiB instead of per line. The gathering buffer lives only for this batch, so an idle
-        // connection holds none.
+        // Several small writes (a chat line each) are gathered into full records: one SSL_write, one record
+        // header, one MAC per 16 KiB instead of per line. The gathering buffer lives only for this batch, so an
+        // idle connection holds none.
         var gathered: ByteBuffer?
         while self.flushedWriteCount > 0, let write = self.pendingWrites.popFirst() {
             self.flushedWriteCount -= 1
@@ -497,6 +513,14 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
                 promises.append(promise)
             }
             var data = write.data
+            // The usual flush carries one write (the outbox coalesces a batch into one buffer): encrypt it
+            // where it is, without copying it into a gathering buffer first.
+            if gathered == nil, self.flushedWriteCount == 0 {
+                if !self.encrypt(data, context, promises) {
+                    return
+                }
+                break
+            }
             if data.readableBytes < Self.recordSize {
                 if gathered == nil {
                     gathered = context.channel.allocator.buffer(capacity: Self.recordSize)
