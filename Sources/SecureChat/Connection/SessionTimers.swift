@@ -20,7 +20,7 @@ final class SessionTimers: Sendable {
         self.outbox = outbox
         self.idleTimeout = idleTimeout
         let timer = outbox.eventLoop.scheduleTask(in: loginTimeout) {
-            log.logger.info("login timeout; closing")
+            log.log(.info, "login timeout; closing")
             outbox.abort(reason: .loginTimeout)
         }
         state.withLockedValue { $0.loginTimer = timer }

@@ -143,7 +143,7 @@ extension ChatServer {
         )
         let driver = SessionDriver(outbox: outbox, timers: timers)
         try pipeline.addHandler(driver)
-        log.logger.debug("connection accepted")
+        log.log(.debug, "connection accepted")
         return AcceptedConnection(
             id: id, kind: kind, acceptedAt: .now(), channel: channel, driver: driver, outbox: outbox, address: address,
             ticket: ticket, handshake: handshake, timers: timers, log: log

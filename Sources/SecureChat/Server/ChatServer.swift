@@ -325,17 +325,16 @@ public final class ChatServer: Service, Sendable {
             counters.recordHandshakeFailure(reason: "connection closed")
         }
         // A peer that connects and leaves without a word (port scanners, health checks) is not news.
-        let logger = connection.log.logger
         if let tlsError = error as? TLSError, tlsError.code == .eofDuringHandshake {
-            logger.debug("TLS peer left during the handshake")
+            connection.log.log(.debug, "TLS peer left during the handshake")
             return
         }
         if error is ChannelError {
-            logger.debug("TLS connection closed before the handshake completed")
+            connection.log.log(.debug, "TLS connection closed before the handshake completed")
             return
         }
         context.refusalLog.log(
-            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: logger
+            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: connection.log.logger
         )
     }
 }

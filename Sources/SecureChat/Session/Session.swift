@@ -66,10 +66,10 @@ final class Session: Sendable {
     /// The end of the connection, for `reason`: leaves the hub (which tells the room).
     func end(_ machine: SessionStateMachine, reason: CloseReason, readError: (any Error)?) async {
         if let readError {
-            log.logger.debug("connection read failed", metadata: ["error": "\(readError)"])
+            log.log(.debug, "connection read failed", metadata: ["error": "\(readError)"])
         }
         await context.hub.remove(info.id, reason: reason)
-        log.logger.info("connection closed", metadata: ["reason": "\(reason.leaveText)"])
+        log.log(.info, "connection closed", metadata: ["reason": "\(reason.leaveText)"])
     }
 
     /// Logs in: at once when alone; in a cluster the name is first claimed in the database, between the hub's
@@ -145,7 +145,7 @@ final class Session: Sendable {
                 // A refused line is still reported before the connection ends.
                 await uncommitted.settle()
                 if reason.isNoteworthy {
-                    log.logger.notice("closing the connection", metadata: ["reason": "\(reason.leaveText)"])
+                    log.log(.notice, "closing the connection", metadata: ["reason": "\(reason.leaveText)"])
                 }
                 await context.hub.remove(info.id, reason: reason)
                 outbox.close(reason: reason)

@@ -387,7 +387,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         self.counters?.increment(.tlsPeerAbuse)
-        self.log?.logger.notice("disconnecting TLS peer", metadata: ["reason": "\(error.reason)"])
+        self.log?.log(.notice, "disconnecting TLS peer", metadata: ["reason": "\(error.reason)"])
         self.fail(context: context, error: error)
     }
 
