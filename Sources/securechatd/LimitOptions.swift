@@ -51,6 +51,11 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("write-timeout"), help: "Seconds a client may stop reading before eviction.")
     var writeTimeout: Int = 30
 
+    @Option(
+        name: .customLong("send-buffer"),
+        help: "Kernel send buffer of each client socket, in bytes (0: the kernel's autotuning, up to 4 MiB).")
+    var sendBuffer: Int = 128 * 1024
+
     @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer.")
     var keepaliveIdle: Int = 60
 
@@ -66,6 +71,9 @@ struct LimitOptions: ParsableArguments {
     func validate() throws {
         guard maxLine >= 16 else { throw ValidationError("--max-line must be at least 16 bytes") }
         guard outboxBytes >= 4096 else { throw ValidationError("--outbox-bytes must be at least 4096") }
+        guard sendBuffer == 0 || (4096...(64 << 20)).contains(sendBuffer) else {
+            throw ValidationError("--send-buffer must be 0 (autotuning) or 4096 to 67108864 bytes")
+        }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or more") }
         guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
         guard floodRefusals >= 0, floodWindow >= 1 else { throw ValidationError("bad flood settings") }
@@ -89,6 +97,7 @@ struct LimitOptions: ParsableArguments {
     func apply(to configuration: inout Configuration) {
         configuration.maximumLineBytes = maxLine
         configuration.outboxBytes = outboxBytes
+        configuration.sendBufferBytes = sendBuffer
         configuration.ratePerSecond = rate
         configuration.burst = burst
         configuration.floodRefusals = floodRefusals

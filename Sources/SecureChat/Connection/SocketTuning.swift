@@ -8,21 +8,25 @@ import NIOCore
     import Darwin
 #endif
 
-/// Applies `KeepaliveSettings` to an accepted connection.
+/// Applies `KeepaliveSettings` (and, for the server's clients, a fixed send buffer) to an accepted connection.
 ///
 /// Use it from the child channel initializer (`childChannelInitializer { SocketTuning.apply(to: $0) }`) or on
 /// any open TCP channel; options are set with setsockopt through NIO's socket-option channel option.
 public enum SocketTuning {
-    /// Sets every option in `settings` on `channel`.
+    /// Sets every option in `settings` on `channel`, and `SO_SNDBUF` to `sendBuffer` bytes unless it is 0.
     ///
     /// On the channel's event loop the options are set synchronously and the returned future is already
     /// complete; elsewhere they are set one after the other on the loop.
     /// - Returns: a future that fails with the first setsockopt error (e.g. the channel is already closed).
     public static func apply(
         _ settings: KeepaliveSettings = .default,
+        sendBuffer: Int = 0,
         to channel: any Channel
     ) -> EventLoopFuture<Void> {
-        let options = self.socketOptions(for: settings)
+        var options = self.socketOptions(for: settings)
+        if sendBuffer > 0 {
+            options.append((.init(level: .socket, name: .so_sndbuf), SocketOptionValue(clamping: sendBuffer)))
+        }
         if channel.eventLoop.inEventLoop, let sync = channel.syncOptions {
             do {
                 for (option, value) in options {
@@ -40,9 +44,11 @@ public enum SocketTuning {
         return future
     }
 
-    /// Async form of `apply(_:to:)`.
-    public static func apply(_ settings: KeepaliveSettings = .default, to channel: any Channel) async throws {
-        try await self.apply(settings, to: channel).get()
+    /// Async form of `apply(_:sendBuffer:to:)`.
+    public static func apply(
+        _ settings: KeepaliveSettings = .default, sendBuffer: Int = 0, to channel: any Channel
+    ) async throws {
+        try await self.apply(settings, sendBuffer: sendBuffer, to: channel).get()
     }
 
     /// The socket options and values `settings` stands for, in the order they are applied.

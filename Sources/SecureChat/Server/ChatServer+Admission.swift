@@ -31,7 +31,9 @@ extension ChatServer {
             return refuse(channel, kind: kind, address: address, reason: .limit(reason), context)
         }
         context.counters.increment(.connectionAccepted)
-        return SocketTuning.apply(context.configuration.keepalive, to: channel).flatMapThrowing {
+        let tuning = SocketTuning.apply(
+            context.configuration.keepalive, sendBuffer: context.configuration.sendBufferBytes, to: channel)
+        return tuning.flatMapThrowing {
             let id = context.nextConnectionID()
             return .accepted(
                 try setUpPipeline(channel, id: id, kind: kind, address: address, ticket: ticket, context)

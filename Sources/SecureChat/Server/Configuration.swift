@@ -36,6 +36,12 @@ public struct Configuration: Sendable {
     public var maximumLineBytes: Int = 2048
     /// Bytes a client's outbox may hold before the client is evicted.
     public var outboxBytes: Int = 1 << 20
+    /// The kernel send buffer of every client socket (`SO_SNDBUF`; Linux doubles it for its bookkeeping), or 0
+    /// for the kernel's autotuning. A fixed size is what makes the outbox and the write timeout bound a client
+    /// that stops reading: with autotuning Linux first grows that client's buffer to `tcp_wmem`'s maximum
+    /// (4 MiB on a stock kernel), so a stalled reader held megabytes and stayed for minutes before either
+    /// limit began to count (found by the soak). 128 KiB is more than a chat client ever has in flight.
+    public var sendBufferBytes: Int = 128 * 1024
     /// Lines per second per client after login (chat, DMs and commands); 0 turns rate limiting off.
     public var ratePerSecond: Double = 5
     /// Lines a client may send at once before the rate applies.

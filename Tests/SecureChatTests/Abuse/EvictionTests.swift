@@ -44,6 +44,37 @@ struct EvictionTests {
         }
     }
 
+    @Test("a stalled reader is evicted by the write timeout once the capped send buffer is full, not megabytes later")
+    func stalledReaderMeetsTheSendBufferCap() async throws {
+        try await withTestServer({
+            $0.writeTimeout = .milliseconds(500)
+            $0.outboxBytes = 1 << 30  // only the write timeout can evict
+        }) { server in
+            #expect(server.server.configuration.sendBufferBytes == 128 * 1024)
+            let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
+            try await stalled.login("stalled")
+            try await stalled.channel.setOption(.autoRead, value: false).get()
+            let carol = try await TestClient.loggedIn("carol", port: server.port)
+            let bob = try await TestClient.loggedIn("bob", port: server.port)
+            _ = try await carol.sync()
+
+            // About 600 kB for the stalled reader: more than its capped buffer (2 x 128 KiB, the kernel doubles it)
+            // and NIO's 64 KiB write watermark, far less than the 4 MiB the kernel would autotune it to without
+            // the cap, in which case its socket would stay writable and this client would never be evicted.
+            var evictionNotice = try await Self.talkUntilStalledLeaves(
+                bob: bob, carol: carol, linesPerBatch: 100, filler: "z", maximumBatches: 3
+            )
+            if evictionNotice == nil {
+                evictionNotice = try await carol.readUntil("the stalled reader's eviction") {
+                    $0.hasPrefix("* stalled left #lobby")
+                }
+            }
+            #expect(evictionNotice == "* stalled left #lobby (write timeout (client stopped reading))")
+            #expect(server.server.counters[.writeTimeout] == 1)
+            for client in [bob, carol] { await client.close() }
+        }
+    }
+
     @Test("a stalled reader whose outbox fills is evicted for overflow, long before its write timeout")
     func stalledReaderOverflowsItsOutbox() async throws {
         try await withTestServer({

@@ -73,6 +73,7 @@ extension PolicyTests {
         @Test(arguments: [
             (["--max-line", "8192", "--outbox-bytes", "8192"], ["--max-line 8192", "--outbox-bytes 8192"]),
             (["--history", "100", "--outbox-bytes", "65536"], ["--history 100", "--outbox-bytes 65536"]),
+            (["--send-buffer", "100"], ["--send-buffer"]),
         ])
         func theDaemonStopsAtStartNamingTheOptions(arguments: [String], named: [String]) async throws {
             let daemonArguments = ["--host", "127.0.0.1", "--port", "0", "--no-tls"] + arguments

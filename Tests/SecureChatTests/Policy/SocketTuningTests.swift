@@ -105,6 +105,23 @@ extension PolicyTests {
             try await group.shutdownGracefully()
         }
 
+        @Test(.enabled(if: isLinux))
+        func fixesTheSendBufferOnlyWhenAsked() async throws {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let server = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+            let client = try await ClientBootstrap(group: group).connect(to: try #require(server.localAddress)).get()
+            let sendBuffer = ChannelOptions.Types.SocketOption(level: .socket, name: .so_sndbuf)
+            let autotuned = try await client.getOption(sendBuffer).get()
+            try await SocketTuning.apply(.default, to: client)
+            #expect(try await client.getOption(sendBuffer).get() == autotuned)
+            try await SocketTuning.apply(.default, sendBuffer: 48 * 1024, to: client)
+            // Linux reports twice what was asked: the other half is its bookkeeping.
+            #expect(try await client.getOption(sendBuffer).get() == 2 * 48 * 1024)
+            try await client.close()
+            try await server.close()
+            try await group.shutdownGracefully()
+        }
+
         @Test func applyingToAClosedChannelFails() async throws {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let server = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
