@@ -14,8 +14,8 @@ import NIOCore
 /// failed handshake, shutdown) asks it with a ``CloseReason``, and the first reason is the one that is counted
 /// and reported.
 ///
-/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `writable`, `closeWhenActive`, `stallTimer` and
-/// `closeDeadline` are only touched on the channel's event loop.
+/// `@unchecked Sendable`: the queue is behind `lock`; `context`, `allocator`, `writable`, `closeWhenActive`,
+/// `stallTimer` and `closeDeadline` are only touched on the channel's event loop.
 final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
     typealias InboundIn = InboundLine
     typealias InboundOut = InboundLine
@@ -57,6 +57,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     // Event-loop confined.
     private var context: ChannelHandlerContext?
+    /// The channel's allocator, kept at `handlerAdded` (`context.channel` costs a retain and a pipeline walk).
+    private var allocator = ByteBufferAllocator()
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     private var stallTimer: Scheduled<Void>?
@@ -157,6 +159,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.allocator = context.channel.allocator
         self.writable = context.channel.isActive && context.channel.isWritable
     }
 
@@ -248,12 +251,12 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         var total = first.readableBytes
         for line in lines.more { total += line.readableBytes }
         var remaining = total
-        var batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+        var batch = allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
         func add(_ line: ByteBuffer) {
             if batch.readableBytes > 0, batch.readableBytes + line.readableBytes > Self.coalescedWriteLimit {
                 remaining -= batch.readableBytes
                 context.write(wrapOutboundOut(batch), promise: nil)
-                batch = context.channel.allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
+                batch = allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
             }
             batch.writeImmutableBuffer(line)
         }
