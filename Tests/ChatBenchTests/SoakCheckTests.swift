@@ -175,14 +175,14 @@ struct ChurnPlanTests {
     }
 
     @Test func truncatedClientHelloLooksLikeTheStartOfOne() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64()
         let bytes = ProbeBytes.truncatedClientHello(using: &generator)
         #expect(Array(bytes.prefix(6)) == [0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
         #expect(bytes.count < 5 + 512)
     }
 
     @Test func garbageIsAWholeRecordHeaderThatIsNoTLS() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64()
         for count in [1, 5, 300] {
             for _ in 0..<300 {
                 let bytes = ProbeBytes.garbage(count: count, using: &generator)
@@ -203,5 +203,21 @@ struct ChurnPlanTests {
     func directMessageTextStartsAfterTheSendersName(line: String, offset: Int?) {
         let got = Array(line.utf8).withUnsafeBytes { ScriptedClientHandler.directMessageText($0) }
         #expect(got == offset)
+    }
+}
+
+/// A random number generator with state (SplitMix64, seeded from the system's generator, so every run sees new
+/// bytes). Not `SystemRandomNumberGenerator` itself: it has no stored properties, and passing such an empty generator
+/// `inout` to a generic function (`ProbeBytes.garbage(count:using:)`) makes a ThreadSanitizer build write to an
+/// invalid address and crash the whole test run (a Swift compiler bug: swiftlang/swift#66099).
+private struct SplitMix64: RandomNumberGenerator {
+    private var state = UInt64.random(in: .min ... .max)
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

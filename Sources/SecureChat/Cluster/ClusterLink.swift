@@ -29,7 +29,9 @@ public final class ClusterLink: ClusterSeam, Sendable {
     let workConnection: DatabaseConnection
 
     struct State {
-        var hub: Hub?
+        /// Weak: the hub holds this link (its `cluster`), and the server holds the hub. A strong reference here
+        /// made a cycle, so a stopped cluster-mode server's hub, link, history and metrics were never freed.
+        weak var hub: Hub?
         var linked = true
         var nodesUp = 1
         var incarnation = Int64.random(in: 1...Int64.max)

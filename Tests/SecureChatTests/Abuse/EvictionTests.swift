@@ -118,7 +118,8 @@ struct EvictionTests {
 
     @Test("a connection that sends half a username line and stops is closed at the login timeout")
     func halfALineTimesOut() async throws {
-        try await withTestServer({ $0.loginTimeout = .seconds(1) }) { server in
+        // bob must log in within the timeout: scaled in a sanitized build, which is slower.
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(1)) }) { server in
             // bob logs in first: what must happen before a timeout gets the whole timeout, not what is left.
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             let client = try await TestClient.connect(port: server.port)
@@ -137,7 +138,8 @@ struct EvictionTests {
 
     @Test("a bad username does not extend the login timeout")
     func refusedNamesDoNotResetTheTimer() async throws {
-        try await withTestServer({ $0.loginTimeout = .seconds(2) }) { server in
+        // The refusal must come back within the timeout: scaled in a sanitized build, which is slower.
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(2)) }) { server in
             let client = try await TestClient.connect(port: server.port)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             client.send("not valid")
@@ -160,7 +162,8 @@ struct EvictionTests {
 
     @Test("a TLS client that completes the handshake but never logs in is closed at the login timeout")
     func silentTLSClientAfterHandshakeTimesOut() async throws {
-        try await withTestServer({ $0.loginTimeout = .seconds(3) }) { server in
+        // The handshake and the prompt must come within the timeout: scaled in a sanitized build, which is slower.
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(3)) }) { server in
             let client = try await TestClient.connect(port: server.tlsPort, tls: .plain)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             _ = try await client.readToEnd()
@@ -242,12 +245,15 @@ struct EvictionTests {
 
     @Test("with no idle timeout configured, nobody is warned or evicted for silence")
     func noIdleTimeoutByDefault() async throws {
-        // The login timeout must be long enough to log in on a loaded machine, and the wait longer than it.
-        try await withTestServer({ $0.loginTimeout = .seconds(2) }) { server in
+        // The login timeout must be long enough to log in on a loaded machine, and the wait longer than it (both
+        // scaled in a sanitized build, which is slower).
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(2)) }) { server in
             let user = try await TestClient.loggedIn("user", port: server.port)
             _ = try await user.sync()
             // Longer than the login timeout: a logged-in user is past it and has no idle timer.
-            await #expect(throws: TestTimeout.self) { try await user.readLine(timeout: .seconds(3)) }
+            await #expect(throws: TestTimeout.self) {
+                try await user.readLine(timeout: SanitizedBuild.scaled(.seconds(3)))
+            }
             #expect(try await user.sync() == [])
             #expect(server.server.counters[.idleTimeout] == 0)
             #expect(server.server.counters[.loginTimeout] == 0)

@@ -33,7 +33,7 @@ extension EndToEnd {
                 arguments: [
                     "--no-tls", "--rate", "0", "--connect-rate", "0", "--max-per-address", "1000", "--log-level",
                     "notice",
-                ] + extra, body)
+                ] + extra, environment: SanitizedBuild.memoryMeasuredChildEnvironment, body)
         }
 
         @Test("a 10 MiB line without newline: one error, the link stays usable, others keep chatting, memory bounded")

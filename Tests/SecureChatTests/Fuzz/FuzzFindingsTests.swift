@@ -11,6 +11,8 @@ struct FuzzFindingsTests {
         let channel = EmbeddedChannel(
             handler: ByteToMessageHandler(LineDecoder(maximumLength: 64, detectTLSClientHello: true))
         )
+        // Never closed, an EmbeddedChannel is never freed (its pipeline points back at it).
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         for bytes in reads {
             try channel.writeInbound(ByteBuffer(bytes: bytes))
         }

@@ -46,6 +46,8 @@ struct LineDecoderProperties {
                 LineDecoder(maximumLength: maximumLength, detectTLSClientHello: detectTLS)
             )
         )
+        // Never closed, an EmbeddedChannel is never freed (its pipeline points back at it).
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         var offset = 0
         var chunk = 0
         while offset < bytes.count {

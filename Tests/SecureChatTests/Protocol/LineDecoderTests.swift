@@ -5,8 +5,9 @@ import Testing
 
 @Suite("LineDecoder")
 struct LineDecoderTests {
-    /// A channel with only the decoder, and the events it produced.
-    private struct Harness {
+    /// A channel with only the decoder, and the events it produced. The channel is finished when the harness goes
+    /// away: an EmbeddedChannel never closed is never freed (its pipeline points back at it).
+    private final class Harness {
         let channel: EmbeddedChannel
 
         init(maximumLength: Int, detectTLS: Bool = false) {
@@ -14,6 +15,10 @@ struct LineDecoderTests {
                 handler: ByteToMessageHandler(
                     LineDecoder(maximumLength: maximumLength, detectTLSClientHello: detectTLS))
             )
+        }
+
+        deinit {
+            _ = try? channel.finish(acceptAlreadyClosed: true)
         }
 
         func write(_ bytes: [UInt8]) throws {

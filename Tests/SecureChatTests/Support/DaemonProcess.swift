@@ -56,10 +56,15 @@ struct DaemonProcess: Sendable {
 }
 
 /// Starts `securechatd --host 127.0.0.1 --port 0 --tls-port 0 ...arguments`, waits for its ready line, runs
-/// `body`, and stops the process (SIGTERM, SIGKILL 5 s later) whether `body` returned or threw.
-func withDaemon<T: Sendable>(arguments extra: [String], _ body: (DaemonProcess) async throws -> T) async throws -> T {
+/// `body`, and stops the process (SIGTERM, SIGKILL 5 s later) whether `body` returned or threw. `environment` is set
+/// over the inherited one.
+func withDaemon<T: Sendable>(
+    arguments extra: [String], environment: [String: String] = [:], _ body: (DaemonProcess) async throws -> T
+) async throws -> T {
     let arguments = ["--host", "127.0.0.1", "--port", "0", "--tls-port", "0"] + extra
-    return try await withProcess(DaemonProcess.executable, arguments, collecting: .standardError) { runner in
+    return try await withProcess(
+        DaemonProcess.executable, arguments, collecting: .standardError, environment: environment
+    ) { runner in
         let ready: String
         do {
             ready = try await runner.readUntil("the ready line", timeout: .seconds(30)) {

@@ -153,11 +153,16 @@ final class ProcessRunner: Sendable {
 
     /// Runs the child to its end. Cancelling the calling task stops it: swift-subprocess's teardown sends SIGTERM,
     /// SIGKILL after `gracePeriod`, and reaps it before this returns.
-    fileprivate func run(commands: AsyncStream<Command>, collecting: Collected, gracePeriod: Duration) async {
+    fileprivate func run(
+        commands: AsyncStream<Command>, collecting: Collected, gracePeriod: Duration, environment: [String: String]
+    ) async {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: gracePeriod)]
+        var overrides: [Subprocess.Environment.Key: String?] = [:]
+        for (name, value) in environment { overrides[Subprocess.Environment.Key(stringLiteral: name)] = value }
         let configuration = Subprocess.Configuration(
-            executable: .path(FilePath(executable)), arguments: Arguments(arguments), platformOptions: options)
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments),
+            environment: .inherit.updating(overrides), platformOptions: options)
         do {
             let status: TerminationStatus
             switch collecting {
@@ -274,18 +279,22 @@ struct ProcessRunnerError: Error, CustomStringConvertible {
 
 /// Runs `body` with a started child process, then stops the child, whether `body` returned or threw: its stdin
 /// is closed, then it gets SIGTERM, and SIGKILL if it is still there after `gracePeriod`. Returns once the child
-/// has been reaped.
+/// has been reaped. The child inherits this process's environment, with `environment`'s variables set over it.
 func withProcess<T: Sendable>(
     _ executable: String,
     _ arguments: [String],
     collecting: ProcessRunner.Collected = .combined,
     gracePeriod: Duration = .seconds(5),
+    environment: [String: String] = [:],
     _ body: (ProcessRunner) async throws -> T
 ) async throws -> T {
     let (commands, continuation) = AsyncStream.makeStream(of: ProcessRunner.Command.self)
     let runner = ProcessRunner(executable: executable, arguments: arguments, commands: continuation)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await runner.run(commands: commands, collecting: collecting, gracePeriod: gracePeriod) }
+        group.addTask {
+            await runner.run(
+                commands: commands, collecting: collecting, gracePeriod: gracePeriod, environment: environment)
+        }
         // Whatever happens next, the child is stopped before the group (and so this function) returns.
         defer {
             continuation.finish()

@@ -186,6 +186,7 @@ struct TLSHandlerTests {
         let server = try TLSTestPeer(context: try pki.serverContext(), mode: .server)
         try server.activate()
         let channel = EmbeddedChannel()
+        defer { channel.tearDown() }
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
         let handler = try OpenSSLHandler(context: try pki.clientContext(), mode: .client(serverHostname: "localhost"))
         try channel.pipeline.syncOperations.addHandler(handler)

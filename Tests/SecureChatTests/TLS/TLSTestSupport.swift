@@ -96,7 +96,9 @@ final class TLSEventRecorder: ChannelInboundHandler {
 }
 
 /// One end of an in-memory TLS connection: an EmbeddedChannel with an OpenSSLHandler and a recorder.
-struct TLSTestPeer {
+///
+/// The channel is torn down when the peer goes away (see `deinit`), however the test ended.
+final class TLSTestPeer {
     let channel: EmbeddedChannel
     let handler: OpenSSLHandler
     let recorder: TLSEventRecorder
@@ -115,6 +117,10 @@ struct TLSTestPeer {
         )
         self.recorder = TLSEventRecorder()
         self.channel = EmbeddedChannel(handlers: [self.handler, self.recorder])
+    }
+
+    deinit {
+        self.channel.tearDown()
     }
 
     /// Makes the channel active, which starts the handshake.
@@ -137,6 +143,19 @@ struct TLSTestPeer {
             writes.append(buffer)
         }
         return writes
+    }
+}
+
+extension EmbeddedChannel {
+    /// Closes and finishes the channel, whatever state its TLS handler is in. An EmbeddedChannel that is never
+    /// closed is never freed (LeakSanitizer reports it): its pipeline's handler contexts and the timers on its event
+    /// loop (the handler's shutdown timer) point back at it. Closing tears the pipeline down; a close that waits for
+    /// the peer's close_notify is ended by its timer, so `finish` cannot wait on it forever; `finish` cancels what is
+    /// left on the loop. Errors are not the test's business here: the test has ended.
+    func tearDown() {
+        self.close(promise: nil)
+        self.embeddedEventLoop.advanceTime(by: .hours(1))
+        _ = try? self.finish(acceptAlreadyClosed: true)
     }
 }
 

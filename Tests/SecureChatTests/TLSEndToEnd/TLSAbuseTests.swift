@@ -52,11 +52,13 @@ struct TLSAbuseTests {
 
     @Test func aKeyUpdateFloodIsDisconnectedAndCostsTheServerLittleMemory() async throws {
         let set = TestCertificates.set
-        try await withDaemon(arguments: [
-            "--cert", set.certificatePath, "--key", set.privateKeyPath,
-            // Only the TLS layer may end this connection, not the login timer.
-            "--login-timeout", "600", "--log-level", "notice",
-        ]) { daemon in
+        try await withDaemon(
+            arguments: [
+                "--cert", set.certificatePath, "--key", set.privateKeyPath,
+                // Only the TLS layer may end this connection, not the login timer.
+                "--login-timeout", "600", "--log-level", "notice",
+            ], environment: SanitizedBuild.memoryMeasuredChildEnvironment
+        ) { daemon in
             let port = try #require(daemon.tlsPort)
             let pid = daemon.pid
             // Warm up: first-use allocations of a TLS connection are not the flood's cost.

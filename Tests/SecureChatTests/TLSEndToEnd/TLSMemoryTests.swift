@@ -20,11 +20,12 @@ struct TLSMemoryTests {
 
     struct Figures: CustomStringConvertible {
         let label: String
+        var measure = "RSS"
         let before: Int
         let after: Int
         var perConnection: Int { (after - before) / TLSMemoryTests.connections }
         var description: String {
-            "\(label): RSS \(before / 1024) KiB -> \(after / 1024) KiB, "
+            "\(label): \(measure) \(before / 1024) KiB -> \(after / 1024) KiB, "
                 + "+\((after - before) / 1024) KiB = \(perConnection / 1024).\((perConnection % 1024) * 10 / 1024) KiB per connection"
         }
     }
@@ -73,6 +74,14 @@ struct TLSMemoryTests {
         }
     }
 
+    /// What this process holds, for the in-process figures: RSS after trimming malloc's free lists; in a sanitized
+    /// build, the live heap its allocator counts instead (its RSS holds freed blocks in quarantine, redzones and
+    /// shadow memory, and moves with what earlier tests freed, not with what these connections hold).
+    static func inProcessBytes() throws -> Int {
+        if let live = SanitizedBuild.liveHeapBytes() { return live }
+        return try settledResidentBytes()
+    }
+
     /// Client and server in this process: the cost of one connection on both ends.
     static func measureInProcess(tls: Bool) async throws -> Figures {
         try await withTestServer({ $0.maximumRooms = connections + 100 }) { server in
@@ -80,12 +89,14 @@ struct TLSMemoryTests {
             let transport: TestClient.TLS? = tls ? .plain : nil
             // Warm up: first-use allocations (event loop buffers, hub tables, OpenSSL's lazily built tables).
             await closeAll(try await openIdleClients(count: 25, port: port, tls: transport, prefix: "warm"))
-            let before = try settledResidentBytes()
+            let before = try inProcessBytes()
             let clients = try await openIdleClients(count: connections, port: port, tls: transport, prefix: "m")
-            let after = try settledResidentBytes()
+            let after = try inProcessBytes()
             await closeAll(clients)
+            let measure = SanitizedBuild.sanitizer.map { "live heap (\($0.rawValue) build)" } ?? "RSS"
             return Figures(
-                label: "in-process client+server, \(tls ? "TLS" : "plaintext")", before: before, after: after)
+                label: "in-process client+server, \(tls ? "TLS" : "plaintext")", measure: measure, before: before,
+                after: after)
         }
     }
 
@@ -97,7 +108,9 @@ struct TLSMemoryTests {
             "--rate", "0", "--connect-rate", "0", "--max-per-address", "100000", "--max-rooms", "\(connections + 100)",
             "--log-level", "notice",
         ]
-        return try await withProcess(daemon, arguments) { process in
+        return try await withProcess(
+            daemon, arguments, environment: SanitizedBuild.memoryMeasuredChildEnvironment
+        ) { process in
             let ready = try await process.readUntil("the ready line") { $0.contains(" ready: nc localhost ") }
             let ports = ready.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             // "... ready: nc localhost PLAIN | TLS on port TLSPORT": the last two numbers.
