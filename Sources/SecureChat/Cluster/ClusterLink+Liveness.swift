@@ -7,11 +7,11 @@ extension ClusterLink {
     /// down (a crash, then a restart) is declared down now, and its members are announced as lost.
     func register() async throws {
         let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
-        let gone = try await workConnection.run { [nodeName, incarnation] connection in
+        let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
             try await Self.departures(
                 connection.query(
                     "SELECT display_name, room FROM securechat_register(\(nodeName), \(incarnation), \(timeout))",
-                    logger: self.logger))
+                    logger: logger))
         }
         for (name, room) in gone { announceDeparture(of: name, from: room, reason: .serverLost) }
     }
@@ -51,13 +51,13 @@ extension ClusterLink {
         let mayDeclare = state.withLockedValue {
             $0.linked && NIODeadline.now() - $0.linkedSince >= configuration.nodeTimeout
         }
-        let (alive, up, gone) = try await workConnection.run { [nodeName] connection in
+        let (alive, up, gone) = try await workConnection.run { [logger, nodeName] connection in
             var alive = false
             for try await _ in try await connection.query(
                 """
                 UPDATE securechat_nodes SET heartbeat_at = now()
                 WHERE name = \(nodeName) AND incarnation = \(beatingAs) AND NOT declared_dead RETURNING 1
-                """, logger: self.logger)
+                """, logger: logger)
             {
                 alive = true
             }
@@ -67,14 +67,14 @@ extension ClusterLink {
                 ? []
                 : try await Self.departures(
                     connection.query(
-                        "SELECT display_name, room FROM securechat_sweep(\(nodeName), \(timeout))", logger: self.logger)
+                        "SELECT display_name, room FROM securechat_sweep(\(nodeName), \(timeout))", logger: logger)
                 )
             var up = 1
             for try await count in try await connection.query(
                 """
                 SELECT count(*)::bigint FROM securechat_nodes
                 WHERE NOT declared_dead AND heartbeat_at > now() - \(timeout) * interval '1 millisecond'
-                """, logger: self.logger
+                """, logger: logger
             ).decode(Int.self) {
                 up = count
             }
@@ -92,13 +92,13 @@ extension ClusterLink {
     /// Lines older than every node's history and than the catch-up window are deleted.
     private func prune() async throws {
         let window = Int64(configuration.catchUpWindow.nanoseconds / 1_000_000_000)
-        _ = try await workConnection.run(timeout: .seconds(30)) { [historyLines] connection in
+        _ = try await workConnection.run(timeout: .seconds(30)) { [logger, historyLines] connection in
             try await connection.query(
                 """
                 DELETE FROM securechat_events e USING securechat_rooms r
                 WHERE e.room = r.name AND e.sequence <= r.last_sequence - \(historyLines)
                     AND e.said_at < now() - \(window) * interval '1 second'
-                """, logger: self.logger)
+                """, logger: logger)
         }
     }
 
@@ -148,7 +148,7 @@ extension ClusterLink {
         let by = bans.map(\.bannedBy)
         let at = bans.map { Int64($0.bannedAt.secondsSinceEpoch) }
         let reasons = bans.map { $0.reason ?? "" }
-        let imported = try await workConnection.run { connection in
+        let imported = try await workConnection.run { [logger] connection in
             // One statement: the marker and the bans commit together or not at all.
             let rows = try await connection.query(
                 """
@@ -162,7 +162,7 @@ extension ClusterLink {
                     WHERE EXISTS (SELECT 1 FROM marker)
                     RETURNING 1)
                 SELECT (SELECT count(*) FROM marker)::bigint, (SELECT count(*) FROM added)::bigint
-                """, logger: self.logger)
+                """, logger: logger)
             var result = (0, 0)
             for try await row in rows.decode((Int, Int).self) { result = row }
             return result

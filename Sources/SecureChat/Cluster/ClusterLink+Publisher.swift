@@ -95,12 +95,12 @@ extension ClusterLink {
                 }
             }
             _ = try await publisherConnection.run {
-                [nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
+                [logger, nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
                 try await connection.query(
                     """
                     SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
                         \(left)::text[], \(moved)::text[], \(movedTo)::text[])
-                    """, logger: self.logger)
+                    """, logger: logger)
             }
             metrics.commitDuration.record(ContinuousClock.now - started)
             metrics.batches.increment()

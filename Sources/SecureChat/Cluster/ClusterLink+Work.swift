@@ -117,19 +117,19 @@ extension ClusterLink {
     }
 
     private func execute(_ query: PostgresQuery) async throws {
-        _ = try await workConnection.run { connection in
-            try await connection.query(query, logger: self.logger)
+        _ = try await workConnection.run { [logger] connection in
+            try await connection.query(query, logger: logger)
         }
     }
 
     private func insertPresence(_ name: Username, _ info: ClientInfo) async throws -> NameClaim {
         let transport = TransportCoding.encode(info.transport)
-        let order = try await workConnection.run { [nodeName, incarnation] connection in
+        let order = try await workConnection.run { [logger, nodeName, incarnation] connection in
             let rows = try await connection.query(
                 """
                 SELECT securechat_claim(\(name.key), \(name.display), \(nodeName), \(incarnation), '#lobby',
                     \(transport), \(info.certificateFingerprint), \(info.address))
-                """, logger: self.logger)
+                """, logger: logger)
             var order: Int64?
             for try await value in rows.decode(Int64?.self) { order = value }
             return order

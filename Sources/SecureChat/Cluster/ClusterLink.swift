@@ -134,11 +134,11 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.
     public func retire() async {
         do {
-            let gone = try await workConnection.run { [nodeName, incarnation] connection in
+            let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
                 try await Self.departures(
                     connection.query(
                         "SELECT display_name, room FROM securechat_retire(\(nodeName), \(incarnation))",
-                        logger: self.logger))
+                        logger: logger))
             }
             for (name, room) in gone {
                 announceDeparture(of: name, from: room, reason: .serverShutdown)
