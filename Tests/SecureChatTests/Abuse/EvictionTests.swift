@@ -13,13 +13,7 @@ struct EvictionTests {
             $0.writeTimeout = .milliseconds(500)
             $0.outboxBytes = 1 << 30  // so the eviction is the write timeout's, not an outbox overflow
         }) { server in
-            // A small receive buffer makes the stall come sooner; it is not needed for correctness.
-            let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
-            try await stalled.login("stalled")
-            try await stalled.channel.setOption(.autoRead, value: false).get()
-            let carol = try await TestClient.loggedIn("carol", port: server.port)
-            let bob = try await TestClient.loggedIn("bob", port: server.port)
-            _ = try await carol.sync()
+            let (stalled, bob, carol) = try await Self.stalledReaderAmongTalkers(port: server.port)
 
             // Keep talking until the server gives up on the stalled reader; carol reads everything, which proves
             // she keeps receiving meanwhile. Bounded by the failsafe (400 batches of 200 kB).
@@ -51,12 +45,7 @@ struct EvictionTests {
             $0.outboxBytes = 1 << 30  // only the write timeout can evict
         }) { server in
             #expect(server.server.configuration.sendBufferBytes == 128 * 1024)
-            let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
-            try await stalled.login("stalled")
-            try await stalled.channel.setOption(.autoRead, value: false).get()
-            let carol = try await TestClient.loggedIn("carol", port: server.port)
-            let bob = try await TestClient.loggedIn("bob", port: server.port)
-            _ = try await carol.sync()
+            let (_, bob, carol) = try await Self.stalledReaderAmongTalkers(port: server.port)
 
             // About 600 kB for the stalled reader: more than its capped buffer (2 x 128 KiB, the kernel doubles it)
             // and NIO's 64 KiB write watermark, far less than the 4 MiB the kernel would autotune it to without
@@ -82,12 +71,7 @@ struct EvictionTests {
             $0.outboxBytes = 64 * 1024
             $0.historyLines = 10  // so the replay fits this small outbox (the configuration check)
         }) { server in
-            let stalled = try await AbuseClient.connect(port: server.port, receiveBuffer: 4096)
-            try await stalled.login("stalled")
-            try await stalled.channel.setOption(.autoRead, value: false).get()
-            let carol = try await TestClient.loggedIn("carol", port: server.port)
-            let bob = try await TestClient.loggedIn("bob", port: server.port)
-            _ = try await carol.sync()
+            let (stalled, bob, carol) = try await Self.stalledReaderAmongTalkers(port: server.port)
 
             // Small batches (20 kB, well under the 64 kB outbox) that carol reads in full before the next one:
             // her outbox never holds more than a batch, while the stalled reader's only grows.
@@ -263,6 +247,18 @@ struct EvictionTests {
 
     /// bob sends batches of 2 kB lines, each ended by a marker that carol reads up to, until carol sees the
     /// stalled client leave (or `maximumBatches` ran out). Returns the leave notice, if one came.
+    /// "stalled" logs in and stops reading (its 4 KiB receive buffer makes the stall come sooner; correctness does
+    /// not need it); then carol and bob log in, and carol has caught up before the test starts talking.
+    private static func stalledReaderAmongTalkers(port: Int) async throws -> (AbuseClient, TestClient, TestClient) {
+        let stalled = try await AbuseClient.connect(port: port, receiveBuffer: 4096)
+        try await stalled.login("stalled")
+        try await stalled.channel.setOption(.autoRead, value: false).get()
+        let carol = try await TestClient.loggedIn("carol", port: port)
+        let bob = try await TestClient.loggedIn("bob", port: port)
+        _ = try await carol.sync()
+        return (stalled, bob, carol)
+    }
+
     private static func talkUntilStalledLeaves(
         bob: TestClient,
         carol: TestClient,
