@@ -22,17 +22,23 @@ public struct LatencyRecorder: Sendable {
 
     public var count: UInt64 { histogram.totalCount }
 
+    /// The latency at `percentile` (0-100) in milliseconds: 0 the minimum, 100 the highest recorded value; 0
+    /// when nothing was recorded. ``summary`` and ``LatencyDistribution`` both read through here, so a plotted
+    /// p99 is the p99 of the JSON line.
+    public func milliseconds(atPercentile percentile: Double) -> Double {
+        Double(histogram.valueAtPercentile(percentile)) / 1_000
+    }
+
     /// The percentiles the benchmark reports.
     public var summary: LatencySummary {
         guard histogram.totalCount > 0 else { return LatencySummary() }
-        func ms(_ micros: UInt64) -> Double { Double(micros) / 1_000 }
         return LatencySummary(
             count: Int(histogram.totalCount),
-            p50: ms(histogram.valueAtPercentile(50)),
-            p90: ms(histogram.valueAtPercentile(90)),
-            p99: ms(histogram.valueAtPercentile(99)),
-            p999: ms(histogram.valueAtPercentile(99.9)),
-            max: ms(histogram.max),
+            p50: milliseconds(atPercentile: 50),
+            p90: milliseconds(atPercentile: 90),
+            p99: milliseconds(atPercentile: 99),
+            p999: milliseconds(atPercentile: 99.9),
+            max: Double(histogram.max) / 1_000,
             mean: histogram.mean / 1_000
         )
     }

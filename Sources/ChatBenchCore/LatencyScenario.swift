@@ -23,7 +23,18 @@ public struct LatencyScenario: Sendable {
 
     public var messagesPerSender: Int { max(1, Int((rate * seconds).rounded())) }
 
+    /// What one run measured: the figures, and the latency distribution behind them (all deliveries, cross-node
+    /// and same-node together) for `--distribution`.
+    public struct Measurement: Sendable {
+        public var result: BenchResult
+        public var latency: LatencyRecorder
+    }
+
     public func run(_ env: BenchEnvironment) async throws -> BenchResult {
+        try await measure(env).result
+    }
+
+    public func measure(_ env: BenchEnvironment) async throws -> Measurement {
         let prefix = env.namePrefix
         env.progress.say("connecting \(clients) clients (\(env.transport), \(env.targets.count) target(s))")
         let connections = try await ConnectionPool.connectAll(
@@ -94,6 +105,6 @@ public struct LatencyScenario: Sendable {
         result.addServerCPU(before: before, after: after, elapsed: elapsed)
         result.addClientCPU(before: clientBefore, after: clientAfter, elapsed: elapsed)
         result.addErrors(snapshot)
-        return result
+        return Measurement(result: result, latency: snapshot.latency)
     }
 }

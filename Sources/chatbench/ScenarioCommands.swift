@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatBenchCore
+import Foundation
 
 /// `chatbench fanout`.
 struct FanoutCommand: AsyncParsableCommand {
@@ -36,12 +37,39 @@ struct LatencyCommand: AsyncParsableCommand {
     @Option(help: "Messages per second per sender.") var rate = 20.0
     @Option(help: "Seconds of sending.") var duration = 10.0
     @Option(help: "Message text size in bytes.") var bytes = 64
+    @Option(
+        help: ArgumentHelp(
+            "Afterwards, write the latency distribution of all deliveries to this file, for bench/plot-latency.sh.",
+            discussion: "A '#' header line, then 'percentile latency_ms' per line (percentile 0-100; 100 is the max).",
+            valueName: "path"))
+    var distribution: String?
+
+    func validate() throws {
+        // Refuse a path that cannot be written before the run rather than after it.
+        if let distribution {
+            let directory = URL(fileURLWithPath: distribution).deletingLastPathComponent().path
+            guard FileManager.default.isWritableFile(atPath: directory) else {
+                throw ValidationError("--distribution: cannot write to \(directory)")
+            }
+        }
+    }
 
     func run() async throws {
         let scenario = try LatencyScenario(
             clients: clients, senders: senders, rate: rate, seconds: duration, bytes: bytes
         )
-        try await common.withEnvironment(label: "latency") { try await scenario.run($0) }
+        var latency: LatencyRecorder?
+        try await common.withEnvironment(label: "latency") {
+            let measurement = try await scenario.measure($0)
+            latency = measurement.latency
+            return measurement.result
+        }
+        // After the result is printed, so that a failed write does not lose the run's figures.
+        if let distribution, let latency {
+            let command = CommandLine.arguments.map(CommonOptions.shellQuoted).joined(separator: " ")
+            try LatencyDistribution(latency).text(note: "from: " + command)
+                .write(toFile: distribution, atomically: true, encoding: .utf8)
+        }
     }
 }
 
