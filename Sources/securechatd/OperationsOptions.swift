@@ -30,12 +30,23 @@ struct OperationsOptions: ParsableArguments {
     @Option(name: .customLong("shutdown-grace"), help: "Seconds a graceful shutdown lets clients drain before closing.")
     var shutdownGrace: Int = 5
 
+    @Option(
+        name: .customLong("event-loops"),
+        help: "Event-loop threads (default: one per CPU this process may run on, by its CPU affinity and cgroup).")
+    var eventLoops: Int?
+
+    /// The threads the server's event loops get.
+    var eventLoopCount: Int { eventLoops ?? EventLoopCount.automatic() }
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard metricsPort.map({ (0...65535).contains($0) }) ?? true else {
             throw ValidationError("--metrics-port must be 0-65535")
+        }
+        guard eventLoops.map({ (1...1024).contains($0) }) ?? true else {
+            throw ValidationError("--event-loops must be 1-1024")
         }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more") }
     }

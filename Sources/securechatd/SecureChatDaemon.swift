@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import Prometheus
 import SecureChat
 import ServiceLifecycle
@@ -48,7 +49,10 @@ struct SecureChatDaemon: AsyncParsableCommand {
         cluster.apply(to: &configuration)
         try configuration.validate()
 
-        let server = try await ChatServer.bind(configuration: configuration, logger: logger)
+        let loops = operations.eventLoopCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
+        logger.info("event loops", metadata: ["threads": "\(loops)"])
+        let server = try await ChatServer.bind(configuration: configuration, logger: logger, group: group)
         // Anything else in the process that reports through swift-metrics lands in the same /metrics.
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: server.metrics.registry))
         var ready = "securechatd \(SecureChatVersion.string) ready: nc localhost \(server.plaintextPort)"
@@ -73,6 +77,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
             )
         )
         try await services.run()
+        try await group.shutdownGracefully()
         logger.notice("stopped")
     }
 }

@@ -74,6 +74,7 @@ extension PolicyTests {
             (["--max-line", "8192", "--outbox-bytes", "8192"], ["--max-line 8192", "--outbox-bytes 8192"]),
             (["--history", "100", "--outbox-bytes", "65536"], ["--history 100", "--outbox-bytes 65536"]),
             (["--send-buffer", "100"], ["--send-buffer"]),
+            (["--event-loops", "0"], ["--event-loops"]),
         ])
         func theDaemonStopsAtStartNamingTheOptions(arguments: [String], named: [String]) async throws {
             let daemonArguments = ["--host", "127.0.0.1", "--port", "0", "--no-tls"] + arguments
