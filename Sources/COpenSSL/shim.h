@@ -78,19 +78,14 @@ static inline int sc_BIO_pending(BIO *bio) {
     return BIO_pending(bio);
 }
 
-/// An empty memory BIO reports "retry" instead of EOF, so SSL_read/SSL_do_handshake say WANT_READ when
-/// they have consumed every byte we fed them. EOF is signalled by the channel (channelInactive) instead.
-static inline void sc_BIO_set_mem_eof_return(BIO *bio, int value) {
-    (void)BIO_set_mem_eof_return(bio, value);
+/// For the ByteBuffer BIO's callbacks: "no bytes yet, try again" (an empty input is not the end of the stream:
+/// the channel says when that comes), and clearing that flag before each call.
+static inline void sc_BIO_set_retry_read(BIO *bio) {
+    BIO_set_retry_read(bio);
 }
 
-/// Bytes allocated by a memory BIO (not bytes pending): what an idle connection keeps.
-static inline size_t sc_BIO_mem_allocated(BIO *bio) {
-    BUF_MEM *memory = NULL;
-    if (BIO_get_mem_ptr(bio, &memory) <= 0 || memory == NULL) {
-        return 0;
-    }
-    return memory->max;
+static inline void sc_BIO_clear_retry_flags(BIO *bio) {
+    BIO_clear_retry_flags(bio);
 }
 
 // MARK: Keys

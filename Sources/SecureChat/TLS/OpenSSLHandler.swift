@@ -131,7 +131,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.connection.resumableSession()
     }
 
-    /// Bytes held by this connection's memory BIOs (tests check that idle connections stay small).
+    /// Bytes held for this connection's ciphertext (tests check that idle connections stay small).
     var bufferedAllocation: Int {
         self.connection.bufferedAllocation
     }
@@ -206,10 +206,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .idle, .handshaking, .active, .closing:
             break
         }
-        if let error = self.connection.consumeDataFromNetwork(ciphertext) {
-            self.fail(context: context, error: error)
-            return
-        }
+        self.connection.consumeDataFromNetwork(ciphertext)
         switch self.state {
         case .idle:
             // Bytes before channelActive (possible with some test channels): start now.
@@ -614,7 +611,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         promise: EventLoopPromise<Void>? = nil,
         control: Bool = false
     ) {
-        if let ciphertext = self.connection.dataForNetwork(allocator: self.allocator) {
+        if let ciphertext = self.connection.dataForNetwork() {
             guard control else {
                 context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
                 return

@@ -12,36 +12,20 @@ enum SSLOperationResult<Value> {
     case failed(TLSError)
 }
 
-/// One TLS connection: an OpenSSL `SSL *` between two memory BIOs.
+/// One TLS connection: an OpenSSL `SSL *` reading and writing ciphertext through a ``ByteBufferBIO``.
 ///
-/// Why two `BIO_s_mem` and not a BIO pair: a memory BIO grows as needed, so `SSL_write` of any size
-/// completes in one call and feeding a whole network read never has to be split and retried; a BIO pair
-/// has fixed buffers (allocated for the connection's whole life) and turns every large read and write
-/// into a WANT_WRITE loop. The cost of memory BIOs is that their buffer never shrinks; we bound that by
-/// replacing a BIO that has held more than `recycleThreshold` with a fresh one once it is empty, and both
-/// BIOs once after the handshake (whose flights would otherwise stay allocated for the connection's life).
+/// The BIO takes any amount of ciphertext in and out, so `SSL_write` of any size completes in one call and
+/// feeding a whole network read never has to be split and retried.
 ///
 /// Every `SSL_*` I/O call is preceded by `ERR_clear_error()`: the error queue is per thread and shared by
 /// all connections of an event loop. This type knows nothing about channels; ``OpenSSLHandler`` drives it.
 final class SSLConnection {
-    /// A memory BIO that has held more than this much is replaced once drained, so one 1 MiB message
-    /// does not leave 1 MiB allocated for the rest of an idle connection's life. Small enough that an idle
-    /// connection keeps little; large enough that replacing the BIO (a few allocations) is amortised over
-    /// kilobytes of encryption.
-    static let recycleThreshold = 4 * 1024
-
     let context: TLSContext
-    /// `SSL *`, owned; it owns both BIOs.
+    /// `SSL *`, owned; it owns the BIO.
     private let ssl: OpaquePointer
-    /// Ciphertext from the network, read by OpenSSL (borrowed from `ssl`).
-    private var networkToSSL: OpaquePointer
-    /// Ciphertext produced by OpenSSL for the network (borrowed from `ssl`).
-    private var sslToNetwork: OpaquePointer
-    private var networkToSSLPeak = 0
-    private var sslToNetworkPeak = 0
-    /// Set when the handshake completes: replace each BIO (and its handshake-sized buffer) once it is empty.
-    private var recycleInputAfterHandshake = false
-    private var recycleOutputAfterHandshake = false
+    /// Ciphertext in and out. Declared after `ssl` and outliving it: `deinit` frees the `SSL` (and its BIO, which
+    /// points at this object without retaining it) before this object goes.
+    private let transport: ByteBufferBIO
     /// Requests from the peer that make OpenSSL write on its own (see ``takePeerRequests()``), counted by
     /// `messageCallback`. Heap-allocated because the C callback gets a raw pointer and must not hold `self`.
     private let peerRequests: UnsafeMutablePointer<Int>
@@ -52,19 +36,17 @@ final class SSLConnection {
         guard let ssl = SSL_new(context.sslContext) else {
             throw TLSError.configurationFailed("SSL_new: " + OpenSSLErrorQueue.drain())
         }
-        guard let input = Self.makeMemoryBIO() else {
+        let transport: ByteBufferBIO
+        do {
+            transport = try ByteBufferBIO(allocator: ByteBufferAllocator())
+        } catch {
             SSL_free(ssl)
-            throw TLSError.configurationFailed("BIO_new: " + OpenSSLErrorQueue.drain())
+            throw error
         }
-        guard let output = Self.makeMemoryBIO() else {
-            BIO_free(input)
-            SSL_free(ssl)
-            throw TLSError.configurationFailed("BIO_new: " + OpenSSLErrorQueue.drain())
-        }
-        SSL_set_bio(ssl, input, output)
+        // One BIO for both directions: SSL_set_bio takes the one reference BIO_new gave us.
+        SSL_set_bio(ssl, transport.bio, transport.bio)
         self.ssl = ssl
-        self.networkToSSL = input
-        self.sslToNetwork = output
+        self.transport = transport
         self.peerRequests = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         self.peerRequests.initialize(to: 0)
         sc_SSL_set_msg_callback_arg(ssl, UnsafeMutableRawPointer(self.peerRequests))
@@ -112,14 +94,6 @@ final class SSLConnection {
         return self.peerRequests.pointee
     }
 
-    private static func makeMemoryBIO() -> OpaquePointer? {
-        guard let bio = BIO_new(BIO_s_mem()) else {
-            return nil
-        }
-        sc_BIO_set_mem_eof_return(bio, -1)
-        return bio
-    }
-
     private func configureClient(serverHostname: String?, session: TLSSession?) throws {
         if let serverHostname {
             OpenSSLErrorQueue.clear()
@@ -147,69 +121,24 @@ final class SSLConnection {
 
     // MARK: Bytes in and out
 
-    /// Hands ciphertext from the network to OpenSSL. Follow with an SSL call.
-    func consumeDataFromNetwork(_ buffer: ByteBuffer) -> TLSError? {
-        var buffer = buffer
-        while buffer.readableBytes > 0 {
-            let chunk = min(buffer.readableBytes, Int(CInt.max))
-            let written = buffer.withUnsafeReadableBytes { BIO_write(self.networkToSSL, $0.baseAddress, CInt(chunk)) }
-            guard written > 0 else {
-                return TLSError.readFailed("buffering received data: " + OpenSSLErrorQueue.drain())
-            }
-            buffer.moveReaderIndex(forwardBy: Int(written))
-        }
-        self.networkToSSLPeak = max(self.networkToSSLPeak, Int(sc_BIO_pending(self.networkToSSL)))
-        return nil
+    /// Hands ciphertext from the network to OpenSSL. Follow with an SSL call, then ``releaseConsumedInput()``.
+    func consumeDataFromNetwork(_ buffer: ByteBuffer) {
+        self.transport.receive(buffer)
     }
 
     /// All ciphertext OpenSSL has produced so far, or `nil` if there is none.
-    func dataForNetwork(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let pending = Int(sc_BIO_pending(self.sslToNetwork))
-        guard pending > 0 else {
-            self.releaseDrainedOutput()
-            return nil
-        }
-        var buffer = allocator.buffer(capacity: pending)
-        let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { pointer in
-            max(0, Int(BIO_read(self.sslToNetwork, pointer.baseAddress, CInt(pending))))
-        }
-        self.sslToNetworkPeak = max(self.sslToNetworkPeak, pending)
-        self.releaseDrainedOutput()
-        return read > 0 ? buffer : nil
+    func dataForNetwork() -> ByteBuffer? {
+        self.transport.takeOutput()
     }
 
-    /// Replaces the output BIO if it is empty and has grown large, or held the handshake.
-    private func releaseDrainedOutput() {
-        guard self.sslToNetworkPeak > Self.recycleThreshold || self.recycleOutputAfterHandshake,
-            sc_BIO_pending(self.sslToNetwork) == 0,
-            let fresh = Self.makeMemoryBIO()
-        else {
-            return
-        }
-        // Frees the old BIO (and its buffer); OpenSSL keeps any handshake buffering BIO on top.
-        SSL_set0_wbio(self.ssl, fresh)
-        self.sslToNetwork = fresh
-        self.sslToNetworkPeak = 0
-        self.recycleOutputAfterHandshake = false
-    }
-
-    /// Drops the input BIO's buffer if it grew large and OpenSSL has consumed everything in it.
+    /// After the SSL calls that followed a receive: lets go of what OpenSSL has read.
     func releaseConsumedInput() {
-        guard self.networkToSSLPeak > Self.recycleThreshold || self.recycleInputAfterHandshake,
-            sc_BIO_pending(self.networkToSSL) == 0,
-            let fresh = Self.makeMemoryBIO()
-        else {
-            return
-        }
-        SSL_set0_rbio(self.ssl, fresh)
-        self.networkToSSL = fresh
-        self.networkToSSLPeak = 0
-        self.recycleInputAfterHandshake = false
+        self.transport.compactInput()
     }
 
-    /// Bytes allocated by both memory BIOs; for tests of per-connection memory.
+    /// Bytes held for this connection's ciphertext; for tests of per-connection memory.
     var bufferedAllocation: Int {
-        Int(sc_BIO_mem_allocated(self.networkToSSL)) + Int(sc_BIO_mem_allocated(self.sslToNetwork))
+        self.transport.bufferedAllocation
     }
 
     // MARK: SSL operations
@@ -218,8 +147,6 @@ final class SSLConnection {
         OpenSSLErrorQueue.clear()
         let rc = SSL_do_handshake(self.ssl)
         if rc == 1 {
-            self.recycleInputAfterHandshake = true
-            self.recycleOutputAfterHandshake = true
             return .complete(())
         }
         return self.interpret(rc, failure: TLSError.handshakeFailed)
@@ -244,7 +171,7 @@ final class SSLConnection {
     func write(_ buffer: ByteBuffer) -> SSLOperationResult<Void> {
         var buffer = buffer
         while buffer.readableBytes > 0 {
-            // SSL_write takes an int length; memory BIOs take everything, so one call per chunk suffices,
+            // SSL_write takes an int length; the BIO takes everything, so one call per chunk suffices,
             // but a short count is still honoured by looping.
             let chunk = min(buffer.readableBytes, 1 << 30)
             OpenSSLErrorQueue.clear()

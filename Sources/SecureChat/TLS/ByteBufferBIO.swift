@@ -1,0 +1,144 @@
+internal import COpenSSL
+import NIOCore
+
+/// The BIO between OpenSSL and the channel: OpenSSL reads ciphertext straight out of the `ByteBuffer` the channel
+/// received and writes ciphertext straight into a `ByteBuffer` that goes to the channel.
+///
+/// It replaces a pair of memory BIOs (`BIO_s_mem`), which cost every TLS delivery a copy into the BIO's own buffer,
+/// a copy out of it into a fresh `ByteBuffer`, and two `BIO_ctrl` calls to ask what was pending; and which kept
+/// their buffers (and two BIO objects) for the connection's whole life. Here an idle connection keeps one BIO
+/// object and no buffer: the output leaves with each flush, and the input is dropped once OpenSSL has read it
+/// (a partial record is kept in a right-sized copy, so it does not pin the channel's receive buffer).
+///
+/// One instance per connection, used on its event loop only, like the `SSL` it serves. The BIO holds an unretained
+/// reference to it: ``SSLConnection`` owns both this object and the `SSL` (which owns the BIO), and frees the `SSL`
+/// first.
+final class ByteBufferBIO {
+    /// The BIO, owned by the `SSL` once handed to `SSL_set_bio`.
+    let bio: OpaquePointer
+    /// Ciphertext received and not yet read by OpenSSL.
+    private(set) var input: ByteBuffer?
+    /// Ciphertext written by OpenSSL and not yet taken for the network.
+    private(set) var output: ByteBuffer?
+    private let allocator: ByteBufferAllocator
+
+    init(allocator: ByteBufferAllocator) throws {
+        guard let method = Self.method, let bio = BIO_new(method) else {
+            throw TLSError.configurationFailed("BIO_new: " + OpenSSLErrorQueue.drain())
+        }
+        self.bio = bio
+        self.allocator = allocator
+        BIO_set_data(bio, Unmanaged.passUnretained(self).toOpaque())
+        BIO_set_init(bio, 1)
+    }
+
+    /// Appends received ciphertext for OpenSSL to read.
+    func receive(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0 else { return }
+        if self.input == nil || self.input!.readableBytes == 0 {
+            self.input = buffer
+        } else {
+            var buffer = buffer
+            self.input!.writeBuffer(&buffer)
+        }
+    }
+
+    /// After OpenSSL has read what it could: drops a consumed input, and copies a partial record out of a buffer
+    /// much larger than it, so that a peer that stops mid-record does not pin the channel's receive buffer.
+    func compactInput() {
+        guard let input = self.input else { return }
+        if input.readableBytes == 0 {
+            self.input = nil
+        } else if input.capacity - input.readableBytes > 4096 {
+            var compact = self.allocator.buffer(capacity: input.readableBytes)
+            compact.writeImmutableBuffer(input)
+            self.input = compact
+        }
+    }
+
+    /// The ciphertext OpenSSL has written since the last call, if any.
+    func takeOutput() -> ByteBuffer? {
+        defer { self.output = nil }
+        return self.output
+    }
+
+    /// Bytes this BIO holds allocated (tests of what an idle connection keeps).
+    var bufferedAllocation: Int {
+        (self.input?.capacity ?? 0) + (self.output?.capacity ?? 0)
+    }
+
+    // MARK: Called by OpenSSL
+
+    fileprivate func read(into destination: UnsafeMutableRawBufferPointer) -> CInt {
+        guard var input = self.input, input.readableBytes > 0 else {
+            sc_BIO_set_retry_read(self.bio)
+            return -1
+        }
+        self.input = nil  // keeps `input` uniquely referenced while it is read from
+        let count = min(destination.count, input.readableBytes)
+        input.readWithUnsafeReadableBytes { source in
+            destination.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: count)
+            return count
+        }
+        self.input = input
+        return CInt(count)
+    }
+
+    fileprivate func write(_ source: UnsafeRawBufferPointer) -> CInt {
+        if self.output == nil {
+            // Usually the whole flush is one record written in one call: this is its exact size.
+            self.output = self.allocator.buffer(capacity: source.count)
+        }
+        self.output!.writeBytes(source)
+        return CInt(source.count)
+    }
+
+    // MARK: The BIO method
+
+    /// One method for all connections, made once. `nonisolated(unsafe)`: written once by the lazy initialiser
+    /// (which Swift runs exactly once, thread-safely) and only read afterwards; OpenSSL treats it as read-only.
+    nonisolated(unsafe) private static let method: OpaquePointer? = {
+        guard let method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "SecureChat ByteBuffer") else {
+            return nil
+        }
+        BIO_meth_set_write(method, writeCallback)
+        BIO_meth_set_read(method, readCallback)
+        BIO_meth_set_ctrl(method, controlCallback)
+        return method
+    }()
+
+    private static func instance(_ bio: OpaquePointer?) -> ByteBufferBIO? {
+        guard let bio, let data = BIO_get_data(bio) else { return nil }
+        return Unmanaged<ByteBufferBIO>.fromOpaque(data).takeUnretainedValue()
+    }
+
+    private static let writeCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, CInt) -> CInt = {
+        bio, bytes, count in
+        guard let bio, let bytes, count > 0, let instance = instance(bio) else { return 0 }
+        sc_BIO_clear_retry_flags(bio)
+        return instance.write(UnsafeRawBufferPointer(start: bytes, count: Int(count)))
+    }
+
+    private static let readCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, CInt) -> CInt = {
+        bio, bytes, count in
+        guard let bio, let bytes, count > 0, let instance = instance(bio) else { return 0 }
+        sc_BIO_clear_retry_flags(bio)
+        return instance.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
+    }
+
+    /// What OpenSSL asks a BIO: it flushes after each flight (nothing to do: the handler sends what was written),
+    /// and asks how much is pending. Everything else is "not supported".
+    private static let controlCallback:
+        @convention(c) (OpaquePointer?, CInt, CLong, UnsafeMutableRawPointer?) -> CLong = { bio, command, _, _ in
+            switch command {
+            case BIO_CTRL_FLUSH:
+                return 1
+            case BIO_CTRL_PENDING:
+                return CLong(instance(bio)?.input?.readableBytes ?? 0)
+            case BIO_CTRL_WPENDING:
+                return CLong(instance(bio)?.output?.readableBytes ?? 0)
+            default:
+                return 0
+            }
+        }
+}
