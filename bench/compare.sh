@@ -2,27 +2,31 @@
 # bench/compare.sh: fan-out and light-load latency of two securechatd builds, in one run on one machine,
 # alternating A and B each round so that drift on a shared machine hits both alike.
 #
-#   bench/compare.sh [--rounds N] [--quick] BIN_A BIN_B
+#   bench/compare.sh [--rounds N] [--quick] [--distributions DIR] BIN_A BIN_B
 #
 # BIN_A and BIN_B are release build folders (e.g. /tmp/base/.build/release and .build/release), each with a
 # securechatd; the chatbench of BIN_B drives both, so the load is the same. Prints one JSON line per run
-# (chatbench's own) prefixed with the build's label, then a median table.
+# (chatbench's own) prefixed with the build's label, then a median table. With --distributions, every latency run
+# also writes its latency distribution to DIR/SIDE-TRANSPORT-ROUND.txt, for bench/plot-latency.sh.
 # Loopback only: every server listens on 127.0.0.1. Server pinned to CPU 0, load to CPU 1 where possible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=3
 QUICK=0
+DISTRIBUTIONS=""
 ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --distributions) DISTRIBUTIONS=$2; shift 2 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) ARGS+=("$1"); shift ;;
     esac
 done
-[ ${#ARGS[@]} = 2 ] || { echo "usage: bench/compare.sh [--rounds N] [--quick] BIN_A BIN_B" >&2; exit 2; }
+[ ${#ARGS[@]} = 2 ] || { echo "usage: bench/compare.sh [--rounds N] [--quick] [--distributions DIR] BIN_A BIN_B" >&2; exit 2; }
+if [ -n "$DISTRIBUTIONS" ]; then mkdir -p "$DISTRIBUTIONS"; fi
 A=${ARGS[0]}
 B=${ARGS[1]}
 PORT=${PORT:-29100}
@@ -80,7 +84,9 @@ for round in $(seq "$ROUNDS"); do
             bin=$A
             [ "$side" = B ] && bin=$B
             run "$side" "$bin" fanout "${FANOUT[@]}" "${T[@]}"
-            run "$side" "$bin" latency "${LATENCY[@]}" "${T[@]}"
+            D=()
+            [ -n "$DISTRIBUTIONS" ] && D=(--distribution "$DISTRIBUTIONS/$side-$transport-$round.txt")
+            run "$side" "$bin" latency "${LATENCY[@]}" "${T[@]}" "${D[@]}"
         done
     done
     echo "== round $round done" >&2
