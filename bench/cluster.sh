@@ -20,7 +20,8 @@
 # Environment: PG_BIN (default /usr/lib/postgresql/15/bin), BASE_PORT (default 29200: nodes on 29200/29210,
 # the single node on 29220), SCRATCH_PATH (default .build), SKIP_BUILD=1 to reuse the last release build,
 # CLIENTS/MESSAGES for the throughput step, DURATION for the light-load steps, PIN=0 to pin nothing,
-# KEEP_RESULTS=FILE to keep the chatbench JSON lines. Loopback only: every server listens on 127.0.0.1.
+# KEEP_RESULTS=FILE to keep the chatbench JSON lines, SERVER_EXTRA="--event-loops 2" for more options to every
+# server. Loopback only: every server listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ for arg in "$@"; do
         --quick) MODE=quick ;;
         --tls) TLS=1 ;;
         -h | --help)
-            sed -n '2,23p' "$0"
+            sed -n '2,24p' "$0"
             exit 0
             ;;
         *)
@@ -176,6 +177,8 @@ PG_VERSION=$("${PSQL[@]}" -d securechat_bench -At -c "SHOW server_version")
 
 # --- securechatd ---------------------------------------------------------------------------------------------
 SERVER_ARGS=(--host 127.0.0.1 --history 0 --log-level warning --rate 0 --connect-rate 0 --max-per-address 200000)
+read -ra EXTRA_ARGS <<<"${SERVER_EXTRA:-}"
+SERVER_ARGS+=("${EXTRA_ARGS[@]}")
 NODE_PORTS=("$BASE_PORT" "$((BASE_PORT + 10))")
 SINGLE_PORT=$((BASE_PORT + 20))
 

@@ -107,23 +107,30 @@ final class ByteBufferBIO {
         return method
     }()
 
-    private static func instance(_ bio: OpaquePointer?) -> ByteBufferBIO? {
-        guard let bio, let data = BIO_get_data(bio) else { return nil }
-        return Unmanaged<ByteBufferBIO>.fromOpaque(data).takeUnretainedValue()
+    /// Runs `body` on the instance behind `bio`, or returns `otherwise`. The reference is borrowed, not retained:
+    /// OpenSSL calls back only from inside an `SSL_*` call of the `SSLConnection` that owns the instance, which
+    /// keeps it alive (a retain and release per record showed as 2 % of a TLS delivery in perf).
+    private static func withInstance<Result>(
+        _ bio: OpaquePointer?, otherwise: Result, _ body: (ByteBufferBIO) -> Result
+    ) -> Result {
+        guard let bio, let data = BIO_get_data(bio) else { return otherwise }
+        return Unmanaged<ByteBufferBIO>.fromOpaque(data)._withUnsafeGuaranteedRef(body)
     }
 
     private static let writeCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, CInt) -> CInt = {
         bio, bytes, count in
-        guard let bio, let bytes, count > 0, let instance = instance(bio) else { return 0 }
+        guard let bio, let bytes, count > 0 else { return 0 }
         sc_BIO_clear_retry_flags(bio)
-        return instance.write(UnsafeRawBufferPointer(start: bytes, count: Int(count)))
+        return withInstance(bio, otherwise: 0) { $0.write(UnsafeRawBufferPointer(start: bytes, count: Int(count))) }
     }
 
     private static let readCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, CInt) -> CInt = {
         bio, bytes, count in
-        guard let bio, let bytes, count > 0, let instance = instance(bio) else { return 0 }
+        guard let bio, let bytes, count > 0 else { return 0 }
         sc_BIO_clear_retry_flags(bio)
-        return instance.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
+        return withInstance(bio, otherwise: 0) {
+            $0.read(into: UnsafeMutableRawBufferPointer(start: bytes, count: Int(count)))
+        }
     }
 
     /// What OpenSSL asks a BIO: it flushes after each flight (nothing to do: the handler sends what was written),
@@ -134,9 +141,9 @@ final class ByteBufferBIO {
             case BIO_CTRL_FLUSH:
                 return 1
             case BIO_CTRL_PENDING:
-                return CLong(instance(bio)?.input?.readableBytes ?? 0)
+                return withInstance(bio, otherwise: 0) { CLong($0.input?.readableBytes ?? 0) }
             case BIO_CTRL_WPENDING:
-                return CLong(instance(bio)?.output?.readableBytes ?? 0)
+                return withInstance(bio, otherwise: 0) { CLong($0.output?.readableBytes ?? 0) }
             default:
                 return 0
             }
