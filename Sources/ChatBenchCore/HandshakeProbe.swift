@@ -17,9 +17,6 @@ final class HandshakeProbeHandler: ChannelInboundHandler {
     private var handshake: TLSHandshakeCompleted?
     private var finished = false
 
-    /// Completes once the server's first line has arrived.
-    var outcome: EventLoopFuture<Outcome> { promise.futureResult }
-
     init(promise: EventLoopPromise<Outcome>) {
         self.promise = promise
     }
@@ -64,7 +61,11 @@ extension Connector {
     ) -> EventLoopFuture<(HandshakeProbeHandler.Outcome, any Channel)> {
         let tls = target.tls
         let host = target.host
-        var bootstrap = ClientBootstrap(group: group)
+        // The promise is made before the connect, on the loop the channel will use: looking the handler up after
+        // the connect raced with a server that closed at once (the pipeline was gone, and the real error with it).
+        let loop = group.next()
+        let promise = loop.makePromise(of: HandshakeProbeHandler.Outcome.self)
+        var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(30))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
         bootstrap = bootstrap.bindingSource(index, of: sourceAddresses)
@@ -77,14 +78,13 @@ extension Connector {
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
-                let promise = channel.eventLoop.makePromise(of: HandshakeProbeHandler.Outcome.self)
                 try channel.pipeline.syncOperations.addHandler(HandshakeProbeHandler(promise: promise))
             }
         }
-        return bootstrap.connect(host: target.host, port: target.port).flatMap { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.handler(type: HandshakeProbeHandler.self).outcome
-            }.flatMap { $0 }.map { ($0, channel) }
-        }
+        let connected = bootstrap.connect(host: target.host, port: target.port)
+        // A failed connect may never reach the handler: the promise fails with the connect's error (if the handler
+        // failed it first, this second failure is ignored).
+        connected.whenFailure { promise.fail($0) }
+        return connected.flatMap { channel in promise.futureResult.map { ($0, channel) } }
     }
 }
