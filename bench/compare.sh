@@ -92,3 +92,25 @@ for round in $(seq "$ROUNDS"); do
     echo "== round $round done" >&2
 done
 echo "results: $WORK/results.txt" >&2
+
+# The median table: per scenario, transport and build, the median over the rounds (range in brackets).
+python3 - "$WORK/results.txt" <<'PY'
+import collections, json, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    side, _, text = line.partition(" ")
+    result = json.loads(text)
+    runs[(result["scenario"], result["transport"], side)].append(result)
+figures = {
+    "fanout": [("M deliveries/s", lambda r: r["deliveries_per_s"] / 1e6)],
+    "latency": [("server CPU us/delivery", lambda r: r["server_cpu_s"] / r["received"] * 1e6),
+                ("p50 ms", lambda r: r["p50_ms"]), ("p99 ms", lambda r: r["p99_ms"])],
+}
+print("| scenario | transport | build | figure | median | range |")
+print("| --- | --- | --- | --- | --- | --- |")
+for (scenario, transport, side), results in sorted(runs.items()):
+    for name, value in figures.get(scenario, []):
+        values = [value(r) for r in results]
+        print(f"| {scenario} | {transport} | {side} | {name} | {statistics.median(values):.2f} "
+              f"| {min(values):.2f}-{max(values):.2f} |")
+PY
