@@ -12,7 +12,9 @@ import NIOCore
 ///
 /// The contract with the session: `greet` first, then `process` for every line in arrival order until the
 /// session closes the connection or the input ends (lines already received are still processed), then `end`;
-/// then the outbox closes the channel, and `onEnd` runs once the close is complete. Calls never overlap: the
+/// then the outbox closes the channel, and `onEnd` runs once the close is complete. Only `process` and the
+/// `end` of a logged-in user need the hub, and only they run in a task: the greeting, and the end of a
+/// connection that never logged in, run where they happen. Calls never overlap: the
 /// state machine lives in the inbox while no pump runs, and a pump takes it out (under the lock) before it
 /// runs and puts it back before it lets go, so exactly one task holds it at a time.
 ///
@@ -48,12 +50,28 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
         /// Run once the session has ended and the channel is closed.
         var onEnd: (@Sendable () -> Void)?
 
-        /// If a session is idle and has work, claims the pump for the caller.
-        mutating func claimPump() -> (Session, SessionStateMachine)? {
-            guard case .idle(let session, let machine) = phase else { return nil }
+        /// If a session is idle and has work, claims it for the caller: queued lines (which may log in) need
+        /// a pump; the end of a connection that never logged in needs nothing from the hub and happens at once.
+        mutating func claimWork() -> Work {
+            guard case .idle(let session, let machine) = phase else { return .none }
+            if lines.isEmpty {
+                guard let end = inputEnd else { return .none }
+                if !machine.isLoggedIn {
+                    phase = .ended
+                    return .endNow(session, end)
+                }
+            }
             phase = .running
-            return (session, machine)
+            return .pump(session, machine)
         }
+    }
+
+    /// What a claim of an idle session found to do.
+    private enum Work {
+        case none
+        case pump(Session, SessionStateMachine)
+        /// The input ended before login: no hub, no task.
+        case endNow(Session, InputEnd)
     }
 
     /// How the input ended.
@@ -82,13 +100,20 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
 
     /// Starts the session (greeting first); lines that arrived before are processed after it. `onEnd` runs
     /// once the session has ended and the channel is closed. Call once.
+    ///
+    /// The greeting goes out here, from the caller's thread, without a task: it needs nothing from the hub but
+    /// its member count, which the hub publishes. Most connections a server on the internet sees never send a
+    /// line (scanners, probes, health checks), and those now cost no task at all.
     func start(_ session: Session, onEnd: @escaping @Sendable () -> Void) {
-        inbox.withLockedValue {
+        let machine = session.makeMachine()
+        session.greet(machine)
+        let work = inbox.withLockedValue {
             guard case .notStarted = $0.phase else { preconditionFailure("session started twice") }
-            $0.phase = .running
+            $0.phase = .idle(session, machine)
             $0.onEnd = onEnd
+            return $0.claimWork()
         }
-        Task { await self.pump(session, session.makeMachine(), greet: true) }
+        run(work)
     }
 
     // MARK: - ChannelHandler
@@ -103,14 +128,14 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = Self.unwrapInboundIn(data)
-        let claimed: (Session, SessionStateMachine)? = inbox.withLockedValue { inbox in
-            if case .ended = inbox.phase { return nil }
-            if inbox.inputEnd != nil { return nil }
+        let work: Work = inbox.withLockedValue { inbox in
+            if case .ended = inbox.phase { return .none }
+            if inbox.inputEnd != nil { return .none }
             inbox.lines.append(line)
             if inbox.lines.count >= Self.highWatermark { inbox.readPaused = true }
-            return inbox.claimPump()
+            return inbox.claimWork()
         }
-        if let (session, machine) = claimed { Task { await self.pump(session, machine, greet: false) } }
+        run(work)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -132,12 +157,26 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
     }
 
     private func endInput(_ end: InputEnd) {
-        let claimed: (Session, SessionStateMachine)? = inbox.withLockedValue { inbox in
-            if inbox.inputEnd != nil { return nil }
+        let work: Work = inbox.withLockedValue { inbox in
+            if inbox.inputEnd != nil { return .none }
             inbox.inputEnd = end
-            return inbox.claimPump()
+            return inbox.claimWork()
         }
-        if let (session, machine) = claimed { Task { await self.pump(session, machine, greet: false) } }
+        run(work)
+    }
+
+    private func run(_ work: Work) {
+        switch work {
+        case .none:
+            return
+        case .pump(let session, let machine):
+            Task { await self.pump(session, machine) }
+        case .endNow(let session, let end):
+            timers.stop()
+            let reason = outbox.closeReason ?? .connectionClosed
+            session.endBeforeLogin(reason: reason, readError: end.error)
+            closeAndReportEnd(reason: reason)
+        }
     }
 
     private func resumeReading() {
@@ -155,9 +194,8 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
     }
 
     /// Runs the session until there is nothing left to do, then lets go (or ends the session).
-    private func pump(_ session: Session, _ machine: SessionStateMachine, greet: Bool) async {
+    private func pump(_ session: Session, _ machine: SessionStateMachine) async {
         var machine = machine
-        if greet { await session.greet(machine) }
         while true {
             let (step, resume): (Step, Bool) = inbox.withLockedValue { inbox in
                 if !inbox.lines.isEmpty {
@@ -228,7 +266,12 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
     ) async {
         timers.stop()
         await session.end(machine, reason: reason, readError: readError)
-        // After the session's own close this does nothing; after a read error it closes the channel.
+        closeAndReportEnd(reason: reason)
+    }
+
+    /// After the session's own close this does nothing; after a read error it closes the channel. `onEnd` runs
+    /// once the channel is closed.
+    private func closeAndReportEnd(reason: CloseReason) {
         outbox.close(reason: reason)
         let onEnd = inbox.withLockedValue { inbox in
             defer { inbox.onEnd = nil }

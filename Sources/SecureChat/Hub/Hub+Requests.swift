@@ -56,7 +56,6 @@ extension Hub {
     // MARK: - Queries
 
     public var onlineCount: Int { members.count }
-
     public func currentStatistics() -> HubStatistics {
         var result = statistics
         result.usersOnline = members.count

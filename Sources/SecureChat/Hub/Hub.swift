@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 
 /// The single owner of shared state: users, rooms, history. Everything that more than one connection can see
 /// goes through here, one step at a time.
@@ -29,7 +30,13 @@ public actor Hub {
 
     let configuration: HubConfiguration
     let logger: Logger
-    var members: [ConnectionID: Member] = [:]
+    var members: [ConnectionID: Member] = [:] {
+        didSet { membersOnline.store(members.count, ordering: .relaxed) }
+    }
+    private nonisolated let membersOnline = Atomic<Int>(0)
+    /// The number of members as of the hub's last step, readable from any thread without waiting for the hub
+    /// (the greeting, sent on the connection's event loop).
+    public nonisolated var publishedOnlineCount: Int { membersOnline.load(ordering: .relaxed) }
     var idsByName: [String: ConnectionID] = [:]
     /// Everyone in name order, for `/users all`.
     var everyone = SortedNameIndex()

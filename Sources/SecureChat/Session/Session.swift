@@ -38,10 +38,13 @@ final class Session: Sendable {
         SessionStateMachine(settings: context.sessionSettings, transport: info.transport, connectedAt: info.connectedAt)
     }
 
-    /// The greeting, with the number of users online.
-    func greet(_ machine: SessionStateMachine) async {
-        let online = await context.hub.onlineCount
-        _ = await perform(machine.greeting(usersOnline: online), machine)
+    /// The greeting, with the number of users online as of the hub's last step. Synchronous: the count is the
+    /// one thing it needs from the hub, and the hub publishes it.
+    func greet(_ machine: SessionStateMachine) {
+        for action in machine.greeting(usersOnline: context.hub.publishedOnlineCount) {
+            guard case .notice(let text) = action else { preconditionFailure("a greeting is notices only") }
+            outbox.send(ServerLine.notice(text))
+        }
     }
 
     /// One line from the decoder.
@@ -63,12 +66,22 @@ final class Session: Sendable {
         return await perform(actions, machine)
     }
 
-    /// The end of the connection, for `reason`: leaves the hub (which tells the room).
+    /// The end of the connection, for `reason`: a logged-in user leaves the hub (which tells the room). A
+    /// machine that is closing has already left it (`.close` below); one still awaiting a name never joined.
     func end(_ machine: SessionStateMachine, reason: CloseReason, readError: (any Error)?) async {
+        if machine.isLoggedIn { await context.hub.remove(info.id, reason: reason) }
+        logEnd(reason: reason, readError: readError)
+    }
+
+    /// The end of a connection that never logged in: the hub never knew it, so nothing waits for the hub.
+    func endBeforeLogin(reason: CloseReason, readError: (any Error)?) {
+        logEnd(reason: reason, readError: readError)
+    }
+
+    private func logEnd(reason: CloseReason, readError: (any Error)?) {
         if let readError {
             log.log(.debug, "connection read failed", metadata: ["error": "\(readError)"])
         }
-        await context.hub.remove(info.id, reason: reason)
         log.log(.info, "connection closed", metadata: ["reason": "\(reason.leaveText)"])
     }
 

@@ -21,15 +21,23 @@ extension EndToEnd {
             }
         }
 
-        @Test("greeting: plaintext warning, users online, username prompt")
+        @Test("greeting: plaintext warning, users online (counting logins and leaves), username prompt")
         func greeting() async throws {
             try await withTestServer { server in
-                _ = try await server.login("alice")
+                let alice = try await server.login("alice")
+                let bob = try await server.login("bob")
                 let client = try await server.connect()
                 let greeting = try await client.collectUntil { $0.hasPrefix("* Choose a username") }
                 #expect(greeting.first == "* Welcome to SecureChat.")
                 #expect(greeting.contains { $0.hasPrefix("* Your connection is NOT encrypted") })
-                #expect(greeting.contains("* 1 user online."))
+                #expect(greeting.contains("* 2 users online."))
+
+                // The count in a greeting is the hub's as of its last step: a leave the others have been told
+                // about is in it.
+                await bob.close()
+                try await alice.readUntil { $0 == "* bob left #lobby (connection closed)" }
+                let next = try await server.connect()
+                #expect(try await next.collectUntil { $0.hasPrefix("* Choose a username") }.contains("* 1 user online."))
             }
         }
 
