@@ -37,7 +37,8 @@ extension EndToEnd {
                 await bob.close()
                 try await alice.readUntil { $0 == "* bob left #lobby (connection closed)" }
                 let next = try await server.connect()
-                #expect(try await next.collectUntil { $0.hasPrefix("* Choose a username") }.contains("* 1 user online."))
+                let nextGreeting = try await next.collectUntil { $0.hasPrefix("* Choose a username") }
+                #expect(nextGreeting.contains("* 1 user online."))
             }
         }
 
