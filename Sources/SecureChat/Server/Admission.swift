@@ -1,6 +1,7 @@
 import NIOCore
 
-/// What the listener hands to the accept loop: a connection ready for a session, or one already refused.
+/// What admitting an accepted socket gave: a connection ready for a session (`ChatServer.serve`), or one already
+/// refused.
 enum Admission: Sendable {
     case accepted(AcceptedConnection)
     case refused

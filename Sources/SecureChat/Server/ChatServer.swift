@@ -26,13 +26,13 @@ public final class ChatServer: Service, Sendable {
     public var tlsContexts: TLSContextStore? { context.tlsContexts }
 
     let context: ServerContext
-    let listeners: [NIOAsyncChannel<Admission, Never>]
+    let listeners: [any Channel]
     let metricsServer: MetricsHTTPServer?
     var logger: Logger { context.logger }
 
     private init(
         context: ServerContext,
-        listeners: [NIOAsyncChannel<Admission, Never>],
+        listeners: [any Channel],
         metricsServer: MetricsHTTPServer?,
         plaintextPort: Int,
         tlsPort: Int?
@@ -95,7 +95,7 @@ public final class ChatServer: Service, Sendable {
             group: group
         )
 
-        let plaintext: NIOAsyncChannel<Admission, Never>
+        let plaintext: any Channel
         do {
             plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, context)
         } catch {
@@ -108,10 +108,10 @@ public final class ChatServer: Service, Sendable {
             do {
                 let tls = try await listen(on: port, kind: .tls, context)
                 listeners.append(tls)
-                tlsPort = tls.channel.localAddress?.port
+                tlsPort = tls.localAddress?.port
                 if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
-                try? await plaintext.channel.close()
+                try? await plaintext.close()
                 await cluster?.retire()
                 throw error
             }
@@ -127,7 +127,7 @@ public final class ChatServer: Service, Sendable {
                     "metrics endpoint",
                     metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
-                for listener in listeners { try? await listener.channel.close() }
+                for listener in listeners { try? await listener.close() }
                 await cluster?.retire()
                 throw error
             }
@@ -136,7 +136,7 @@ public final class ChatServer: Service, Sendable {
             context: context,
             listeners: listeners,
             metricsServer: metricsServer,
-            plaintextPort: plaintext.channel.localAddress?.port ?? configuration.plaintextPort,
+            plaintextPort: plaintext.localAddress?.port ?? configuration.plaintextPort,
             tlsPort: tlsPort
         )
     }
@@ -177,32 +177,24 @@ public final class ChatServer: Service, Sendable {
         }
     }
 
-    /// Accepts until the listeners close, then waits until every connection has ended. Cancelled (or when a
-    /// listener fails), it closes every connection and still waits for their sessions to end.
+    /// Accepts until the listeners close, then waits until every connection has ended. Cancelled, it closes the
+    /// listeners and every connection, still waits for their sessions to end, and throws `CancellationError`.
+    ///
+    /// Each accepted connection is served on its event loop as the listener accepts it (`listen`): no task and
+    /// no thread hop per connection.
     private func serveConnections() async throws {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                for listener in listeners {
-                    group.addTask {
-                        try await listener.executeThenClose { inbound in
-                            for try await admission in inbound {
-                                guard case .accepted(let connection) = admission else { continue }
-                                self.serve(connection)
-                            }
-                        }
-                    }
-                }
-            }
-        } catch {
-            closeAllConnections()
-            await connectionsEnded()
-            throw error
+        let listeners = self.listeners
+        await withTaskCancellationHandler {
+            for listener in listeners { try? await listener.closeFuture.get() }
+        } onCancel: {
+            for listener in listeners { listener.close(promise: nil) }
         }
         await withTaskCancellationHandler {
             await connectionsEnded()
         } onCancel: {
             self.closeAllConnections()
         }
+        try Task.checkCancellation()
     }
 
     private func closeAllConnections() {
@@ -235,11 +227,7 @@ public final class ChatServer: Service, Sendable {
         logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(certificate)"])
     }
 
-    private static func listen(
-        on port: Int,
-        kind: ListenerKind,
-        _ context: ServerContext
-    ) async throws -> NIOAsyncChannel<Admission, Never> {
+    private static func listen(on port: Int, kind: ListenerKind, _ context: ServerContext) async throws -> any Channel {
         let listener = try await ServerBootstrap(group: context.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -247,94 +235,20 @@ public final class ChatServer: Service, Sendable {
             // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
-            .bind(host: context.configuration.host, port: port) { channel in
-                admit(channel, kind: kind, context)
+            .childChannelInitializer { channel in
+                admit(channel, kind: kind, context).map { admission in
+                    if case .accepted(let connection) = admission { serve(connection, context) }
+                }
             }
+            .bind(host: context.configuration.host, port: port)
+            .get()
         context.logger.info(
             "listening",
             metadata: [
                 "transport": "\(kind)",
-                "address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")",
+                "address": "\(listener.localAddress.map { "\($0)" } ?? "?")",
             ]
         )
         return listener
-    }
-
-    /// Registers the connection and starts its session: at once on the plaintext port, after the handshake on
-    /// the TLS port. The session runs in the connection's `SessionDriver`; `ended` undoes the registration once
-    /// the session has ended and the channel is closed.
-    private func serve(_ connection: AcceptedConnection) {
-        let tls = connection.kind == .tls
-        counters.adjustOpenConnections(tls: tls, by: 1)
-        context.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
-        // Kept by the connection for its whole life: captures only what it needs (not all of the context).
-        let registry = context.connections
-        let counters = self.counters
-        let id = connection.id
-        let ticket = connection.ticket
-        let ended: @Sendable () -> Void = {
-            let waiters = registry.withLockedValue { registry -> [CheckedContinuation<Void, Never>] in
-                registry.outboxes[id] = nil
-                guard registry.outboxes.isEmpty else { return [] }
-                defer { registry.emptyWaiters = [] }
-                return registry.emptyWaiters
-            }
-            counters.adjustOpenConnections(tls: tls, by: -1)
-            ticket.release()
-            for waiter in waiters { waiter.resume() }
-        }
-        if !context.isAccepting {
-            connection.outbox.close(reason: .serverShutdown)
-        }
-        guard let handshake = connection.handshake else {
-            connection.driver.start(makeSession(connection, transport: .plaintext, fingerprint: nil), onEnd: ended)
-            return
-        }
-        handshake.whenComplete { result in
-            switch result {
-            case .success(let completed):
-                self.counters.increment(.tlsHandshakeCompleted)
-                self.metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
-                let session = self.makeSession(
-                    connection,
-                    transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
-                    fingerprint: completed.peerCertificateFingerprint
-                )
-                connection.driver.start(session, onEnd: ended)
-            case .failure(let error):
-                self.handshakeFailed(error, connection: connection)
-                connection.outbox.abort(reason: .handshakeFailed)
-                connection.outbox.closeFuture.whenComplete { _ in ended() }
-            }
-        }
-    }
-
-    private func makeSession(_ connection: AcceptedConnection, transport: Transport, fingerprint: String?) -> Session {
-        let info = ClientInfo(
-            id: connection.id, address: connection.address, transport: transport, connectedAt: .now(),
-            certificateFingerprint: fingerprint
-        )
-        return Session(info: info, outbox: connection.outbox, context: context, log: connection.log)
-    }
-
-    private func handshakeFailed(_ error: any Error, connection: AcceptedConnection) {
-        connection.timers.stop()
-        if let tlsError = error as? TLSError {
-            counters.recordHandshakeFailure(reason: tlsError.shortReason)
-        } else {
-            counters.recordHandshakeFailure(reason: "connection closed")
-        }
-        // A peer that connects and leaves without a word (port scanners, health checks) is not news.
-        if let tlsError = error as? TLSError, tlsError.code == .eofDuringHandshake {
-            connection.log.log(.debug, "TLS peer left during the handshake")
-            return
-        }
-        if error is ChannelError {
-            connection.log.log(.debug, "TLS connection closed before the handshake completed")
-            return
-        }
-        context.refusalLog.log(
-            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: connection.log.logger
-        )
     }
 }

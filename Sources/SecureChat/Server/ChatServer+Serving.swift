@@ -1,0 +1,85 @@
+import NIOCore
+
+extension ChatServer {
+    /// Registers the connection and starts its session: at once on the plaintext port, after the handshake on
+    /// the TLS port. The session runs in the connection's `SessionDriver`; `ended` undoes the registration once
+    /// the session has ended and the channel is closed.
+    static func serve(_ connection: AcceptedConnection, _ context: ServerContext) {
+        let tls = connection.kind == .tls
+        let counters = context.counters
+        counters.adjustOpenConnections(tls: tls, by: 1)
+        context.connections.withLockedValue { $0.outboxes[connection.id] = connection.outbox }
+        // Kept by the connection for its whole life: captures only what it needs (not all of the context).
+        let registry = context.connections
+        let id = connection.id
+        let ticket = connection.ticket
+        let ended: @Sendable () -> Void = {
+            let waiters = registry.withLockedValue { registry -> [CheckedContinuation<Void, Never>] in
+                registry.outboxes[id] = nil
+                guard registry.outboxes.isEmpty else { return [] }
+                defer { registry.emptyWaiters = [] }
+                return registry.emptyWaiters
+            }
+            counters.adjustOpenConnections(tls: tls, by: -1)
+            ticket.release()
+            for waiter in waiters { waiter.resume() }
+        }
+        if !context.isAccepting {
+            connection.outbox.close(reason: .serverShutdown)
+        }
+        guard let handshake = connection.handshake else {
+            connection.driver.start(
+                makeSession(connection, transport: .plaintext, fingerprint: nil, context), onEnd: ended)
+            return
+        }
+        handshake.whenComplete { result in
+            switch result {
+            case .success(let completed):
+                counters.increment(.tlsHandshakeCompleted)
+                context.metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
+                let session = makeSession(
+                    connection,
+                    transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
+                    fingerprint: completed.peerCertificateFingerprint,
+                    context
+                )
+                connection.driver.start(session, onEnd: ended)
+            case .failure(let error):
+                handshakeFailed(error, connection: connection, context)
+                connection.outbox.abort(reason: .handshakeFailed)
+                connection.outbox.closeFuture.whenComplete { _ in ended() }
+            }
+        }
+    }
+
+    private static func makeSession(
+        _ connection: AcceptedConnection, transport: Transport, fingerprint: String?, _ context: ServerContext
+    ) -> Session {
+        let info = ClientInfo(
+            id: connection.id, address: connection.address, transport: transport, connectedAt: .now(),
+            certificateFingerprint: fingerprint
+        )
+        return Session(info: info, outbox: connection.outbox, context: context, log: connection.log)
+    }
+
+    private static func handshakeFailed(_ error: any Error, connection: AcceptedConnection, _ context: ServerContext) {
+        connection.timers.stop()
+        if let tlsError = error as? TLSError {
+            context.counters.recordHandshakeFailure(reason: tlsError.shortReason)
+        } else {
+            context.counters.recordHandshakeFailure(reason: "connection closed")
+        }
+        // A peer that connects and leaves without a word (port scanners, health checks) is not news.
+        if let tlsError = error as? TLSError, tlsError.code == .eofDuringHandshake {
+            connection.log.log(.debug, "TLS peer left during the handshake")
+            return
+        }
+        if error is ChannelError {
+            connection.log.log(.debug, "TLS connection closed before the handshake completed")
+            return
+        }
+        context.refusalLog.log(
+            "TLS handshake failed", metadata: ["reason": "\(error)"], level: .info, to: connection.log.logger
+        )
+    }
+}
