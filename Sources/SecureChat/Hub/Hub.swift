@@ -30,13 +30,17 @@ public actor Hub {
 
     let configuration: HubConfiguration
     let logger: Logger
-    var members: [ConnectionID: Member] = [:] {
-        didSet { membersOnline.store(members.count, ordering: .relaxed) }
-    }
+    /// Every change of its count is followed by `publishOnlineCount()`. (Not a `didSet`: that would run, and may
+    /// copy the dictionary, at every change of a member's fields, several per chat line.)
+    var members: [ConnectionID: Member] = [:]
     private nonisolated let membersOnline = Atomic<Int>(0)
     /// The number of members as of the hub's last step, readable from any thread without waiting for the hub
     /// (the greeting, sent on the connection's event loop).
     public nonisolated var publishedOnlineCount: Int { membersOnline.load(ordering: .relaxed) }
+
+    func publishOnlineCount() {
+        membersOnline.store(members.count, ordering: .relaxed)
+    }
     var idsByName: [String: ConnectionID] = [:]
     /// Everyone in name order, for `/users all`.
     var everyone = SortedNameIndex()
@@ -123,6 +127,7 @@ public actor Hub {
             isOperator: isOperator, loginSequence: loginOrder,
             lastActive: .now()
         )
+        publishOnlineCount()
         idsByName[name.key] = info.id
         everyone.insert(key: members[info.id]!.sortKey, id: info.id)
         if isOperator { operators.insert(info.id) }
@@ -357,6 +362,7 @@ public actor Hub {
         }
         takeOutOfRoom(id, member)
         members[id] = nil
+        publishOnlineCount()
         idsByName[member.name.key] = nil
         everyone.remove(key: member.sortKey, id: id)
         operators.remove(id)

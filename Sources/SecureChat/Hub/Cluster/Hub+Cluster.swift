@@ -195,6 +195,7 @@ extension Hub {
             loginSequence: UInt64(max(0, presence.loginOrder)), lastActive: .now()
         )
         members[id] = member
+        publishOnlineCount()
         idsByName[presence.name.key] = id
         everyone.insert(key: member.sortKey, id: id)
         if member.isOperator { operators.insert(id) }
@@ -208,6 +209,7 @@ extension Hub {
         guard let member = members[id], member.node != nil else { return }
         takeOutOfRoom(id, member)
         members[id] = nil
+        publishOnlineCount()
         if idsByName[member.name.key] == id { idsByName[member.name.key] = nil }
         everyone.remove(key: member.sortKey, id: id)
         operators.remove(id)
