@@ -6,16 +6,9 @@ import SecureChat
 ///
 /// Sits at the top of the pipeline, above ``OpenSSLHandler`` on TLS connections. Everything here runs on
 /// the channel's event loop; reach it from elsewhere through ``BenchConnection``.
-public final class BenchClientHandler: ChannelInboundHandler {
+public final class BenchClientHandler: LoginClientHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
-
-    private enum State {
-        case awaitingPrompt
-        case awaitingWelcome
-        case loggedIn
-        case closed
-    }
 
     public let name: String
     /// Receiver-side check of a fan-out run; `nil` in scenarios that only count.
@@ -29,10 +22,9 @@ public final class BenchClientHandler: ChannelInboundHandler {
     public var placement: (target: Int, assignment: TargetAssignment)?
 
     private let shard: LoopShard
-    private let loginPromise: EventLoopPromise<Void>
-    private var state = State.awaitingPrompt
+    /// Login and `/ping`s.
+    private let session: ClientSession
     private var splitter = LineSplitter()
-    private var pongs = CircularBuffer<EventLoopPromise<Void>>()
     private var context: ChannelHandlerContext?
     private var burst: MessageBurst?
 
@@ -43,11 +35,11 @@ public final class BenchClientHandler: ChannelInboundHandler {
     public init(name: String, shard: LoopShard, loginPromise: EventLoopPromise<Void>) {
         self.name = name
         self.shard = shard
-        self.loginPromise = loginPromise
+        self.session = ClientSession(name: name, loginPromise: loginPromise)
     }
 
     /// Completes at the welcome line.
-    public var loginFuture: EventLoopFuture<Void> { loginPromise.futureResult }
+    public var loginFuture: EventLoopFuture<Void> { session.loginFuture }
 
     // MARK: Pipeline events
 
@@ -83,14 +75,8 @@ public final class BenchClientHandler: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        let wasLoggingIn = state != .loggedIn
-        state = .closed
-        if wasLoggingIn {
-            loginPromise.fail(BenchError.closedBeforeLogin(name))
-        } else if !closingExpected {
-            shard.unexpectedCloses += 1
-        }
-        while let pong = pongs.popFirst() { pong.fail(BenchError.closedBeforeLogin(name)) }
+        if session.isLoggedIn, !closingExpected { shard.unexpectedCloses += 1 }
+        session.closed()
         burst?.done.fail(BenchError.closedWhileSending(name))
         burst = nil
         context.fireChannelInactive()
@@ -106,24 +92,14 @@ public final class BenchClientHandler: ChannelInboundHandler {
             shard.noteDelivery(at: now, sent: payload.sentNanoseconds, crossed: crossed)
             ledger?.record(sender: payload.sender, sequence: payload.sequence)
         case .prompt:
-            guard state == .awaitingPrompt, let context else { return }
-            state = .awaitingWelcome
-            var buffer = context.channel.allocator.buffer(capacity: name.utf8.count + 1)
-            buffer.writeString(name)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            session.prompted(context: context)
         case .welcome:
-            guard state == .awaitingWelcome else { return }
-            state = .loggedIn
-            loginPromise.succeed()
+            session.welcomed()
         case .pong:
-            pongs.popFirst()?.succeed()
+            session.ponged()
         case .error:
             let text = String(decoding: line, as: UTF8.self)
-            if state == .awaitingWelcome {
-                loginPromise.fail(BenchError.loginRefused(name: name, reason: text))
-                context?.close(promise: nil)
-            } else if !closingExpected {
+            if !session.refusesLogin(text, context: context), !closingExpected {
                 shard.noteError("\(name): \(text)")
             }
         case .notice, .other:
@@ -136,23 +112,13 @@ public final class BenchClientHandler: ChannelInboundHandler {
     /// Sends `/ping`; the future completes at the `* pong`, i.e. once every line queued for this client
     /// before it has arrived.
     public func ping() -> EventLoopFuture<Void> {
-        guard let context, state == .loggedIn else {
-            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
-        }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        pongs.append(promise)
-        var buffer = context.channel.allocator.buffer(capacity: 6)
-        buffer.writeStaticString("/ping\n")
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        return promise.futureResult
+        session.ping(context: context)
     }
 
     /// Sends `/join ROOM`, then `/ping`; the future completes at the `* pong`, by which time the server has
     /// moved this client.
     public func join(_ room: String) -> EventLoopFuture<Void> {
-        guard let context, state == .loggedIn else {
-            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
-        }
+        guard let context, session.isLoggedIn else { return session.notConnected() }
         var buffer = context.channel.allocator.buffer(capacity: room.utf8.count + 7)
         buffer.writeString("/join \(room)\n")
         context.write(wrapOutboundOut(buffer), promise: nil)
@@ -161,7 +127,7 @@ public final class BenchClientHandler: ChannelInboundHandler {
 
     /// Sends one benchmark message now, stamped with the current time.
     public func sendOne(sender: Int, sequence: Int, size: Int) {
-        guard let context, state == .loggedIn else { return }
+        guard let context, session.isLoggedIn else { return }
         var buffer = context.channel.allocator.buffer(capacity: size + 32)
         BenchPayload(sender: sender, sequence: sequence, sentNanoseconds: NIODeadline.now().uptimeNanoseconds)
             .write(into: &buffer, size: size)
@@ -187,9 +153,7 @@ public final class BenchClientHandler: ChannelInboundHandler {
     /// Sends `count` messages as fast as the socket takes them, in batches of `batch` per write and flush;
     /// the future completes when the last one is handed to the socket.
     public func sendBurst(sender: Int, count: Int, size: Int, batch: Int = 32) -> EventLoopFuture<Void> {
-        guard let context, state == .loggedIn, burst == nil else {
-            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
-        }
+        guard let context, session.isLoggedIn, burst == nil else { return session.notConnected() }
         let done = context.eventLoop.makePromise(of: Void.self)
         burst = MessageBurst(sender: sender, count: count, size: size, batch: max(1, batch), done: done)
         pumpBurst()

@@ -22,34 +22,17 @@ public struct BenchTarget: Sendable {
     }
 }
 
-/// A logged-in (or logging-in) benchmark client, usable from any thread.
-public struct BenchConnection: Sendable {
-    public let channel: any Channel
-    public let handler: NIOLoopBound<BenchClientHandler>
-    /// Completes at the welcome line.
-    public let loggedIn: EventLoopFuture<Void>
+/// A logged-in (or logging-in) benchmark client (``BenchClientHandler``), usable from any thread.
+public typealias BenchConnection = ClientConnection<BenchClientHandler>
 
-    /// Runs `body` on the connection's event loop with its handler.
-    public func onLoop<T: Sendable>(
-        _ body: @escaping @Sendable (BenchClientHandler) throws -> EventLoopFuture<T>
-    ) -> EventLoopFuture<T> {
-        let handler = self.handler
-        return channel.eventLoop.flatSubmit {
-            do { return try body(handler.value) } catch { return self.channel.eventLoop.makeFailedFuture(error) }
-        }
-    }
-
+extension BenchConnection {
     public func ping() -> EventLoopFuture<Void> {
         onLoop { $0.ping() }
     }
 
-    /// Marks the close as expected and closes.
+    /// Marks the close as expected and closes; never fails (a connection already closed is closed).
     public func close() -> EventLoopFuture<Void> {
-        let channel = self.channel
-        return onLoop { handler in
-            handler.closingExpected = true
-            return channel.close()
-        }.recover { _ in }
+        closeAsExpected().recover { _ in }
     }
 }
 
@@ -73,30 +56,55 @@ public struct Connector: Sendable {
         target: BenchTarget,
         configure: @escaping @Sendable (BenchClientHandler) -> Void = { _ in }
     ) -> EventLoopFuture<BenchConnection> {
+        connectClient(
+            index: index, name: name, target: target, connectTimeout: .seconds(30), receiveBuffer: nil,
+            tlsShutdownTimeout: .seconds(5), configure: configure)
+    }
+
+    /// Connects client number `index` with a new `Handler` that starts its login as `name`: what every kind
+    /// of client shares. The connection is bound to its source address, has Nagle off, and on a TLS target
+    /// speaks TLS below the handler. `configure` sees the handler before it joins the pipeline.
+    ///
+    /// - Parameters:
+    ///   - connectTimeout: how long the TCP connect may take before the connection fails.
+    ///   - receiveBuffer: SO_RCVBUF, set before connecting so the window is small from the start; `nil`
+    ///     keeps the kernel's default.
+    ///   - tlsShutdownTimeout: how long a close waits for the server's close_notify.
+    func connectClient<Handler: LoginClientHandler>(
+        index: Int,
+        name: String,
+        target: BenchTarget,
+        connectTimeout: TimeAmount,
+        receiveBuffer: Int?,
+        tlsShutdownTimeout: TimeAmount,
+        configure: @escaping @Sendable (Handler) -> Void
+    ) -> EventLoopFuture<ClientConnection<Handler>> {
         let shards = self.shards
         let tls = target.tls
         let host = target.host
         var bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(.seconds(30))
+            .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        let handler = try OpenSSLHandler(context: tls, mode: .client(serverHostname: host))
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                    }
-                    let promise = channel.eventLoop.makePromise(of: Void.self)
-                    let handler = BenchClientHandler(
-                        name: name, shard: shards.shard(for: channel.eventLoop), loginPromise: promise
-                    )
-                    configure(handler)
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+        }
+        bootstrap = bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    let handler = try OpenSSLHandler(
+                        context: tls, mode: .client(serverHostname: host), shutdownTimeout: tlsShutdownTimeout)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                let handler = Handler(name: name, shard: shards.shard(for: channel.eventLoop), loginPromise: promise)
+                configure(handler)
+                try channel.pipeline.syncOperations.addHandler(handler)
             }
+        }
         bootstrap = bootstrap.bindingSource(index, of: sourceAddresses)
         return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
-            let handler = try channel.pipeline.syncOperations.handler(type: BenchClientHandler.self)
-            return BenchConnection(
+            let handler = try channel.pipeline.syncOperations.handler(type: Handler.self)
+            return ClientConnection(
                 channel: channel,
                 handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
                 loggedIn: handler.loginFuture

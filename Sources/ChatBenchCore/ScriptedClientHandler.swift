@@ -31,16 +31,9 @@ public struct ScriptedClientReport: Sendable, Equatable {
 ///
 /// Sits at the top of the pipeline, above ``OpenSSLHandler`` on TLS connections. Everything here runs on the
 /// channel's event loop; reach it from elsewhere through ``ScriptedConnection``.
-public final class ScriptedClientHandler: ChannelInboundHandler {
+public final class ScriptedClientHandler: LoginClientHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
-
-    private enum State {
-        case awaitingPrompt
-        case awaitingWelcome
-        case loggedIn
-        case closed
-    }
 
     public let name: String
     /// Steady clients only: the check of what the other steady clients send.
@@ -51,10 +44,9 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
     public private(set) var report = ScriptedClientReport()
 
     private let shard: LoopShard
-    private let loginPromise: EventLoopPromise<Void>
-    private var state = State.awaitingPrompt
+    /// Login and `/ping`s.
+    private let session: ClientSession
     private var splitter = LineSplitter()
-    private var pongs = CircularBuffer<EventLoopPromise<Void>>()
     private var context: ChannelHandlerContext?
     private var pacer: Scheduled<Void>?
 
@@ -65,11 +57,11 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
     public init(name: String, shard: LoopShard, loginPromise: EventLoopPromise<Void>) {
         self.name = name
         self.shard = shard
-        self.loginPromise = loginPromise
+        self.session = ClientSession(name: name, loginPromise: loginPromise)
     }
 
     /// Completes at the welcome line.
-    public var loginFuture: EventLoopFuture<Void> { loginPromise.futureResult }
+    public var loginFuture: EventLoopFuture<Void> { session.loginFuture }
 
     // MARK: Pipeline events
 
@@ -88,29 +80,23 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if !closingExpected, state != .closed { note(error: "\(name): \(error)") }
+        if !closingExpected, session.state != .closed { note(error: "\(name): \(error)") }
         context.close(promise: nil)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        let wasLoggingIn = state == .awaitingPrompt || state == .awaitingWelcome
-        state = .closed
         report.closed = true
         pacer?.cancel()
         pacer = nil
-        if wasLoggingIn {
-            loginPromise.fail(BenchError.closedBeforeLogin(name))
-        } else if !closingExpected {
-            report.unexpectedClose = true
-        }
-        while let pong = pongs.popFirst() { pong.fail(BenchError.closedBeforeLogin(name)) }
+        if session.isLoggedIn, !closingExpected { report.unexpectedClose = true }
+        session.closed()
         context.fireChannelInactive()
     }
 
     // MARK: Lines
 
     private func handle(_ line: UnsafeRawBufferPointer, now: UInt64) {
-        if state == .loggedIn { report.linesReceived += 1 }
+        if session.isLoggedIn { report.linesReceived += 1 }
         switch ServerLineKind.classify(line) {
         case .chat(let offset):
             // Only steady clients count deliveries and latency: a slow reader's backlog is late on purpose.
@@ -126,29 +112,22 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
             shard.noteDelivery(at: now, sent: payload.sentNanoseconds, crossed: nil)
             ledger?.recordDirectMessage(sender: payload.sender, sequence: payload.sequence)
         case .prompt:
-            guard state == .awaitingPrompt, let context else { return }
-            state = .awaitingWelcome
-            write("\(name)\n", context: context)
+            session.prompted(context: context)
         case .welcome:
-            guard state == .awaitingWelcome else { return }
-            state = .loggedIn
-            loginPromise.succeed()
+            session.welcomed()
         case .pong:
-            pongs.popFirst()?.succeed()
+            session.ponged()
         case .error:
             let text = String(decoding: line, as: UTF8.self)
             if text.hasPrefix("! You are sending too fast") {
                 report.refusals += 1
             } else if text.hasPrefix("! Disconnected for flooding.") {
                 report.floodDisconnected = true
-            } else if state == .awaitingWelcome {
-                loginPromise.fail(BenchError.loginRefused(name: name, reason: text))
-                context?.close(promise: nil)
-            } else {
+            } else if !session.refusesLogin(text, context: context) {
                 note(error: "\(name): \(text)")
             }
         case .notice:
-            if state == .loggedIn, line.count == 6, line.starts(with: "* Bye!".utf8) {
+            if session.isLoggedIn, line.count == 6, line.starts(with: "* Bye!".utf8) {
                 report.quitAcknowledged = true
             }
         }
@@ -184,20 +163,14 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
 
     /// Sends lines (each without its newline) in one write.
     public func send(_ lines: [String]) {
-        guard let context, state == .loggedIn else { return }
+        guard let context, session.isLoggedIn else { return }
         write(lines.map { $0 + "\n" }.joined(), context: context)
     }
 
     /// Sends `/ping`; the future completes at the `* pong`, i.e. once every line queued for this client
     /// before it has arrived.
     public func ping() -> EventLoopFuture<Void> {
-        guard let context, state == .loggedIn else {
-            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
-        }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        pongs.append(promise)
-        write("/ping\n", context: context)
-        return promise.futureResult
+        session.ping(context: context)
     }
 
     /// Starts sending benchmark lines to the room as steady sender `sender`: one every `interval` from
@@ -206,12 +179,12 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
     public func startPacing(
         sender: Int, start: NIODeadline, interval: TimeAmount, bytes: Int, partner: String?, directEvery: Int
     ) {
-        guard let context, state == .loggedIn, pacer == nil else { return }
+        guard let context, session.isLoggedIn, pacer == nil else { return }
         var tick: Int64 = 0
         func schedule() {
             let deadline = max(start + interval * tick, NIODeadline.now())
             pacer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) {
-                guard self.state == .loggedIn else { return }
+                guard self.session.isLoggedIn else { return }
                 self.sendPaced(sender: sender, bytes: bytes, partner: partner, directEvery: directEvery)
                 tick += 1
                 // Skip ticks that are already past rather than bursting to catch up.
@@ -247,9 +220,7 @@ public final class ScriptedClientHandler: ChannelInboundHandler {
 
     /// Stops reading from the socket (a slow reader), or starts again.
     public func setReading(_ reading: Bool) -> EventLoopFuture<Void> {
-        guard let context else {
-            return loginPromise.futureResult.eventLoop.makeFailedFuture(BenchError.notConnected(name))
-        }
+        guard let context else { return session.notConnected() }
         let future = context.channel.setOption(ChannelOptions.autoRead, value: reading)
         if reading { context.read() }
         return future

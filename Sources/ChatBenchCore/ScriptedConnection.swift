@@ -9,22 +9,9 @@ import SecureChat
 #endif
 
 /// A scripted client (``ScriptedClientHandler``), usable from any thread.
-public struct ScriptedConnection: Sendable {
-    public let channel: any Channel
-    public let handler: NIOLoopBound<ScriptedClientHandler>
-    /// Completes at the welcome line.
-    public let loggedIn: EventLoopFuture<Void>
+public typealias ScriptedConnection = ClientConnection<ScriptedClientHandler>
 
-    /// Runs `body` on the connection's event loop with its handler.
-    public func onLoop<T: Sendable>(
-        _ body: @escaping @Sendable (ScriptedClientHandler) throws -> EventLoopFuture<T>
-    ) -> EventLoopFuture<T> {
-        let handler = self.handler
-        return channel.eventLoop.flatSubmit {
-            do { return try body(handler.value) } catch { return self.channel.eventLoop.makeFailedFuture(error) }
-        }
-    }
-
+extension ScriptedConnection {
     /// Runs `body` on the connection's event loop with its handler, for a value.
     public func withHandler<T: Sendable>(_ body: @escaping @Sendable (ScriptedClientHandler) -> T) async throws -> T {
         let handler = self.handler
@@ -45,11 +32,7 @@ public struct ScriptedConnection: Sendable {
 
     /// Marks the close as expected and closes (FIN).
     public func close() async {
-        let channel = self.channel
-        _ = try? await onLoop { handler in
-            handler.closingExpected = true
-            return channel.close()
-        }.get()
+        _ = try? await closeAsExpected().get()
     }
 
     /// Marks the close as expected and resets the connection: SO_LINGER with a zero timeout makes close()
@@ -94,39 +77,9 @@ extension Connector {
         receiveBuffer: Int? = nil,
         configure: @escaping @Sendable (ScriptedClientHandler) -> Void = { _ in }
     ) -> EventLoopFuture<ScriptedConnection> {
-        let shards = self.shards
-        let tls = target.tls
-        let host = target.host
-        var bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(.seconds(60))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-        if let receiveBuffer {
-            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
-        }
-        bootstrap = bootstrap.channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                if let tls {
-                    let handler = try OpenSSLHandler(
-                        context: tls, mode: .client(serverHostname: host), shutdownTimeout: .seconds(2))
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                }
-                let promise = channel.eventLoop.makePromise(of: Void.self)
-                let handler = ScriptedClientHandler(
-                    name: name, shard: shards.shard(for: channel.eventLoop), loginPromise: promise
-                )
-                configure(handler)
-                try channel.pipeline.syncOperations.addHandler(handler)
-            }
-        }
-        bootstrap = bootstrap.bindingSource(index, of: sourceAddresses)
-        return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
-            let handler = try channel.pipeline.syncOperations.handler(type: ScriptedClientHandler.self)
-            return ScriptedConnection(
-                channel: channel,
-                handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
-                loggedIn: handler.loginFuture
-            )
-        }
+        connectClient(
+            index: index, name: name, target: target, connectTimeout: .seconds(60), receiveBuffer: receiveBuffer,
+            tlsShutdownTimeout: .seconds(2), configure: configure)
     }
 }
 

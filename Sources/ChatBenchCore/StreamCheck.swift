@@ -1,27 +1,30 @@
 /// Checks one sender's stream as seen by one receiver: every expected message exactly once, in order.
 ///
-/// Sequence numbers run from 0 to `expected - 1`. A bitset remembers which arrived, so a duplicate is told
-/// apart from a message that merely came out of order.
+/// Sequence numbers run from 0 to `expected - 1`; the bookkeeping of what arrived is an ``ArrivalLog``, sized
+/// for `expected` up front. Numbers outside that range are counted apart and not recorded.
 public struct StreamCheck: Sendable {
     /// Messages the sender sends in all.
     public let expected: Int
-    /// The sequence number the next in-order message must carry.
-    public private(set) var nextInOrder = 0
-    /// Distinct messages received.
-    public private(set) var unique = 0
-    /// Messages received more than once (each extra copy counts).
-    public private(set) var duplicates = 0
-    /// Messages that arrived with a sequence number other than the next in-order one (not counting duplicates).
-    public private(set) var outOfOrder = 0
     /// Sequence numbers outside `0..<expected`.
     public private(set) var outOfRange = 0
-    private var seen: [UInt64]
+    private var log: ArrivalLog
 
     public init(expected: Int) {
         precondition(expected >= 0)
         self.expected = expected
-        self.seen = Array(repeating: 0, count: (expected + 63) / 64)
+        self.log = ArrivalLog(capacity: expected)
     }
+
+    /// The sequence number the next in-order message must carry.
+    public var nextInOrder: Int { log.nextInOrder }
+    /// Distinct messages received.
+    public var unique: Int { log.unique }
+    /// Messages received more than once (each extra copy counts).
+    public var duplicates: Int { log.duplicates }
+    /// Messages that arrived with a sequence number other than the next in-order one (not counting duplicates).
+    public var outOfOrder: Int { log.outOfOrder }
+    /// Expected messages that have not arrived.
+    public var missing: Int { expected - unique }
 
     /// Records one arrival.
     public mutating func record(_ sequence: Int) {
@@ -29,22 +32,6 @@ public struct StreamCheck: Sendable {
             outOfRange += 1
             return
         }
-        let word = sequence >> 6
-        let bit = UInt64(1) << UInt64(sequence & 63)
-        if seen[word] & bit != 0 {
-            duplicates += 1
-            return
-        }
-        seen[word] |= bit
-        unique += 1
-        if sequence == nextInOrder {
-            nextInOrder += 1
-        } else {
-            outOfOrder += 1
-            nextInOrder = sequence + 1
-        }
+        log.record(sequence)
     }
-
-    /// Expected messages that have not arrived.
-    public var missing: Int { expected - unique }
 }
