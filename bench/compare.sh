@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# bench/compare.sh: fan-out and light-load latency of two securechatd builds, in one run on one machine,
-# alternating A and B each round so that drift on a shared machine hits both alike.
+# bench/compare.sh: fan-out and light-load latency (and with --handshakes, the server CPU per connection) of two
+# securechatd builds, in one run on one machine, alternating A and B each round so that drift on a shared machine
+# hits both alike.
 #
-#   bench/compare.sh [--rounds N] [--quick] [--distributions DIR] BIN_A BIN_B
+#   bench/compare.sh [--rounds N] [--quick] [--distributions DIR] [--handshakes] BIN_A BIN_B
 #
 # BIN_A and BIN_B are release build folders (e.g. /tmp/base/.build/release and .build/release), each with a
 # securechatd; the chatbench of BIN_B drives both, so the load is the same. Prints one JSON line per run
 # (chatbench's own) prefixed with the build's label, then a median table. With --distributions, every latency run
-# also writes its latency distribution to DIR/SIDE-TRANSPORT-ROUND.txt, for bench/plot-latency.sh.
+# also writes its latency distribution to DIR/SIDE-TRANSPORT-ROUND.txt, for bench/plot-latency.sh. With
+# --handshakes, every round also runs `chatbench handshakes` full TLS, resumed TLS and plaintext against each build.
 # Loopback only: every server listens on 127.0.0.1. Server pinned to CPU 0, load to CPU 1 where possible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,17 +17,22 @@ cd "$(dirname "$0")/.."
 ROUNDS=3
 QUICK=0
 DISTRIBUTIONS=""
+HANDSHAKES=0
 ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --distributions) DISTRIBUTIONS=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --handshakes) HANDSHAKES=1; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) ARGS+=("$1"); shift ;;
     esac
 done
-[ ${#ARGS[@]} = 2 ] || { echo "usage: bench/compare.sh [--rounds N] [--quick] [--distributions DIR] BIN_A BIN_B" >&2; exit 2; }
+[ ${#ARGS[@]} = 2 ] || {
+    echo "usage: bench/compare.sh [--rounds N] [--quick] [--distributions DIR] [--handshakes] BIN_A BIN_B" >&2
+    exit 2
+}
 if [ -n "$DISTRIBUTIONS" ]; then mkdir -p "$DISTRIBUTIONS"; fi
 A=${ARGS[0]}
 B=${ARGS[1]}
@@ -55,9 +62,11 @@ start_server() {
 if [ "$QUICK" = 1 ]; then
     FANOUT=(--clients 50 --senders 5 --messages 200 --bytes 64)
     LATENCY=(--clients 100 --senders 5 --rate 20 --duration 3)
+    CONNECTS=(--concurrency 32 --duration 2)
 else
     FANOUT=(--clients 200 --senders 10 --messages 1000 --bytes 64)
     LATENCY=(--clients 500 --senders 5 --rate 20 --duration 20)
+    CONNECTS=(--concurrency 32 --duration 5)
 fi
 
 run() {
@@ -89,6 +98,16 @@ for round in $(seq "$ROUNDS"); do
             run "$side" "$bin" latency "${LATENCY[@]}" "${T[@]}" "${D[@]}"
         done
     done
+    if [ "$HANDSHAKES" = 1 ]; then
+        for mode in "--tls" "--tls --resume" ""; do
+            for side in A B; do
+                bin=$A
+                [ "$side" = B ] && bin=$B
+                # shellcheck disable=SC2086 # mode is a list of options
+                run "$side" "$bin" handshakes "${CONNECTS[@]}" $mode
+            done
+        done
+    fi
     echo "== round $round done" >&2
 done
 echo "results: $WORK/results.txt" >&2
@@ -105,6 +124,9 @@ figures = {
     "fanout": [("M deliveries/s", lambda r: r["deliveries_per_s"] / 1e6)],
     "latency": [("server CPU us/delivery", lambda r: r["server_cpu_s"] / r["received"] * 1e6),
                 ("p50 ms", lambda r: r["p50_ms"]), ("p99 ms", lambda r: r["p99_ms"])],
+    "handshakes": [("server CPU ms/connection", lambda r: r["server_cpu_ms_per_connection"])],
+    "handshakes-resumed": [("server CPU ms/connection", lambda r: r["server_cpu_ms_per_connection"]),
+                           ("% resumed", lambda r: 100 * r["resumed"] / max(1, r["connections"]))],
 }
 print("| scenario | transport | build | figure | median | range |")
 print("| --- | --- | --- | --- | --- | --- |")
