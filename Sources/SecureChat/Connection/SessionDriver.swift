@@ -174,7 +174,7 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
         case .endNow(let session, let end):
             timers.stop()
             let reason = outbox.closeReason ?? .connectionClosed
-            session.endBeforeLogin(reason: reason, readError: end.error)
+            session.logEnd(reason: reason, readError: end.error)
             closeAndReportEnd(reason: reason)
         }
     }
@@ -217,7 +217,7 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
             case .idle:
                 return
             case .end(let end):
-                await finish(session, machine, reason: outbox.closeReason ?? .connectionClosed, readError: end.error)
+                await finish(session, reason: outbox.closeReason ?? .connectionClosed, readError: end.error)
                 return
             case .lines(let batch):
                 for line in batch {
@@ -226,7 +226,7 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
                     // before hanging up are still processed, as `printf 'alice\nhi\n' | nc` expects.
                     if let reason = outbox.closeReason {
                         endSession()
-                        await finish(session, machine, reason: reason, readError: nil)
+                        await finish(session, reason: reason, readError: nil)
                         return
                     }
                     let progress: Session.Progress
@@ -238,7 +238,7 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
                     guard case .closing(let reason) = machine.state else {
                         preconditionFailure("closing without a reason")
                     }
-                    await finish(session, machine, reason: reason, readError: nil)
+                    await finish(session, reason: reason, readError: nil)
                     return
                 }
             }
@@ -258,14 +258,9 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
         if resume { outbox.eventLoop.execute { self.resumeReading() } }
     }
 
-    private func finish(
-        _ session: Session,
-        _ machine: SessionStateMachine,
-        reason: CloseReason,
-        readError: (any Error)?
-    ) async {
+    private func finish(_ session: Session, reason: CloseReason, readError: (any Error)?) async {
         timers.stop()
-        await session.end(machine, reason: reason, readError: readError)
+        await session.end(reason: reason, readError: readError)
         closeAndReportEnd(reason: reason)
     }
 

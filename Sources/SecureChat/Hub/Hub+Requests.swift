@@ -56,6 +56,7 @@ extension Hub {
     // MARK: - Queries
 
     public var onlineCount: Int { members.count }
+
     public func currentStatistics() -> HubStatistics {
         var result = statistics
         result.usersOnline = members.count

@@ -30,17 +30,11 @@ public actor Hub {
 
     let configuration: HubConfiguration
     let logger: Logger
-    /// Every change of its count is followed by `publishOnlineCount()`. (Not a `didSet`: that would run, and may
-    /// copy the dictionary, at every change of a member's fields, several per chat line.)
+    /// Every change of its count is followed by `publishOnlineCount()`. (Not a `didSet`: that would also run at
+    /// every change of a member's fields, several per chat line.)
     var members: [ConnectionID: Member] = [:]
+    /// `members.count`, for `publishedOnlineCount`.
     private nonisolated let membersOnline = Atomic<Int>(0)
-    /// The number of members as of the hub's last step, readable from any thread without waiting for the hub
-    /// (the greeting, sent on the connection's event loop).
-    public nonisolated var publishedOnlineCount: Int { membersOnline.load(ordering: .relaxed) }
-
-    func publishOnlineCount() {
-        membersOnline.store(members.count, ordering: .relaxed)
-    }
     var idsByName: [String: ConnectionID] = [:]
     /// Everyone in name order, for `/users all`.
     var everyone = SortedNameIndex()
@@ -86,6 +80,14 @@ public actor Hub {
             overflowEvictions: 0
         )
         self.rooms[.lobby] = Room(name: .lobby, historyCapacity: configuration.historyLines)
+    }
+
+    /// The number of members as of the hub's last step, readable from any thread without waiting for the hub
+    /// (the greeting, sent on the connection's event loop).
+    public nonisolated var publishedOnlineCount: Int { membersOnline.load(ordering: .relaxed) }
+
+    func publishOnlineCount() {
+        membersOnline.store(members.count, ordering: .relaxed)
     }
 
     // MARK: - Login and leaving

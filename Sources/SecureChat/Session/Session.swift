@@ -66,19 +66,16 @@ final class Session: Sendable {
         return await perform(actions, machine)
     }
 
-    /// The end of the connection, for `reason`: a logged-in user leaves the hub (which tells the room). A
-    /// machine that is closing has already left it (`.close` below); one still awaiting a name never joined.
-    func end(_ machine: SessionStateMachine, reason: CloseReason, readError: (any Error)?) async {
-        if machine.isLoggedIn { await context.hub.remove(info.id, reason: reason) }
+    /// The end of the connection, for `reason`: leaves the hub (which tells the room). When the input of a
+    /// connection that never logged in ends while no line is being processed, its driver calls only `logEnd`:
+    /// the hub never knew it.
+    func end(reason: CloseReason, readError: (any Error)?) async {
+        await context.hub.remove(info.id, reason: reason)
         logEnd(reason: reason, readError: readError)
     }
 
-    /// The end of a connection that never logged in: the hub never knew it, so nothing waits for the hub.
-    func endBeforeLogin(reason: CloseReason, readError: (any Error)?) {
-        logEnd(reason: reason, readError: readError)
-    }
-
-    private func logEnd(reason: CloseReason, readError: (any Error)?) {
+    /// The connection's last log lines.
+    func logEnd(reason: CloseReason, readError: (any Error)?) {
         if let readError {
             log.log(.debug, "connection read failed", metadata: ["error": "\(readError)"])
         }
