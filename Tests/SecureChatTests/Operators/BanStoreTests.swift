@@ -75,6 +75,20 @@ struct BanStoreTests {
         #expect(store.page(4).bans.isEmpty)
     }
 
+    @Test(
+        "a page number from a client cannot trap: Int.max, Int.min and 0 are empty pages",
+        arguments: [
+            Int.max, Int.min, 0, -1, Int.max / BanStore.pageSize + 2,
+        ])
+    func extremePageNumbers(number: Int) throws {
+        let store = BanStore(logger: Self.logger)
+        for index in 1...60 { _ = store.add(try Self.ban(name: "user\(index)")) }
+        let page = store.page(number)
+        #expect(page.bans.isEmpty)
+        #expect(page.pages == 2)
+        #expect(page.total == 60)
+    }
+
     @Test("a reload merges the file with bans not saved yet and reports what it brought in")
     func reloadMerges() async throws {
         let directory = BanFileTests.scratchDirectory()

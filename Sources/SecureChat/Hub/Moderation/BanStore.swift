@@ -89,8 +89,11 @@ public final class BanStore: Sendable {
         state.withLockedValue { state in
             let bans = state.list.bans
             let pages = max(1, (bans.count + Self.pageSize - 1) / Self.pageSize)
+            // The page number is a client's: check it against the page count before any arithmetic on it, so
+            // `/bans 9223372036854775807` is an empty page and not an overflow trap.
+            guard number >= 1, number <= pages else { return ([], pages, bans.count) }
             let start = (number - 1) * Self.pageSize
-            guard number >= 1, start < bans.count else { return ([], pages, bans.count) }
+            guard start < bans.count else { return ([], pages, bans.count) }
             return (Array(bans[start..<min(bans.count, start + Self.pageSize)]), pages, bans.count)
         }
     }
