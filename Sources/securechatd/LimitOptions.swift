@@ -76,7 +76,8 @@ struct LimitOptions: ParsableArguments {
         }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or more") }
         guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
-        guard floodRefusals >= 0, floodWindow >= 1 else { throw ValidationError("bad flood settings") }
+        guard floodRefusals >= 0 else { throw ValidationError("--flood-refusals must be 0 or more") }
+        try SecondsOption.check(floodWindow, flag: "flood-window")
         guard maxConnections.map({ $0 >= 1 }) ?? true, maxPerAddress >= 1 else {
             throw ValidationError("connection limits must be at least 1")
         }
@@ -89,9 +90,9 @@ struct LimitOptions: ParsableArguments {
         else {
             throw ValidationError("keepalive: idle and interval 1-32767 s, probes 1-127")
         }
-        guard loginTimeout > 0, writeTimeout > 0, idleTimeout.map({ $0 > 0 }) ?? true else {
-            throw ValidationError("timeouts must be positive")
-        }
+        try SecondsOption.check(loginTimeout, flag: "login-timeout")
+        try SecondsOption.check(writeTimeout, flag: "write-timeout")
+        if let idleTimeout { try SecondsOption.check(idleTimeout, flag: "idle-timeout") }
     }
 
     func apply(to configuration: inout Configuration) {

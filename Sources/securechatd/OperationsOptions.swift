@@ -48,7 +48,7 @@ struct OperationsOptions: ParsableArguments {
         guard eventLoops.map({ (1...1024).contains($0) }) ?? true else {
             throw ValidationError("--event-loops must be 1-1024")
         }
-        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more") }
+        try SecondsOption.check(shutdownGrace, flag: "shutdown-grace", minimum: 0)
     }
 
     func bootstrapLogging() {

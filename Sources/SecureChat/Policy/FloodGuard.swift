@@ -30,7 +30,9 @@ public struct FloodGuard: Sendable {
         guard self.maxRefusals > 0 else { return false }
         if self.recent.count < self.maxRefusals {
             if self.recent.isEmpty {
-                self.recent.reserveCapacity(self.maxRefusals)
+                // Not `maxRefusals` itself: an operator's `--flood-refusals 9223372036854775807` would make the
+                // first refusal ask for an impossible allocation. The ring grows by appending to its bound.
+                self.recent.reserveCapacity(min(self.maxRefusals, 64))
             }
             self.recent.append(now)
             guard self.recent.count == self.maxRefusals else { return false }

@@ -94,7 +94,8 @@ public struct SessionStateMachine: Sendable {
 
     private var tooFast: String {
         let rate = settings.throttle.rateLimiter.ratePerSecond
-        let shown = rate == rate.rounded() ? String(Int(rate)) : String(rate)
+        // `Int(exactly:)`: the rate is an operator's Double, and `Int(1e300)` would trap.
+        let shown = Int(exactly: rate).map(String.init) ?? String(rate)
         return "You are sending too fast (limit \(shown) lines/s); that line was dropped. Slow down."
     }
 

@@ -50,6 +50,16 @@ extension PolicyTests {
             #expect(guardian.storedRefusalCount == 20)
         }
 
+        @Test("an absurd --flood-refusals is a count, not an allocation: the first refusal does not trap")
+        func hugeMaxRefusalsAllocateLittle() {
+            var guardian = FloodGuard(maxRefusals: .max)
+            for _ in 0..<100 {
+                let disconnect = guardian.recordRefusal(now: fakeStart)
+                #expect(!disconnect)
+            }
+            #expect(guardian.storedRefusalCount == 100)
+        }
+
         @Test func zeroMaxRefusalsNeverDisconnects() {
             var guardian = FloodGuard(maxRefusals: 0)
             for _ in 0..<1_000 {

@@ -198,6 +198,23 @@ struct SessionStateMachineTests {
 
     // MARK: - Rate limit and flood
 
+    @Test("a refusal under an absurd rate names the rate instead of trapping on Int(1e300)")
+    func refusalUnderAHugeRate() throws {
+        let settings = SessionSettings(
+            maximumLineBytes: 2048, throttle: LineThrottle(ratePerSecond: 1e300, burst: 1), tlsPort: nil)
+        var machine = SessionStateMachine(
+            settings: settings, transport: .plaintext, connectedAt: Timestamp(secondsSinceEpoch: 0))
+        let alice = try Username.validate("alice").get()
+        _ = machine.receive(.line("alice"), now: Self.start)
+        _ = machine.receive(.login(alice, .loggedIn(room: .lobby, isOperator: false)))
+        // Two lines at the same instant: the burst of one is spent, no time passed to refill it.
+        _ = machine.receive(.line("one"), now: Self.start)
+        let refused = machine.receive(.line("two"), now: Self.start)
+        #expect(
+            refused.last
+                == .error("You are sending too fast (limit 1e+300 lines/s); that line was dropped. Slow down."))
+    }
+
     @Test("over the burst a line is refused and counted; sustained flooding closes the connection")
     func flood() throws {
         var machine = try Self.chatting()
