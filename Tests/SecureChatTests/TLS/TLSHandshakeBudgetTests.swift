@@ -28,7 +28,9 @@ struct TLSHandshakeBudgetTests {
 
         let (_, refused) = try connectedPair(server: serverContext, client: clientContext)
         #expect(refused.recorder.handshakes.isEmpty, "a second full handshake is over budget")
+        let error = try #require(refused.recorder.tlsErrors.first)
         #expect(refused.recorder.tlsErrors.count == 1, "\(refused.recorder.errors)")
+        #expect(error.description.contains("cert cb error"), "the reason metrics count it under: \(error)")
         #expect(budget.refusals == 1)
 
         let (_, resumed) = try connectedPair(server: serverContext, client: clientContext, session: session)
