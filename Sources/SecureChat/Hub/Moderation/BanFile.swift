@@ -53,6 +53,7 @@ public actor BanFile {
         }
     }
 
+    /// The ban with the words someone wrote into the file (name, who banned, reason) made safe to show.
     static func sanitized(_ ban: Ban) -> Ban {
         var ban = ban
         ban.name = ban.name.map(sanitized)
