@@ -61,6 +61,26 @@ static inline long sc_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) {
     return SSL_CTX_sess_set_cache_size(ctx, size);
 }
 
+static inline long sc_SSL_CTX_sess_get_cache_size(SSL_CTX *ctx) {
+    return SSL_CTX_sess_get_cache_size(ctx);
+}
+
+static inline long sc_SSL_CTX_sess_number(SSL_CTX *ctx) {
+    return SSL_CTX_sess_number(ctx);
+}
+
+static inline long sc_SSL_CTX_set_max_cert_list(SSL_CTX *ctx, long bytes) {
+    return SSL_CTX_set_max_cert_list(ctx, bytes);
+}
+
+static inline long sc_SSL_CTX_get_max_cert_list(SSL_CTX *ctx) {
+    return SSL_CTX_get_max_cert_list(ctx);
+}
+
+static inline int sc_sk_X509_num(const STACK_OF(X509) *stack) {
+    return sk_X509_num(stack);
+}
+
 // MARK: SSL (one connection)
 
 static inline int sc_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {

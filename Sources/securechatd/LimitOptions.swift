@@ -68,7 +68,29 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("idle-timeout"), help: "Seconds without a line before a user is evicted (default: off).")
     var idleTimeout: Int?
 
+    // Connection floods from many addresses (issue 24, point 4).
+    @Option(
+        name: .customLong("connect-rate-per-ipv6-48"),
+        help: "New connections per second from one IPv6 /48 network (burst: 4 x --connect-burst); 0: no limit.")
+    var connectRatePerIPv6Network: Double = 20
+
+    @Option(
+        name: .customLong("tls-handshake-rate"),
+        help: "Full (not resumed) TLS handshakes per second, all clients together; 0: no limit.")
+    var fullHandshakeRate: Double = TLSHandshakeBudget.defaultRatePerSecond
+
+    @Option(
+        name: .customLong("tls-handshake-burst"),
+        help: "Full TLS handshakes at once before --tls-handshake-rate applies.")
+    var fullHandshakeBurst: Int = TLSHandshakeBudget.defaultBurst
+
     func validate() throws {
+        guard connectRatePerIPv6Network >= 0, connectRatePerIPv6Network.isFinite else {
+            throw ValidationError("--connect-rate-per-ipv6-48 must be 0 or more")
+        }
+        guard fullHandshakeRate >= 0, fullHandshakeRate.isFinite, fullHandshakeBurst >= 1 else {
+            throw ValidationError("--tls-handshake-rate must be 0 or more and --tls-handshake-burst at least 1")
+        }
         guard maxLine >= 16 else { throw ValidationError("--max-line must be at least 16 bytes") }
         guard outboxBytes >= 4096 else { throw ValidationError("--outbox-bytes must be at least 4096") }
         guard sendBuffer == 0 || (4096...(64 << 20)).contains(sendBuffer) else {
@@ -108,6 +130,9 @@ struct LimitOptions: ParsableArguments {
         configuration.maximumConnectionsPerIPv6Network = maxPerIPv6Network
         configuration.connectRatePerAddress = connectRate
         configuration.connectBurst = connectBurst
+        configuration.connectRatePerIPv6Network = connectRatePerIPv6Network
+        configuration.fullHandshakeRate = fullHandshakeRate
+        configuration.fullHandshakeBurst = fullHandshakeBurst
         configuration.loginTimeout = .seconds(Int64(loginTimeout))
         configuration.writeTimeout = .seconds(Int64(writeTimeout))
         configuration.idleTimeout = idleTimeout.map { .seconds(Int64($0)) }

@@ -35,8 +35,14 @@ struct ListenerOptions: ParsableArguments {
     var certsDirectory: String = "certs"
 
     func validate() throws {
-        guard (0...65535).contains(port), (0...65535).contains(tlsPort) else {
-            throw ValidationError("ports must be 0-65535")
+        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port (0-65535)") }
+        guard (0...65535).contains(tlsPort) else {
+            throw ValidationError("--tls-port \(tlsPort) is not a port (0-65535)")
+        }
+        // Before any certificate is made or port bound (Configuration.validate says it again, with --metrics-port).
+        guard noTLS || port == 0 || port != tlsPort else {
+            throw ValidationError(
+                "--port \(port) and --tls-port \(tlsPort) are the same port; give each listener its own")
         }
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
     }

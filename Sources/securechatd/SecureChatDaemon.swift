@@ -32,6 +32,32 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
     @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
 
+    /// Parses and runs; any error that stops the start is one line on standard error, `Error: ` and a message
+    /// naming the flag and value, and the exit status is 64 (EX_USAGE) for a usage error and 1 for any other.
+    /// (ArgumentParser's own handling would add the usage text to a validation error, and could print an
+    /// error's multi-line description.) Help and version requests are left to ArgumentParser.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode {
+                exit(withError: error)
+            }
+            let isUsageError = code == .validationFailure || error is ConfigurationError
+            let text = error is ConfigurationError ? "\(error)" : message(for: error)
+            let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+            let bytes = Array("Error: \(line)\n".utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            Glibc.exit(isUsageError ? ExitCode.validationFailure.rawValue : ExitCode.failure.rawValue)
+        }
+    }
+
     func run() async throws {
         operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")

@@ -101,6 +101,70 @@ enum FileSystem {
         close(fd)
     }
 
+    /// Why a file could not be read; `reason` is in plain words, for a log line or an error message.
+    struct ReadError: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String { "\(path): \(reason)" }
+    }
+
+    /// Reads at most `maximumBytes` of a regular file at `path`, checked with `fstat` on what was opened, so
+    /// nothing can be swapped in between a check and the read. With `ownerOnly` (a private key), a symbolic
+    /// link is not followed (`O_NOFOLLOW`), and the file must belong to this process's user and have no group
+    /// or other permission bits: one planted by another user, or one others can read, is refused.
+    static func readFile(_ path: String, maximumBytes: Int, ownerOnly: Bool = false) throws -> [UInt8] {
+        // O_NONBLOCK: a FIFO planted at the path must not block the open; it is then refused as not regular.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (ownerOnly ? O_NOFOLLOW : 0))
+        guard fd >= 0 else {
+            let reason = errno == ELOOP ? "is a symbolic link; refusing to follow it" : self.lastError()
+            throw ReadError(path: path, reason: reason)
+        }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw ReadError(path: path, reason: "cannot stat: " + self.lastError())
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw ReadError(path: path, reason: "is not a regular file")
+        }
+        if ownerOnly {
+            guard status.st_uid == geteuid() else {
+                throw ReadError(
+                    path: path,
+                    reason: "belongs to user \(status.st_uid), not to this server's user \(geteuid()); "
+                        + "refusing to use a key someone else put there (delete it to have a new one made)"
+                )
+            }
+            guard status.st_mode & 0o077 == 0 else {
+                let mode = String(status.st_mode & 0o777, radix: 8)
+                throw ReadError(
+                    path: path,
+                    reason: "has mode \(mode): group or others may use it; a private key must be 600 "
+                        + "(chmod 600 it, or delete it to have a new one made)"
+                )
+            }
+        }
+        guard status.st_size <= maximumBytes else {
+            throw ReadError(path: path, reason: "is larger than \(maximumBytes) bytes")
+        }
+        // Read to one byte past the cap: the file may have grown since fstat.
+        var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes[count...].withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(path: path, reason: "cannot read: " + self.lastError())
+            }
+            if got == 0 { break }
+            count += got
+        }
+        guard count <= maximumBytes else {
+            throw ReadError(path: path, reason: "is larger than \(maximumBytes) bytes")
+        }
+        return Array(bytes.prefix(count))
+    }
+
     static func lastError() -> String {
         String(cString: strerror(errno))
     }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -5,8 +6,15 @@ import NIOPosix
 /// A minimal HTTP/1.1 endpoint for monitoring: `GET /metrics` (Prometheus text) and `GET /healthz`.
 ///
 /// It is off unless `--metrics-port` is given and binds to loopback unless told otherwise: it answers anyone
-/// who can reach it, so it belongs behind a firewall or on 127.0.0.1.
+/// who can reach it, so it belongs behind a firewall or on 127.0.0.1. Even so it holds at most
+/// `maximumConnections` connections (more are closed at once), and closes one that is silent (nothing read,
+/// nothing written) for `idleTimeout`: a scraper asks and goes, and whoever opens connections and sends
+/// nothing must not collect sockets.
 struct MetricsHTTPServer: Sendable {
+    /// A monitoring system scrapes with a connection or two; 16 leaves room for a person with curl.
+    static let defaultMaximumConnections = 16
+    static let defaultIdleTimeout = TimeAmount.seconds(10)
+
     struct Response: Sendable {
         var status: HTTPResponseStatus
         var contentType: String
@@ -21,14 +29,29 @@ struct MetricsHTTPServer: Sendable {
         host: String,
         port: Int,
         group: any EventLoopGroup,
+        maximumConnections: Int = defaultMaximumConnections,
+        idleTimeout: TimeAmount = defaultIdleTimeout,
         respond: @escaping @Sendable (_ path: String) async -> Response
     ) async throws -> MetricsHTTPServer {
+        let openConnections = NIOLockedValueBox(0)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RequestHandler(respond: respond))
+                let admitted = openConnections.withLockedValue { count in
+                    guard count < maximumConnections else { return false }
+                    count += 1
+                    return true
+                }
+                guard admitted else {
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in openConnections.withLockedValue { $0 -= 1 } }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                    try pipeline.addHandler(CloseWhenIdle())
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(RequestHandler(respond: respond))
                 }
             }
             .bind(host: host, port: port).get()
@@ -39,6 +62,22 @@ struct MetricsHTTPServer: Sendable {
         try? await channel.close()
     }
 }
+
+/// Closes the connection when `IdleStateHandler` reports that nothing moved for the idle timeout.
+private final class CloseWhenIdle: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+@available(*, unavailable)
+extension CloseWhenIdle: Sendable {}
 
 private final class RequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart

@@ -16,7 +16,7 @@ extension ConnectionLimiter {
 
     /// The key of the wider IPv6 network (`networkPrefixLength` bits, /48 by default) that an address key
     /// belongs to; `nil` for IPv4 and non-IP keys, which have no network cap.
-    func networkKey(forAddressKey key: String) -> String? {
+    static func networkKey(forAddressKey key: String) -> String? {
         // Only IPv6 keys contain a colon; this keeps parsing off the IPv4 and opaque-key paths.
         guard key.utf8.contains(UInt8(ascii: ":")), let network = try? IPNetwork(key),
             network.address.family == .ipv6

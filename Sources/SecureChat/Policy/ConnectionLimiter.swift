@@ -107,7 +107,7 @@ public final class ConnectionLimiter: Sendable {
     /// otherwise lock an address out for good), so do not discard it while the connection is open.
     public func tryAcquire(address: String) -> AdmissionDecision {
         // Parsed outside the lock: the critical section stays a few dictionary operations.
-        let network = self.networkKey(forAddressKey: address)
+        let network = Self.networkKey(forAddressKey: address)
         let refusal: RefusalReason? = self.state.withLockedValue { state in
             if self.maxConnections > 0, state.active >= self.maxConnections {
                 state.refusedServerFull += 1
@@ -161,7 +161,7 @@ public final class ConnectionLimiter: Sendable {
     /// Connections currently held by the IPv6 /48 of `address` (an address key or any IPv6 address or network);
     /// 0 for IPv4.
     public func networkConnectionCount(for address: String) -> Int {
-        guard let network = self.networkKey(forAddressKey: address) else { return 0 }
+        guard let network = Self.networkKey(forAddressKey: address) else { return 0 }
         return self.state.withLockedValue { $0.perNetwork[network, default: 0] }
     }
 

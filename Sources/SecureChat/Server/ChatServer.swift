@@ -63,7 +63,10 @@ public final class ChatServer: Service, Sendable {
                 throw ConfigurationError("the TLS listener needs a certificate and a key (--cert and --key)")
             }
             tlsContexts = try TLSContextStore(
-                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath
+                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath,
+                handshakeBudget: TLSHandshakeBudget(
+                    ratePerSecond: configuration.fullHandshakeRate, burst: configuration.fullHandshakeBurst
+                )
             )
         }
         let maximumConnections =
@@ -121,6 +124,8 @@ public final class ChatServer: Service, Sendable {
             do {
                 metricsServer = try await MetricsHTTPServer.bind(
                     host: configuration.metricsHost, port: port, group: group,
+                    maximumConnections: configuration.metricsMaximumConnections,
+                    idleTimeout: configuration.metricsIdleTimeout,
                     respond: { path in await Self.monitoringResponse(path: path, context) }
                 )
                 logger.info(
@@ -129,7 +134,10 @@ public final class ChatServer: Service, Sendable {
             } catch {
                 for listener in listeners { try? await listener.close() }
                 await cluster?.retire()
-                throw error
+                throw ListenerBindError(
+                    listener: "metrics", host: configuration.metricsHost, port: port, flag: "--metrics-port",
+                    hostFlag: "--metrics-host", underlying: error
+                )
             }
         }
         return ChatServer(
@@ -228,6 +236,21 @@ public final class ChatServer: Service, Sendable {
     }
 
     private static func listen(on port: Int, kind: ListenerKind, _ context: ServerContext) async throws -> any Channel {
+        do {
+            return try await bindListener(on: port, kind: kind, context)
+        } catch {
+            throw ListenerBindError(
+                listener: kind == .tls ? "TLS" : "plaintext", host: context.configuration.host, port: port,
+                flag: kind == .tls ? "--tls-port" : "--port", hostFlag: "--host", underlying: error
+            )
+        }
+    }
+
+    private static func bindListener(
+        on port: Int,
+        kind: ListenerKind,
+        _ context: ServerContext
+    ) async throws -> any Channel {
         let listener = try await ServerBootstrap(group: context.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)

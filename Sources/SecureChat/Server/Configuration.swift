@@ -58,6 +58,12 @@ public struct Configuration: Sendable {
     /// New connections per second from one address (burst `connectBurst`); 0 turns this off.
     public var connectRatePerAddress: Double = 5
     public var connectBurst: Int = 20
+    /// New connections per second from one IPv6 /48 (burst four times `connectBurst`); 0 turns this off.
+    public var connectRatePerIPv6Network: Double = 20
+    /// Full (not resumed) TLS handshakes per second, all clients together (burst `fullHandshakeBurst`); 0 turns
+    /// this off. Resumed handshakes are never charged.
+    public var fullHandshakeRate: Double = TLSHandshakeBudget.defaultRatePerSecond
+    public var fullHandshakeBurst: Int = TLSHandshakeBudget.defaultBurst
 
     // MARK: Timeouts
 
@@ -80,6 +86,10 @@ public struct Configuration: Sendable {
     public var metricsPort: Int?
     /// Address of the metrics endpoint: loopback unless the operator says otherwise.
     public var metricsHost: String = "127.0.0.1"
+    /// Connections the metrics endpoint holds at once; more are closed at once.
+    public var metricsMaximumConnections: Int = MetricsHTTPServer.defaultMaximumConnections
+    /// A metrics connection silent this long (nothing read or written) is closed.
+    public var metricsIdleTimeout: TimeAmount = MetricsHTTPServer.defaultIdleTimeout
     /// Log chat lines and DMs (off by default: people's messages are theirs).
     public var logMessages = false
 
@@ -129,6 +139,7 @@ public struct Configuration: Sendable {
     /// - A history replay larger than the outbox would evict every newcomer while they join, once the history
     ///   has filled with long lines: one client could keep everyone out.
     public func validate() throws {
+        try validatePorts()
         if let cluster {
             _ = try ClusterURL(cluster.url)
             guard (1...64).contains(cluster.nodeName.utf8.count),
@@ -154,6 +165,26 @@ public struct Configuration: Sendable {
                     + "--outbox-bytes \(outboxBytes): a history replay can take \(longestReplayBytes) bytes, which "
                     + "would evict newcomers as they join; raise --outbox-bytes or lower --history or --max-line"
             )
+        }
+    }
+
+    /// Two listeners on one port: the second bind would fail after the first had opened. Said before binding,
+    /// naming both flags. (Port 0 picks a free port for each, so it never clashes. The metrics endpoint is refused
+    /// a chat port even on another address: `::` covers every address.)
+    private func validatePorts() throws {
+        let ports: [(flag: String, port: Int?)] = [
+            ("--port", plaintextPort), ("--tls-port", tlsPort), ("--metrics-port", metricsPort),
+        ]
+        for (index, first) in ports.enumerated() {
+            guard let port = first.port else { continue }
+            guard (0...65535).contains(port) else {
+                throw ConfigurationError("\(first.flag) \(port) is not a port (0-65535)")
+            }
+            for second in ports[(index + 1)...] where port != 0 && second.port == port {
+                throw ConfigurationError(
+                    "\(first.flag) \(port) and \(second.flag) \(port) are the same port; give each listener its own"
+                )
+            }
         }
     }
 

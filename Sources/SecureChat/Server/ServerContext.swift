@@ -53,7 +53,8 @@ final class ServerContext: Sendable {
         self.metrics = metrics
         self.limiter = limiter
         self.acceptThrottle = AcceptThrottle(
-            ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst
+            ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst,
+            networkRatePerSecond: configuration.connectRatePerIPv6Network
         )
         self.tlsContexts = tlsContexts
         self.refusalLog = LogRateLimiter(maxPerInterval: 10, interval: .seconds(1))

@@ -23,7 +23,7 @@ final class CertificateAuthority {
         guard FileSystem.exists(paths.caCertificate), FileSystem.exists(paths.caKey) else {
             return try self.create(paths: paths)
         }
-        let key = try PEMFile.readPrivateKey(path: paths.caKey)
+        let key = try PEMFile.readOwnedPrivateKey(path: paths.caKey)
         let certificate: OpaquePointer
         do {
             certificate = try PEMFile.readCertificate(path: paths.caCertificate)

@@ -27,7 +27,8 @@ public enum DevelopmentCertificates {
     /// new one from the same CA (when `ca.key` is there), so clients that trust the CA notice nothing.
     ///
     /// - Throws: ``TLSError`` naming the file and the reason if only one of `server.crt`/`server.key` exists
-    ///   (nothing is overwritten), if `server.key` or `ca.key` is a symbolic link, if an existing key or
+    ///   (nothing is overwritten), if `server.key` or `ca.key` is a symbolic link, belongs to another user or
+    ///   has group or other permission bits, if an existing key or
     ///   certificate is unreadable, truncated or does not match, or if generating or writing fails.
     public static func ensure(directory: String) throws -> DevelopmentCertificateSet {
         let paths = Paths(directory: directory)
@@ -152,7 +153,7 @@ public enum DevelopmentCertificates {
     private static func checkServerPair(paths: Paths) throws -> Int {
         let certificate = try PEMFile.readCertificate(path: paths.serverCertificate)
         defer { X509_free(certificate) }
-        let key = try PEMFile.readPrivateKey(path: paths.serverKey)
+        let key = try PEMFile.readOwnedPrivateKey(path: paths.serverKey)
         defer { EVP_PKEY_free(key) }
         OpenSSLErrorQueue.clear()
         guard X509_check_private_key(certificate, key) == 1 else {

@@ -174,8 +174,10 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             break
         case .active:
             // No close_notify: not worth an error (most clients leave this way), but worth saying, so
-            // nothing above takes a cut-off stream for a complete one.
+            // nothing above takes a cut-off stream for a complete one. The session itself is sound: keep it
+            // resumable (only the stream's tail is in doubt, and the line decoder drops that).
             unclean = true
+            self.connection.keepSessionAfterUncleanEnd()
         case .handshaking:
             error = TLSError.eofDuringHandshake
         case .closing(let timer):

@@ -18,6 +18,34 @@ enum PEMFile {
         return key
     }
 
+    /// The largest private key file read: a P-256 or RSA-8192 PEM key is a few KiB.
+    static let maximumKeyFileBytes = 64 * 1024
+
+    /// As ``readPrivateKey(path:)``, for a key this server made and keeps (development `ca.key` and
+    /// `server.key`): opened without following a link, and refused unless it belongs to the server's user
+    /// and no group or other permission bit is set (``FileSystem/readFile(_:maximumBytes:ownerOnly:)``).
+    static func readOwnedPrivateKey(path: String) throws -> OpaquePointer {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(path, maximumBytes: self.maximumKeyFileBytes, ownerOnly: true)
+        } catch let error as FileSystem.ReadError {
+            throw TLSError.fileUnreadable(path: path, reason: error.reason)
+        }
+        OpenSSLErrorQueue.clear()
+        let key: OpaquePointer? = bytes.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, CInt(raw.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+        }
+        guard let key else {
+            throw TLSError.invalidPrivateKey(
+                path: path,
+                reason: "no unencrypted PEM private key: " + OpenSSLErrorQueue.drain()
+            )
+        }
+        return key
+    }
+
     /// Returns the first certificate of the file as an owned `X509 *` (free with `X509_free`).
     static func readCertificate(path: String) throws -> OpaquePointer {
         let bio = try self.openForReading(path)

@@ -212,6 +212,16 @@ final class SSLConnection {
         }
     }
 
+    /// Marks a connection whose peer vanished without close_notify (after a complete handshake) as ended, so
+    /// that freeing it keeps its session resumable. OpenSSL takes an `SSL` freed without `SSL_SENT_SHUTDOWN`
+    /// for a broken one and removes its session from the cache (RFC 2246's rule). RFC 5246 §7.2.1 dropped that
+    /// rule for TLS 1.1 and later, and TLS 1.3 never had it: a lost network or a closed laptop lid must not
+    /// cost the next connection a full handshake. A connection that failed on a fatal alert is unaffected:
+    /// OpenSSL removed its session when the alert was sent or received.
+    func keepSessionAfterUncleanEnd() {
+        SSL_set_shutdown(self.ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN)
+    }
+
     /// Maps a failed call's return code through `SSL_get_error`. Must run right after the call: it reads
     /// the error queue that call left.
     private func interpret<Value>(_ rc: CInt, failure: (String) -> TLSError) -> SSLOperationResult<Value> {

@@ -24,6 +24,49 @@ extension TLSContext {
     static let sessionIDContext = Array("SecureChat".utf8)
     /// Intermediate CAs allowed between a client certificate and a trusted root (`SSL_CTX_set_verify_depth`).
     static let maximumClientChainDepth: CInt = 4
+    /// The longest certificate message a client may send (`SSL_CTX_set_max_cert_list`; OpenSSL's default is
+    /// 100 KiB). An honest chain (leaf, an intermediate or two) is 2-8 KiB; OpenSSL keeps the whole chain a
+    /// client sent in its cached session, so a chain padded with junk would cost that much per session.
+    static let maximumCertificateListBytes = 16 * 1024
+    /// Sessions the server cache holds at most, whatever their size.
+    static let maximumCachedSessions = 20_000
+    /// The bytes the session cache may take at most: its size in sessions is this divided by the most one
+    /// session can hold (see ``sessionCacheSize(clientCertificates:)``).
+    static let sessionCacheBytes = 128 << 20
+    /// Certificates a client may send: its leaf, `maximumClientChainDepth` intermediates and a root. More are
+    /// refused before verification: OpenSSL keeps every certificate sent in the session, however useless.
+    static let maximumClientChainCertificates = Int(maximumClientChainDepth) + 2
+    /// Upper estimates for the byte bound of the session cache: one session without a client certificate (the
+    /// `SSL_SESSION`, its secrets, its hash-table entry), the fixed heap cost of one parsed certificate, and
+    /// the heap bytes per DER byte of a parsed certificate (OpenSSL keeps the encoding and the decoded fields).
+    static let sessionOverheadBytes = 2048
+    static let parsedCertificateOverheadBytes = 4096
+    static let parsedCertificateFactor = 2
+
+    /// How many sessions fit in ``sessionCacheBytes`` when each holds the largest client chain allowed (with
+    /// client certificates), or none; never more than ``maximumCachedSessions``.
+    static func sessionCacheSize(clientCertificates: Bool) -> Int {
+        let chain =
+            clientCertificates
+            ? maximumCertificateListBytes * parsedCertificateFactor
+                + maximumClientChainCertificates * parsedCertificateOverheadBytes
+            : 0
+        return min(maximumCachedSessions, sessionCacheBytes / (sessionOverheadBytes + chain))
+    }
+
+    /// Refuses a client chain of more than ``maximumClientChainCertificates`` certificates, then verifies as
+    /// OpenSSL would. (The verify depth only limits the path that is built, not what the client sent.)
+    private static let boundedChainVerification: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> CInt = {
+        storeContext, _ in
+        guard let storeContext else { return 0 }
+        if let sent = X509_STORE_CTX_get0_untrusted(storeContext),
+            Int(sc_sk_X509_num(sent)) > TLSContext.maximumClientChainCertificates
+        {
+            X509_STORE_CTX_set_error(storeContext, X509_V_ERR_CERT_CHAIN_TOO_LONG)
+            return 0
+        }
+        return X509_verify_cert(storeContext)
+    }
 
     func applyProtocolPolicy(minimumVersion: TLSProtocolVersion, maximumVersion: TLSProtocolVersion) throws {
         let ctx = self.sslContext
@@ -96,7 +139,7 @@ extension TLSContext {
         // bounded just as well.
         _ = sc_SSL_CTX_set_options(ctx, sc_SSL_OP_NO_TICKET())
         _ = sc_SSL_CTX_set_session_cache_mode(ctx, CLong(SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_AUTO_CLEAR))
-        _ = sc_SSL_CTX_sess_set_cache_size(ctx, 20_000)
+        _ = sc_SSL_CTX_sess_set_cache_size(ctx, CLong(Self.sessionCacheSize(clientCertificates: false)))
         // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a chat client reconnects one at a time,
         // and each ticket costs an encryption and a record.
         _ = SSL_CTX_set_num_tickets(ctx, 1)
@@ -128,6 +171,11 @@ extension TLSContext {
         // A client chain is leaf, perhaps an intermediate or two, root: a longer one is no honest client's,
         // and each extra certificate is a signature verified before anyone has logged in.
         SSL_CTX_set_verify_depth(ctx, Self.maximumClientChainDepth)
+        // Sessions now carry the client's chain: bound the message and the number of certificates, and so the
+        // cache by bytes through its count.
+        _ = sc_SSL_CTX_set_max_cert_list(ctx, CLong(Self.maximumCertificateListBytes))
+        SSL_CTX_set_cert_verify_callback(ctx, Self.boundedChainVerification, nil)
+        _ = sc_SSL_CTX_sess_set_cache_size(ctx, CLong(Self.sessionCacheSize(clientCertificates: true)))
     }
 
     func configureClientTrust(trustRootsPath: String?, verifyPeer: Bool) throws {

@@ -19,8 +19,10 @@ public final class TLSContext: @unchecked Sendable {
     /// `SSL_CTX *`, owned.
     let sslContext: OpaquePointer
     let role: Role
+    /// Kept alive here because the `SSL_CTX`'s certificate callback points at it without retaining it.
+    private let handshakeBudget: TLSHandshakeBudget?
 
-    private init(role: Role) throws {
+    private init(role: Role, handshakeBudget: TLSHandshakeBudget? = nil) throws {
         OpenSSLErrorQueue.clear()
         let method = role == .server ? TLS_server_method() : TLS_client_method()
         guard let sslContext = SSL_CTX_new(method) else {
@@ -28,6 +30,8 @@ public final class TLSContext: @unchecked Sendable {
         }
         self.sslContext = sslContext
         self.role = role
+        self.handshakeBudget = handshakeBudget
+        handshakeBudget?.install(on: sslContext)
     }
 
     deinit {
@@ -42,14 +46,17 @@ public final class TLSContext: @unchecked Sendable {
     ///   - clientCAPath: PEM file of CA certificates. When given, clients are asked for a certificate and
     ///     one that is presented must verify against these CAs; a client without a certificate still
     ///     connects (``TLSHandshakeCompleted/peerCertificateFingerprint`` is then `nil`).
+    ///   - handshakeBudget: full (not resumed) handshakes beyond this budget fail; shared by every context
+    ///     the server builds, so a certificate reload does not refill it.
     /// - Throws: ``TLSError`` naming the file and OpenSSL's reason when a file is missing, unreadable,
     ///   not PEM, the key does not match, or the leaf certificate is expired or not yet valid.
     public static func server(
         certificateChainPath: String,
         privateKeyPath: String,
-        clientCAPath: String? = nil
+        clientCAPath: String? = nil,
+        handshakeBudget: TLSHandshakeBudget? = nil
     ) throws -> TLSContext {
-        let context = try TLSContext(role: .server)
+        let context = try TLSContext(role: .server, handshakeBudget: handshakeBudget)
         try context.applyProtocolPolicy(minimumVersion: .tlsv1_2, maximumVersion: .tlsv1_3)
         try context.useCertificateChain(path: certificateChainPath, privateKeyPath: privateKeyPath)
         try context.enableServerSessionCache()
@@ -86,6 +93,21 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError.configurationFailed("a client certificate needs both a certificate chain and a key")
         }
         return context
+    }
+
+    /// The most sessions the server's cache keeps (`SSL_CTX_sess_get_cache_size`).
+    var sessionCacheSize: Int {
+        Int(sc_SSL_CTX_sess_get_cache_size(self.sslContext))
+    }
+
+    /// Sessions in the server's cache now.
+    var cachedSessions: Int {
+        Int(sc_SSL_CTX_sess_number(self.sslContext))
+    }
+
+    /// The longest certificate message accepted from the peer (`SSL_CTX_get_max_cert_list`).
+    var maximumCertificateListBytes: Int {
+        Int(sc_SSL_CTX_get_max_cert_list(self.sslContext))
     }
 
     /// A client that offers nothing newer than TLS 1.1, to prove servers refuse it. Security level 0 is

@@ -10,19 +10,29 @@ import NIOCore
 public final class TLSContextStore: @unchecked Sendable {
     private let lock = NIOLock()
     private var context: TLSContext
+    /// Given to every context built here, so a reload keeps the budget as spent as it was.
+    private let handshakeBudget: TLSHandshakeBudget?
 
-    public init(_ context: TLSContext) {
+    public init(_ context: TLSContext, handshakeBudget: TLSHandshakeBudget? = nil) {
         self.context = context
+        self.handshakeBudget = handshakeBudget
     }
 
     /// Loads the server context from files, for the first time.
-    public convenience init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) throws {
+    public convenience init(
+        certificateChainPath: String,
+        privateKeyPath: String,
+        clientCAPath: String? = nil,
+        handshakeBudget: TLSHandshakeBudget? = nil
+    ) throws {
         try self.init(
             TLSContext.server(
                 certificateChainPath: certificateChainPath,
                 privateKeyPath: privateKeyPath,
-                clientCAPath: clientCAPath
-            )
+                clientCAPath: clientCAPath,
+                handshakeBudget: handshakeBudget
+            ),
+            handshakeBudget: handshakeBudget
         )
     }
 
@@ -38,7 +48,8 @@ public final class TLSContextStore: @unchecked Sendable {
         let fresh = try TLSContext.server(
             certificateChainPath: certificateChainPath,
             privateKeyPath: privateKeyPath,
-            clientCAPath: clientCAPath
+            clientCAPath: clientCAPath,
+            handshakeBudget: self.handshakeBudget
         )
         self.lock.withLock { self.context = fresh }
     }

@@ -68,5 +68,31 @@ struct AcceptThrottleTests {
         }
         #expect(throttle.trackedAddresses == 64)
         #expect(throttle.evictions == 10_000 - 64)
+        #expect(throttle.trackedNetworks == 64, "each is its own /48: that table is bounded too")
+    }
+
+    /// Whoever holds a /48 holds 65,536 /64s: rotating through them must not multiply the rate (issue 24, point 4).
+    @Test("an IPv6 /48 has a bucket of its own: rotating through its /64s does not multiply the rate")
+    func aSlash48IsThrottledAsAWhole() {
+        let throttle = AcceptThrottle(ratePerSecond: 1, burst: 1, networkRatePerSecond: 1, networkBurst: 3)
+        let admitted = (0..<100).filter {
+            throttle.admit(address: "2001:db8:aa:\(String($0, radix: 16))::/64", now: start)
+        }
+        #expect(admitted == [0, 1, 2], "three /64s spend the /48's burst; every other /64 of it is refused")
+        #expect(throttle.admit(address: "2001:db8:bb::/64", now: start), "another /48 has its own bucket")
+        #expect(throttle.trackedNetworks == 2)
+        let later = start + .seconds(1)
+        #expect(throttle.admit(address: "2001:db8:aa:ff::/64", now: later), "the /48's rate refills")
+        #expect(!throttle.admit(address: "2001:db8:aa:fe::/64", now: later))
+    }
+
+    @Test("IPv4 addresses have no wider bucket; the /48 rate follows the address rate by default")
+    func ipv4HasNoNetworkBucket() {
+        let throttle = AcceptThrottle(ratePerSecond: 1, burst: 1)
+        #expect(throttle.networkRatePerSecond == 4)
+        #expect(throttle.networkBurst == 4)
+        let admitted = (0..<50).filter { throttle.admit(address: "198.51.100.\($0)", now: start) }.count
+        #expect(admitted == 50)
+        #expect(throttle.trackedNetworks == 0)
     }
 }

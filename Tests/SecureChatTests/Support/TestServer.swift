@@ -94,6 +94,7 @@ extension TestServer {
         configuration.ratePerSecond = 0
         configuration.maximumConnectionsPerAddress = 100_000
         configuration.connectRatePerAddress = 0
+        configuration.fullHandshakeRate = 0
         return configuration
     }
 }

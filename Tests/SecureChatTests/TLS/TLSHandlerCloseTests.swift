@@ -124,6 +124,30 @@ struct TLSHandlerCloseTests {
         #expect(server.recorder.errors.isEmpty, "no error: most clients leave this way")
     }
 
+    /// OpenSSL drops the session of an `SSL` freed without a shutdown mark; a peer that vanished after a complete
+    /// handshake must still be able to resume (issue 24, point 3).
+    @Test(arguments: [TLSProtocolVersion.tlsv1_2, .tlsv1_3])
+    func aPeerVanishingWithoutCloseNotifyCanStillResume(version: TLSProtocolVersion) throws {
+        let pki = try TLSTestPKI()
+        let serverContext = try pki.serverContext()
+        let clientContext = try pki.clientContext(maximumVersion: version)
+        weak var firstServerHandler: OpenSSLHandler?
+        let session: TLSSession
+        do {
+            let (client, server) = try connectedPair(server: serverContext, client: clientContext)
+            session = try #require(client.handler.resumableSession)
+            firstServerHandler = server.handler
+            server.channel.pipeline.fireChannelInactive()
+            server.channel.tearDown()
+        }
+        #expect(firstServerHandler == nil, "the first connection's SSL is freed")
+
+        let (client, server) = try connectedPair(server: serverContext, client: clientContext, session: session)
+
+        #expect(client.recorder.handshakes.first?.sessionReused == true)
+        #expect(server.recorder.handshakes.first?.sessionReused == true)
+    }
+
     @Test func aCloseNotifyFromThePeerAnnouncesTheEndOfInputBeforeClosing() throws {
         let pki = try TLSTestPKI()
         let (client, server) = try connectedPair(server: try pki.serverContext(), client: try pki.clientContext())

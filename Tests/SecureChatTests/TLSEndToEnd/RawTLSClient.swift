@@ -31,7 +31,8 @@ final class RawTLSClient: @unchecked Sendable {
         maximumVersion: CInt = TLS1_3_VERSION,
         timeout: Int = 10,
         receiveBufferBytes: CInt? = nil,
-        batchWrites: Bool = false
+        batchWrites: Bool = false,
+        resuming session: RawTLSSession? = nil
     ) throws {
         // A write to a socket the server has closed must fail, not kill the test process.
         signal(SIGPIPE, SIG_IGN)
@@ -74,6 +75,13 @@ final class RawTLSClient: @unchecked Sendable {
         } else {
             SSL_set_fd(ssl, fd)
         }
+        if let session {
+            guard let decoded = session.decoded() else { throw Failure(description: "d2i_SSL_SESSION failed") }
+            defer { SSL_SESSION_free(decoded) }
+            guard SSL_set_session(ssl, decoded) == 1 else {
+                throw Failure(description: "SSL_set_session: \(Self.lastError())")
+            }
+        }
         ERR_clear_error()
         guard SSL_connect(ssl) == 1 else {
             throw Failure(description: "handshake: \(Self.lastError())")
@@ -88,6 +96,20 @@ final class RawTLSClient: @unchecked Sendable {
 
     var protocolVersion: String {
         String(cString: SSL_get_version(ssl))
+    }
+
+    /// Whether the handshake resumed the session given to `init`.
+    var sessionReused: Bool {
+        SSL_session_reused(ssl) == 1
+    }
+
+    /// The session to offer on the next connection, if the server made one resumable (on TLS 1.3 its ticket
+    /// comes after the handshake: read something first, e.g. ``login(_:)``).
+    func resumableSession() -> RawTLSSession? {
+        guard let session = SSL_get1_session(ssl) else { return nil }
+        defer { SSL_SESSION_free(session) }
+        guard SSL_SESSION_is_resumable(session) == 1 else { return nil }
+        return RawTLSSession(encoding: session)
     }
 
     /// Writes all of `text`; false once the connection is gone (or a write timed out).
@@ -206,5 +228,33 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
             continuation.resume(with: Result { try body() })
         }
         thread.start()
+    }
+}
+
+/// A client-side session, saved as DER the way `openssl s_client -sess_out` saves it, to resume with a later
+/// ``RawTLSClient``. A copy, not the live session: OpenSSL marks a client's own session not resumable when
+/// that client's `SSL` is freed without close_notify, so a client that vanishes can only resume from what it
+/// saved before (as s_client does); these tests are about the server keeping its side.
+struct RawTLSSession: Sendable {
+    let der: [UInt8]
+
+    init?(encoding session: OpaquePointer) {
+        let length = i2d_SSL_SESSION(session, nil)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> CInt in
+            var cursor = buffer.baseAddress
+            return i2d_SSL_SESSION(session, &cursor)
+        }
+        guard written == length else { return nil }
+        self.der = der
+    }
+
+    /// A new `SSL_SESSION` (free it with `SSL_SESSION_free`), or nil if the bytes do not decode.
+    func decoded() -> OpaquePointer? {
+        der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_SSL_SESSION(nil, &cursor, CLong(buffer.count))
+        }
     }
 }

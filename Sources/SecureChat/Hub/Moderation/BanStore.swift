@@ -100,12 +100,14 @@ public final class BanStore: Sendable {
 
     /// Reads the ban file again and replays on it what changed here since the last save (bans made and bans
     /// lifted, which the file cannot know yet), so a SIGHUP never loses either. Returns the bans whose targets
-    /// are new, so the caller can disconnect whoever they match. A bad file throws and changes nothing. The
-    /// file is read outside the lock; the merge is linear.
+    /// are new, so the caller can disconnect whoever they match. A missing, unreadable or bad file throws and
+    /// changes nothing (the caller logs it): a file moved away must not lift every ban. The file is read under
+    /// the lock, so a save that completes meanwhile cannot slip between the read and the merge; it is bounded
+    /// by `BanFile.maximumFileBytes`.
     public func reload() throws -> [Ban] {
         guard let file else { return [] }
-        let loaded = try BanFile.load(path: file.path)
-        let (brought, unsaved): ([Ban], Bool) = state.withLockedValue { state in
+        let (brought, unsaved): ([Ban], Bool) = try state.withLockedValue { state in
+            let loaded = try BanFile.load(path: file.path, ifMissing: .error)
             let before = state.list.targets
             let onDisk = state.onDisk.targets
             let added = state.list.bans.filter { !onDisk.contains($0.target) }
