@@ -10,6 +10,8 @@ let package = Package(
         // Named, because a path dependency is otherwise known by its folder's name, which differs per checkout.
         .package(name: "SecureChat", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // The hub the Command target runs commands against takes a Logger.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Declares libFuzzer's driver entry point (see FuzzSupport/LibFuzzerMain.swift).
@@ -42,6 +44,7 @@ func fuzzTarget(_ name: String) -> Target {
             .product(name: "SecureChat", package: "SecureChat"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]
     )
 }

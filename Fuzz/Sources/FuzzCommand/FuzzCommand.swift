@@ -4,7 +4,7 @@ import SecureChat
 
 // The input is the text after the `/`, as typed (raw UTF-8, possibly invalid) and as the server sees it after
 // sanitising. Parsing must not crash, its results must be well formed, and a parsed command written back in
-// its canonical form must parse to the same command.
+// its canonical form must parse to the same command. Then the command runs against a hub (CommandAgainstHub).
 
 /// The canonical text of a command: the inverse of `Command.parse` for everything it accepts.
 private func render(_ command: Command) -> String {
@@ -67,7 +67,10 @@ private func check(_ line: String) {
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
     check("/" + String(decoding: bytes, as: UTF8.self))
-    check("/" + TextSanitizer.sanitize(ByteBuffer(bytes: bytes)))
+    let sanitized = "/" + TextSanitizer.sanitize(ByteBuffer(bytes: bytes))
+    check(sanitized)
+    // What the server would really receive: sanitised text, run against a hub by an operator and by a user.
+    CommandAgainstHub.run(sanitized)
     return 0
 }
 
