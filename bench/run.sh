@@ -67,6 +67,8 @@ if has_option --tls-port; then SERVER_ARGS+=(--tls-port "$TLS_PORT"); HAVE_TLS=1
 if has_option " --rate "; then SERVER_ARGS+=(--rate 0); fi
 # Per-address connection rate limit (main after f288461): off, or handshakes and logins are throttled.
 if has_option --connect-rate; then SERVER_ARGS+=(--connect-rate 0); fi
+# Lines per address shared by its connections (issue 24): off, or the load's few source addresses are throttled.
+if has_option --address-rate; then SERVER_ARGS+=(--address-rate 0 --address-byte-rate 0); fi
 # No --max-connections: the default fits the open-file limit, which is what bounds a real deployment too.
 if has_option --max-per-address; then SERVER_ARGS+=(--max-per-address 200000); fi
 if [ "$HAVE_TLS" = 0 ]; then log "this securechatd has no --tls-port: TLS scenarios are skipped"; fi

@@ -94,6 +94,10 @@ extension TestServer {
         configuration.ratePerSecond = 0
         configuration.maximumConnectionsPerAddress = 100_000
         configuration.connectRatePerAddress = 0
+        configuration.addressLinesPerSecond = 0
+        configuration.addressBytesPerSecond = 0
+        configuration.roomsCreatedPerMinute = 0
+        configuration.directMessagesPerRecipient = 0
         return configuration
     }
 }
