@@ -177,7 +177,8 @@ PG_SETTINGS=$("${PSQL[@]}" -d securechat_bench -At -c \
 PG_VERSION=$("${PSQL[@]}" -d securechat_bench -At -c "SHOW server_version")
 
 # --- securechatd ---------------------------------------------------------------------------------------------
-SERVER_ARGS=(--host 127.0.0.1 --history 0 --log-level warning --rate 0 --connect-rate 0 --max-per-address 200000)
+SERVER_ARGS=(--host 127.0.0.1 --history 0 --log-level warning --rate 0 --connect-rate 0 --max-per-address 200000
+    --address-rate 0 --address-byte-rate 0)
 read -ra EXTRA_ARGS <<<"${SERVER_EXTRA:-}"
 SERVER_ARGS+=("${EXTRA_ARGS[@]}")
 NODE_PORTS=("$BASE_PORT" "$((BASE_PORT + 10))")

@@ -69,6 +69,8 @@ if has_option " --rate "; then SERVER_ARGS+=(--rate 0); fi
 if has_option --connect-rate; then SERVER_ARGS+=(--connect-rate 0); fi
 # The server-wide budget of full TLS handshakes (issue 24): off, or the handshake scenarios measure the budget.
 if has_option --tls-handshake-rate; then SERVER_ARGS+=(--tls-handshake-rate 0); fi
+# Lines per address shared by its connections (issue 24): off, or the load's few source addresses are throttled.
+if has_option --address-rate; then SERVER_ARGS+=(--address-rate 0 --address-byte-rate 0); fi
 # No --max-connections: the default fits the open-file limit, which is what bounds a real deployment too.
 if has_option --max-per-address; then SERVER_ARGS+=(--max-per-address 200000); fi
 if [ "$HAVE_TLS" = 0 ]; then log "this securechatd has no --tls-port: TLS scenarios are skipped"; fi

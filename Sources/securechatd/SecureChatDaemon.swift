@@ -29,6 +29,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Listeners and certificates") var listeners: ListenerOptions
     @OptionGroup(title: "Rooms, history and operators") var hub: HubOptions
     @OptionGroup(title: "Limits and timeouts") var limits: LimitOptions
+    @OptionGroup(title: "Shared budgets: addresses, history") var budgets: SharedBudgetOptions
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
     @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
 
@@ -68,6 +69,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
         var configuration = Configuration()
         hub.apply(to: &configuration)
         limits.apply(to: &configuration)
+        budgets.apply(to: &configuration)
         operations.apply(to: &configuration)
         // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
         try configuration.validate()

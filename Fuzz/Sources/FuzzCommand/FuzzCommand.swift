@@ -23,6 +23,8 @@ private func render(_ command: Command) -> String {
     case .ban(let user, let reason): return reason.map { "/ban \(user) \($0)" } ?? "/ban \(user)"
     case .unban(let target): return "/unban \(target)"
     case .bans(let page): return page.map { "/bans \($0)" } ?? "/bans"
+    case .ignore(let user): return user.map { "/ignore \($0)" } ?? "/ignore"
+    case .unignore(let user): return "/unignore \(user)"
     }
 }
 

@@ -17,15 +17,17 @@ private func isNameByte(_ byte: UInt8) -> Bool {
 }
 
 /// The skeleton, from its specification: ASCII letters folded to lower case, `0` read as `o`, `1`, `i` and `l`
-/// (either case) read as `l`; every other byte left as it is.
+/// (either case) read as `l`, `m` as `rn` and `w` as `vv` (either case); every other byte left as it is.
 private func skeleton(_ text: String) -> String {
-    let bytes = text.utf8.map { byte -> UInt8 in
+    let bytes = text.utf8.flatMap { byte -> [UInt8] in
         switch byte {
-        case UInt8(ascii: "0"), UInt8(ascii: "o"), UInt8(ascii: "O"): return UInt8(ascii: "o")
+        case UInt8(ascii: "0"), UInt8(ascii: "o"), UInt8(ascii: "O"): return [UInt8(ascii: "o")]
         case UInt8(ascii: "1"), UInt8(ascii: "i"), UInt8(ascii: "I"), UInt8(ascii: "l"), UInt8(ascii: "L"):
-            return UInt8(ascii: "l")
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return byte | 0x20
-        default: return byte
+            return [UInt8(ascii: "l")]
+        case UInt8(ascii: "m"), UInt8(ascii: "M"): return Array("rn".utf8)
+        case UInt8(ascii: "w"), UInt8(ascii: "W"): return Array("vv".utf8)
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return [byte | 0x20]
+        default: return [byte]
         }
     }
     return String(decoding: bytes, as: UTF8.self)

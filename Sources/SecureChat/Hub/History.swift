@@ -1,9 +1,10 @@
 import NIOCore
 
-/// A fixed-capacity ring buffer of a room's recent lines (chat and join/leave notices, never DMs).
+/// A room's recent lines (chat and join/leave notices, never DMs), bounded by count and by bytes.
 ///
-/// Appending is O(1) and never grows storage past `capacity`; the 51st line of a 50-line history overwrites
-/// the oldest.
+/// Appending is O(1) (amortised over the lines it lets go) and never grows storage past `capacity` lines or
+/// `byteCapacity` bytes: the 51st line of a 50-line history lets the oldest go, and so does a line that takes the
+/// history past its bytes. The hub bounds all rooms' histories together too (`Hub.storeInHistory`).
 public struct History: Sendable {
     public struct Entry: Sendable, Equatable {
         public let time: Timestamp
@@ -17,40 +18,46 @@ public struct History: Sendable {
     }
 
     public let capacity: Int
-    private var storage: [Entry] = []
-    private var oldest = 0
+    /// Most bytes of lines kept (`Int.max`: no bound but `capacity`).
+    public let byteCapacity: Int
+    private var storage = CircularBuffer<Entry>()
+    /// The bytes of the lines kept.
+    public private(set) var bytes = 0
 
-    public init(capacity: Int) {
-        precondition(capacity >= 0)
+    public init(capacity: Int, byteCapacity: Int = .max) {
+        precondition(capacity >= 0 && byteCapacity >= 0)
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
 
-    public mutating func append(_ entry: Entry) {
-        guard capacity > 0 else { return }
-        if storage.count < capacity {
-            if storage.isEmpty { storage.reserveCapacity(min(capacity, 64)) }
-            storage.append(entry)
-        } else {
-            storage[oldest] = entry
-            oldest = (oldest + 1) % capacity
-        }
+    /// Appends `entry`, then lets the oldest lines go while the history is over either bound (the new line
+    /// too, if it alone is over `byteCapacity`). Returns how many lines went.
+    @discardableResult
+    public mutating func append(_ entry: Entry) -> Int {
+        guard capacity > 0 else { return 1 }
+        storage.append(entry)
+        bytes += entry.line.readableBytes
+        var removed = 0
+        while storage.count > capacity || bytes > byteCapacity, removeOldest() != nil { removed += 1 }
+        return removed
+    }
+
+    /// Lets the oldest line go; returns its size in bytes, or nil if there is none.
+    @discardableResult
+    public mutating func removeOldest() -> Int? {
+        guard let oldest = storage.popFirst() else { return nil }
+        bytes -= oldest.line.readableBytes
+        return oldest.line.readableBytes
     }
 
     /// Calls `body` for each entry, oldest first.
     public func forEach(_ body: (Entry) throws -> Void) rethrows {
-        for offset in 0..<storage.count {
-            try body(storage[(oldest + offset) % storage.count])
-        }
+        for entry in storage { try body(entry) }
     }
 
     /// The entries, oldest first.
-    public var entries: [Entry] {
-        var result: [Entry] = []
-        result.reserveCapacity(storage.count)
-        forEach { result.append($0) }
-        return result
-    }
+    public var entries: [Entry] { Array(storage) }
 }

@@ -38,7 +38,9 @@ extension Hub {
         case .ping:
             pong(id)
             return .done
-        case .join(let room):
+        case .join(let typed):
+            // A look-alike of a room that exists is that room, under the name it has.
+            let room = rooms[typed]?.name ?? typed
             return .join(room, join(id, room: room))
         case .leave:
             return .leave(leaveRoom(id))
@@ -50,6 +52,10 @@ extension Hub {
             return .moderation(target: target, unban(by: id, target: target), lifted: true)
         case .bans(let page):
             return .bans(banPage(page, seenBy: id))
+        case .ignore(let target):
+            return .ignore(ignore(by: id, target: target))
+        case .unignore(let target):
+            return .ignore(unignore(by: id, target: target))
         }
     }
 

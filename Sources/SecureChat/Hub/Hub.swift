@@ -26,6 +26,13 @@ public actor Hub {
         /// When the member last asked the hub anything (a line, a command): an idle operator hands the role on.
         var lastActive: NIODeadline
         var hasSpoken = false
+        /// Bans this member may still make (see `HubConfiguration.bansPerMinute`); made at the first ban.
+        var banBudget: RateLimiter? = nil
+        /// Direct messages this member may still receive (`directMessagesPerSecond`); made at the first one.
+        var directMessageBudget: RateLimiter? = nil
+        /// `/ignore`: the skeletons of the names whose lines and DMs this member does not get, with the names
+        /// as shown. For this session only.
+        var ignoring: [String: String] = [:]
     }
 
     let configuration: HubConfiguration
@@ -64,6 +71,12 @@ public actor Hub {
     var lastRemoteID: UInt64 = 1 << 62
     /// True while the cluster link is down (users were told chat is paused).
     var clusterPaused = false
+    /// Who ignores each name (by skeleton): a chat line from a name nobody ignores costs one look-up.
+    var ignorers: [String: Set<ConnectionID>] = [:]
+    /// New rooms per address (IPv6: per /64), the least recently seen forgotten first.
+    var roomCreation = RecencyTable<RateLimiter>(capacity: 65_536)
+    /// All rooms' history together (single node; in a cluster each room keeps its own bounds).
+    var historyBudget: HistoryBudget
 
     public init(
         configuration: HubConfiguration = HubConfiguration(),
@@ -79,7 +92,10 @@ public actor Hub {
             usersOnline: 0, rooms: 1, startedAt: .now(), messages: 0, deliveries: 0, logins: 0,
             overflowEvictions: 0
         )
-        self.rooms[.lobby] = Room(name: .lobby, historyCapacity: configuration.historyLines)
+        self.historyBudget = HistoryBudget(byteCapacity: configuration.historyBytesTotal)
+        self.rooms[.lobby] = Room(
+            name: .lobby, historyCapacity: configuration.historyLines,
+            historyByteCapacity: configuration.historyBytesPerRoom)
     }
 
     /// The number of members as of the hub's last step, readable from any thread without waiting for the hub
@@ -173,8 +189,12 @@ public actor Hub {
             return receipt
         }
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
-        rooms[member.room]?.history.append(.init(time: .now(), line: line))
-        deliver(line, to: .roomExcept(member.room, id))
+        storeInHistory(line, in: member.room)
+        if let ignoring = ignorers[member.name.key], !ignoring.isEmpty {
+            deliver(line, to: .roomExceptAll(member.room, ignoring.union([id])))
+        } else {
+            deliver(line, to: .roomExcept(member.room, id))
+        }
         return nil
     }
 
@@ -196,13 +216,24 @@ public actor Hub {
                 to: RemoteMember(node: node, nameKey: recipient.name.key), receipt: receipt)
             return .relayed(receipt, confirmation: ServerLine.directMessageSent(to: recipient.name.display, text))
         }
+        // An ignored sender is not told: the message goes nowhere, and costs the recipient's budget nothing.
+        let ignored = recipient.ignoring[sender.name.key] != nil
+        if !ignored {
+            if members[targetID]!.directMessageBudget == nil {
+                members[targetID]!.directMessageBudget = RateLimiter(
+                    ratePerSecond: configuration.directMessagesPerSecond, burst: configuration.directMessageBurst)
+            }
+            guard members[targetID]!.directMessageBudget!.admit(now: .now()) else { return .recipientBusy }
+        }
         if configuration.logMessages {
             logger.info("direct message", metadata: ["connection": "\(id)", "to": "\(target)", "text": "\(text)"])
         }
         members[id]?.messagesSent += 1
         members[id]?.hasSpoken = true
         statistics.messages += 1
-        deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
+        if !ignored {
+            deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
+        }
         deliver(ServerLine.directMessageSent(to: recipient.name.display, text), to: .connection(id))
         return .sent
     }
@@ -230,6 +261,7 @@ public actor Hub {
         if !exists && roomOrder.count - (freesASlot ? 1 : 0) >= configuration.maximumRooms {
             return .tooManyRooms
         }
+        if !exists && !chargeRoomCreation(by: member) { return .creatingTooFast }
         takeOutOfRoom(id, member)
         // Before the notice: every node learns where the member went no later than it shows that they left.
         cluster?.moved(member.name, to: room)
@@ -268,7 +300,11 @@ public actor Hub {
     /// other nodes in it, or with the history a join just loaded).
     func openRoom(_ name: RoomName) {
         if rooms[name] == nil {
-            rooms[name] = Room(name: name, historyCapacity: configuration.historyLines)
+            var room = Room(
+                name: name, historyCapacity: configuration.historyLines,
+                historyByteCapacity: configuration.historyBytesPerRoom)
+            room.generation = historyBudget.nextGeneration()
+            rooms[name] = room
         }
         if rooms[name]!.population == 0, name != .lobby {
             roomOrder.insert(name, at: roomOrder.firstIndex { $0.value > name.value } ?? roomOrder.endIndex)
@@ -313,7 +349,7 @@ public actor Hub {
             return
         }
         deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
-        rooms[room]?.history.append(.init(time: .now(), line: line))
+        storeInHistory(line, in: room)
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
@@ -328,6 +364,7 @@ public actor Hub {
     func dropIfEmpty(_ room: RoomName) {
         guard room != .lobby, let current = rooms[room] else { return }
         if current.population == 0 {
+            if cluster == nil { historyBudget.discarded(current) }
             rooms[room] = nil
             roomOrder.removeAll { $0 == room }
         } else if cluster != nil, current.members.isEmpty, current.lastSequence != 0 || !current.history.isEmpty {
@@ -367,6 +404,7 @@ public actor Hub {
         publishOnlineCount()
         idsByName[member.name.key] = nil
         everyone.remove(key: member.sortKey, id: id)
+        stopIgnoring(member, id: id)
         operators.remove(id)
         member.outbox.close(reason: reason)
         if shuttingDown { return }
@@ -410,6 +448,14 @@ public actor Hub {
             guard let recipients = rooms[room]?.members else { return }
             for (id, outbox) in recipients where id != sender { send(id, outbox) }
             statistics.deliveries += recipients.count - (recipients[sender] == nil ? 0 : 1)
+        case .roomExceptAll(let room, let excluded):
+            guard let recipients = rooms[room]?.members else { return }
+            var count = 0
+            for (id, outbox) in recipients where !excluded.contains(id) {
+                send(id, outbox)
+                count += 1
+            }
+            statistics.deliveries += count
         case .connection(let id):
             // One recipient: no batch to gather, the outbox is woken directly.
             guard let member = members[id] else { return }

@@ -16,14 +16,38 @@ public struct HubConfiguration: Sendable {
     public var operatorIdleLimit: TimeAmount = .hours(1)
     /// Log chat lines and DMs (off by default: people's messages are theirs).
     public var logMessages = false
+    /// Bans (`/ban`) one operator may make at once, and then per minute.
+    public var banBurst = 10
+    public var bansPerMinute = 6.0
+
+    /// A fresh ban budget for one operator.
+    var banBudget: RateLimiter { RateLimiter(ratePerSecond: bansPerMinute / 60, burst: banBurst) }
+
+    /// History bytes (lines as delivered) per room and in all rooms together: past either, the oldest go.
+    public var historyBytesPerRoom = 64 * 1024
+    public var historyBytesTotal = 16 << 20
+    /// Direct messages one user may receive at once, and then per second, from everyone together.
+    public var directMessageBurst = 20
+    public var directMessagesPerSecond = 5.0
+    /// New rooms one address (IPv6: one /64) may open at once, and then per minute.
+    public var roomCreationBurst = 5
+    public var roomsCreatedPerMinute = 2.0
 
     public init(
         historyLines: Int = 50,
         maximumRooms: Int = 1000,
         operatorFingerprints: Set<String> = [],
         announceLimit: Int = 500,
-        logMessages: Bool = false
+        logMessages: Bool = false,
+        historyBytesPerRoom: Int = 64 * 1024,
+        historyBytesTotal: Int = 16 << 20,
+        roomsCreatedPerMinute: Double = 2,
+        directMessagesPerSecond: Double = 5
     ) {
+        self.roomsCreatedPerMinute = roomsCreatedPerMinute
+        self.directMessagesPerSecond = directMessagesPerSecond
+        self.historyBytesPerRoom = historyBytesPerRoom
+        self.historyBytesTotal = historyBytesTotal
         self.logMessages = logMessages
         self.historyLines = historyLines
         self.maximumRooms = maximumRooms

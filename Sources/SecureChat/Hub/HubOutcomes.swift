@@ -31,6 +31,10 @@ public enum OperatorOutcome: Sendable, Equatable {
     case ownNetwork(String)
     /// A network ban, and how many users it disconnected.
     case bannedNetwork(String, disconnected: Int)
+    /// The network is wider than operators may ban from chat (the ban file may hold it).
+    case networkTooWide(String, narrowest: Int)
+    /// The operator has made too many bans lately.
+    case banningTooFast
     /// `/unban` found nothing to lift.
     case notBanned
     /// In a cluster: the database cannot be reached, so nothing that other nodes must see can be done.
@@ -46,6 +50,8 @@ public enum DirectMessageOutcome: Sendable, Equatable {
     /// sender's copy.
     case relayed(CommitReceipt, confirmation: ByteBuffer)
     case clusterUnavailable
+    /// The recipient has had too many direct messages lately: not sent.
+    case recipientBusy
 }
 
 /// The answer to `Hub.join`.
@@ -53,6 +59,8 @@ public enum JoinOutcome: Sendable, Equatable {
     case joined
     case alreadyThere
     case tooManyRooms
+    /// The member's address has opened too many rooms lately.
+    case creatingTooFast
     case clusterUnavailable
 }
 
@@ -61,4 +69,20 @@ public enum LeaveRoomOutcome: Sendable, Equatable {
     case movedToLobby
     case alreadyInLobby
     case clusterUnavailable
+}
+
+/// The answer to `/ignore` and `/unignore`.
+public enum IgnoreOutcome: Sendable, Equatable {
+    /// Now ignoring this name (as shown).
+    case ignoring(String)
+    /// No longer ignoring this name.
+    case unignored(String)
+    /// `/ignore` alone: the names ignored, in the order of their skeletons.
+    case list([String])
+    case noSuchUser
+    case toSelf
+    /// `/unignore` of a name not ignored.
+    case notIgnored
+    /// The member ignores `Hub.ignoreLimit` names already.
+    case listFull
 }

@@ -21,4 +21,5 @@ public enum HubReply: Sendable, Equatable {
     case moderation(target: String, OperatorOutcome, lifted: Bool)
     /// `/bans`: nil for a non-operator.
     case bans(BanPage?)
+    case ignore(IgnoreOutcome)
 }

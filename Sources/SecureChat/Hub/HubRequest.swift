@@ -22,4 +22,7 @@ public enum HubRequest: Sendable, Equatable {
     case unban(String)
     /// `/bans [page]`, pages numbered from 1.
     case bans(page: Int)
+    /// `/ignore [name]`: nil lists the names ignored.
+    case ignore(String?)
+    case unignore(String)
 }

@@ -11,10 +11,12 @@ struct Room {
     /// In a cluster, the sequence number of the last line delivered here: a line at or below it is a
     /// duplicate, one past `lastSequence + 1` means lines went missing.
     var lastSequence: Int64 = 0
+    /// Which opening of a room of this name this is, for the hub's queue of history lines (`HistoryBudget`).
+    var generation: UInt64 = 0
 
-    init(name: RoomName, historyCapacity: Int) {
+    init(name: RoomName, historyCapacity: Int, historyByteCapacity: Int = .max) {
         self.name = name
-        self.history = History(capacity: historyCapacity)
+        self.history = History(capacity: historyCapacity, byteCapacity: historyByteCapacity)
     }
 
     /// Everyone in the room, on every node.

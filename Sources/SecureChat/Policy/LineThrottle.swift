@@ -38,6 +38,12 @@ public struct LineThrottle: Sendable {
         )
     }
 
+    /// Records a line refused by a limit other than this client's own (its address's shared budget), so that
+    /// sustained flooding through it disconnects as well.
+    public mutating func refuse(now: NIODeadline) -> ThrottleDecision {
+        self.floodGuard.recordRefusal(now: now) ? .disconnect : .refuse
+    }
+
     /// Charges one line.
     /// - Parameter now: the current monotonic time.
     public mutating func check(now: NIODeadline) -> ThrottleDecision {

@@ -47,14 +47,23 @@ public struct RateLimiter: Sendable {
     /// - Parameter now: the current monotonic time. Going backwards is tolerated (treated as no time passing).
     /// - Returns: `true` if the line is admitted, `false` if it is over the limit (no token is taken then).
     public mutating func admit(now: NIODeadline) -> Bool {
+        admit(cost: 1, now: now)
+    }
+
+    /// Takes `cost` tokens at once if the bucket holds them (a line's bytes, for a bucket of bytes). A cost
+    /// above `burst` is charged as `burst`, so the largest item still passes a full bucket; below 1, as 1.
+    /// - Returns: `true` if admitted, `false` if over the limit (no token is taken then).
+    public mutating func admit(cost: Int, now: NIODeadline) -> Bool {
         guard let interval = self.emissionInterval else { return true }
+        // `units * interval` stays within 1e18 (the period is clamped by the burst in `init`).
+        let units = Int64(min(max(cost, 1), self.burst))
         let nowNanos = Int64(clamping: now.uptimeNanoseconds)
         // A bucket that has been idle refills up to full, never beyond: the arrival time never lags `now`.
         let arrival = max(self.theoreticalArrival ?? nowNanos, nowNanos)
-        if arrival - nowNanos > self.tolerance {
+        if arrival - nowNanos + (units - 1) * interval > self.tolerance {
             return false
         }
-        self.theoreticalArrival = arrival + interval
+        self.theoreticalArrival = arrival + units * interval
         return true
     }
 }

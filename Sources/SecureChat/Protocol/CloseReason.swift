@@ -85,14 +85,19 @@ public enum CloseReason: Sendable, Equatable {
 
     /// Words a user wrote (a quit message, a kick or ban reason), in quotes so they cannot pass for the
     /// server's own text; a quote inside is escaped, so the user cannot close the quotes early either.
+    ///
+    /// Escaped scalar by scalar, never `Character` by `Character`: a quote followed by a combining scalar
+    /// (U+034F, U+0301) is one `Character` that is not equal to `"`, and comparing whole characters let
+    /// `/quit x"\u{34F}) * admin joined #lobby` close the quotes.
     static func quoted(_ text: String) -> String {
-        var result = "\""
-        for character in text {
-            if character == "\"" || character == "\\" { result.append("\\") }
-            result.append(character)
+        var result = String.UnicodeScalarView()
+        result.append("\"")
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { result.append("\\") }
+            result.append(scalar)
         }
         result.append("\"")
-        return result
+        return String(result)
     }
 
     /// Kicks and bans are announced even in rooms too crowded to announce ordinary departures.

@@ -15,6 +15,9 @@ public enum Command: Equatable, Sendable {
     case unban(target: String)
     /// `/bans [page]`.
     case bans(page: Int?)
+    /// `/ignore [user]`: without a user, the list.
+    case ignore(user: String?)
+    case unignore(user: String)
 
     /// Why a command line could not be parsed, worded for the user.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -75,6 +78,12 @@ public enum Command: Equatable, Sendable {
         case "ban":
             guard let argument else { return .failure(.usage("/ban <user> [reason]")) }
             return .success(.ban(user: argument, reason: tail))
+        case "ignore":
+            guard tail == nil else { return .failure(.usage("/ignore [user]")) }
+            return .success(.ignore(user: argument))
+        case "unignore":
+            guard let argument, tail == nil else { return .failure(.usage("/unignore <user>")) }
+            return .success(.unignore(user: argument))
         case "unban":
             guard let argument, tail == nil else { return .failure(.usage("/unban <user|address>")) }
             return .success(.unban(target: argument))

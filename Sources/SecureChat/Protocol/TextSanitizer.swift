@@ -7,7 +7,9 @@ import NIOCore
 /// characters (zero-width spaces and joiners, word joiner, invisible operators, BOM, Arabic letter mark, soft
 /// hyphen, Mongolian vowel separator, tag characters), and every other character of general category Cf
 /// (format: the deprecated bidi-shaping controls U+206A–U+206F, interlinear annotation, shorthand, musical
-/// and hieroglyph format controls, the prepended concatenation marks) are removed. The line and paragraph
+/// and hieroglyph format controls, the prepended concatenation marks) and every other default-ignorable code
+/// point (U+034F, the Hangul fillers, ...) are removed, but for the zero-width joiner between two emoji and one
+/// variation selector after a character, which emoji sequences need. The line and paragraph
 /// separators become spaces. At most `maximumCombiningMarks` combining marks are kept after each base character, so a line
 /// cannot stack marks into a tall smear over its neighbours ("Zalgo").
 ///
@@ -35,10 +37,27 @@ public enum TextSanitizer {
     public static func sanitize(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         var marksOnBase = 0
-        for scalar in text.unicodeScalars {
+        var input = text.unicodeScalars.makeIterator()
+        var next = input.next()
+        while let scalar = next {
+            next = input.next()
             if scalar == "\t" || scalar == "\u{2028}" || scalar == "\u{2029}" {
                 scalars.append(" ")
                 marksOnBase = 0
+            } else if scalar == zeroWidthJoiner {
+                // Kept only where it joins two emoji (a family, a profession), so it cannot hide text elsewhere.
+                if let previous = scalars.last, joinsEmoji(previous), let following = next, isEmoji(following) {
+                    scalars.append(scalar)
+                }
+            } else if isVariationSelector(scalar) {
+                // One per base character (text or emoji presentation, an ideographic variant), counted with the
+                // marks on it; a selector with nothing to select shows as nothing, and is removed.
+                if let previous = scalars.last, !isBlank(previous), !isVariationSelector(previous),
+                    previous != zeroWidthJoiner
+                {
+                    marksOnBase += 1
+                    if marksOnBase <= maximumCombiningMarks { scalars.append(scalar) }
+                }
             } else if !isAllowed(scalar) {
                 // Removed scalars do not end a run of marks: "a" + marks + ZWSP + marks is still one stack.
                 continue
@@ -53,6 +72,25 @@ public enum TextSanitizer {
         return trimmed(String(scalars))
     }
 
+    private static let zeroWidthJoiner: Unicode.Scalar = "\u{200D}"
+
+    /// The variation selectors that choose a glyph (U+FE00–U+FE0F, among them text and emoji presentation
+    /// U+FE0E and U+FE0F, and the ideographic ones U+E0100–U+E01EF): default-ignorable, but part of the text.
+    private static func isVariationSelector(_ scalar: Unicode.Scalar) -> Bool {
+        (0xFE00...0xFE0F).contains(scalar.value) || (0xE0100...0xE01EF).contains(scalar.value)
+    }
+
+    /// A pictographic emoji (not the digits, `#` and `*`, which are emoji only as keycaps).
+    private static func isEmoji(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value >= 0xA9 && scalar.properties.isEmoji
+    }
+
+    /// What may stand before a joiner in an emoji sequence: an emoji, its presentation selector, a skin tone
+    /// (itself an emoji) or a keycap.
+    private static func joinsEmoji(_ scalar: Unicode.Scalar) -> Bool {
+        isEmoji(scalar) || scalar == "\u{FE0F}" || scalar == "\u{20E3}"
+    }
+
     /// Whether a scalar may reach another user's terminal as it is. (TAB, U+2028 and U+2029 are not, but
     /// `sanitize` turns them into spaces.)
     public static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
@@ -64,8 +102,15 @@ public enum TextSanitizer {
         case 0xFEFF, 0x061C, 0x00AD, 0x180E: return false  // BOM, Arabic letter mark, soft hyphen, MVS
         case 0xE0000...0xE007F: return false  // tag characters
         case 0x2028, 0x2029: return false  // line and paragraph separators
-        // Any other format character (Cf); none lies below U+0600 but the soft hyphen, listed above.
-        default: return scalar.value < 0x0600 || scalar.properties.generalCategory != .format
+        case 0x034F: return false  // combining grapheme joiner: default-ignorable, and glues onto a quote
+        // Any other format character (Cf), and every other default-ignorable code point (the Hangul fillers,
+        // Mongolian variation selectors, Khmer inherent vowels...); none of either lies below U+0600 but the
+        // soft hyphen and U+034F, listed above. Variation selectors and the zero-width joiner that emoji need
+        // are kept by `sanitize` where they do their job.
+        default:
+            guard scalar.value >= 0x0600 else { return true }
+            let properties = scalar.properties
+            return properties.generalCategory != .format && !properties.isDefaultIgnorableCodePoint
         }
     }
 

@@ -56,22 +56,32 @@ public struct Username: Hashable, Sendable, CustomStringConvertible {
         return .success(Username(display: text, key: key(for: text)))
     }
 
-    /// The skeleton of a name as typed, valid or not: ASCII letters folded to lower case, `0` read as `o`, and
-    /// `1`, `i` and `l` read as one letter (`l`). Use it to look up a name someone typed (`/msg B0B` finds
-    /// `bob`); it equals `key` for a valid name.
+    /// The skeleton of a name as typed, valid or not: ASCII letters folded to lower case, `0` read as `o`,
+    /// `1`, `i` and `l` read as one letter (`l`), and `m` read as `rn` and `w` as `vv` (the multi-letter
+    /// look-alikes of Unicode TR39's confusables for ASCII), so `rnallory` is `mallory` and `adrnin` is
+    /// `admin`. Use it to look up a name someone typed (`/msg B0B` finds `bob`); it equals `key` for a valid
+    /// name. Letters are expanded (`m` to `rn`), never pairs contracted, so every spelling of one look meets
+    /// in one skeleton whichever way it is cut (`vvv`, `wv` and `vw` are all `vvv`). At most twice as long as
+    /// `typed`.
     public static func key(for typed: String) -> String {
-        var bytes = Array(typed.utf8)
-        for index in bytes.indices {
-            switch bytes[index] {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                bytes[index] += 0x20
-                if bytes[index] == UInt8(ascii: "i") { bytes[index] = UInt8(ascii: "l") }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(typed.utf8.count)
+        for byte in typed.utf8 {
+            var folded = byte
+            if (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) { folded += 0x20 }
+            switch folded {
             case UInt8(ascii: "0"):
-                bytes[index] = UInt8(ascii: "o")
+                bytes.append(UInt8(ascii: "o"))
             case UInt8(ascii: "1"), UInt8(ascii: "i"):
-                bytes[index] = UInt8(ascii: "l")
+                bytes.append(UInt8(ascii: "l"))
+            case UInt8(ascii: "m"):
+                bytes.append(UInt8(ascii: "r"))
+                bytes.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "w"):
+                bytes.append(UInt8(ascii: "v"))
+                bytes.append(UInt8(ascii: "v"))
             default:
-                break
+                bytes.append(folded)
             }
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -65,6 +65,21 @@ public struct Configuration: Sendable {
     public var fullHandshakeRate: Double = TLSHandshakeBudget.defaultRatePerSecond
     public var fullHandshakeBurst: Int = TLSHandshakeBudget.defaultBurst
 
+    // MARK: Shared budgets (issue 24): what several connections, rooms and users may use together
+
+    /// Lines per second that all connections of one address (IPv6: one /64) may send together after login;
+    /// its IPv6 /48 may send `AddressLineBudget.networkFactor` times as much. 0 turns this off.
+    public var addressLinesPerSecond: Double = 20
+    /// Bytes per second (counted after sanitising) likewise; 0 turns this off.
+    public var addressBytesPerSecond: Double = 32 * 1024
+    /// History bytes (lines as delivered) kept per room, and in all rooms together.
+    public var historyBytesPerRoom: Int = 64 * 1024
+    public var historyBytesTotal: Int = 16 << 20
+    /// New rooms one address (IPv6: one /64) may open per minute, after a burst of 5; 0 turns this off.
+    public var roomsCreatedPerMinute: Double = 2
+    /// Direct messages one user may receive per second from everyone together, after a burst of 20; 0: off.
+    public var directMessagesPerRecipient: Double = 5
+
     // MARK: Timeouts
 
     /// From accept to a valid username (TLS handshake included).
@@ -191,7 +206,9 @@ public struct Configuration: Sendable {
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
-            announceLimit: announceLimit, logMessages: logMessages
+            announceLimit: announceLimit, logMessages: logMessages, historyBytesPerRoom: historyBytesPerRoom,
+            historyBytesTotal: historyBytesTotal, roomsCreatedPerMinute: roomsCreatedPerMinute,
+            directMessagesPerSecond: directMessagesPerRecipient
         )
     }
 

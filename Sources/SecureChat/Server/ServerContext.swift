@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
     let acceptThrottle: AcceptThrottle
+    /// Lines and bytes per address, shared by its connections.
+    let addressBudget: AddressLineBudget
     /// The TLS certificate in use; nil without a TLS listener.
     let tlsContexts: TLSContextStore?
     /// Refusals (limits, failed handshakes) are logged at a bounded rate.
@@ -55,6 +57,9 @@ final class ServerContext: Sendable {
         self.acceptThrottle = AcceptThrottle(
             ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst,
             networkRatePerSecond: configuration.connectRatePerIPv6Network
+        )
+        self.addressBudget = AddressLineBudget(
+            linesPerSecond: configuration.addressLinesPerSecond, bytesPerSecond: configuration.addressBytesPerSecond
         )
         self.tlsContexts = tlsContexts
         self.refusalLog = LogRateLimiter(maxPerInterval: 10, interval: .seconds(1))

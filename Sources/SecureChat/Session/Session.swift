@@ -14,12 +14,15 @@ final class Session: Sendable {
     let log: ConnectionLog
     /// In a cluster, the chat lines sent and not yet committed.
     private let uncommitted = UncommittedLines()
+    /// What this connection's lines are charged to in the address budget: its address and its /48.
+    private let budgetKeys: [String]
 
     init(info: ClientInfo, outbox: any ClientOutbox, context: ServerContext, log: ConnectionLog) {
         self.info = info
         self.outbox = outbox
         self.context = context
         self.log = log
+        self.budgetKeys = AddressLineBudget.keys(for: info.address)
     }
 
     /// What one call did, for the driver's timers.
@@ -57,7 +60,16 @@ final class Session: Sendable {
         switch input {
         case .line(let bytes):
             context.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
-            actions = machine.receive(.line(TextSanitizer.sanitize(bytes)), now: .now())
+            let text = TextSanitizer.sanitize(bytes)
+            let now = NIODeadline.now()
+            // Charged in bytes after sanitising: what the address's lines cost their recipients.
+            if machine.isLoggedIn, !text.isEmpty,
+                !context.addressBudget.admit(keys: budgetKeys, bytes: text.utf8.count, now: now)
+            {
+                actions = machine.refuseOverAddressBudget(now: now)
+            } else {
+                actions = machine.receive(.line(text), now: now)
+            }
         case .overlong:
             actions = machine.receive(.overlong, now: .now())
         case .tlsOnPlaintextPort:

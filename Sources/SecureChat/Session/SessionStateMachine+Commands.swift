@@ -36,6 +36,8 @@ extension SessionStateMachine {
         case .ban(let target, let reason): return [.request(.ban(target, reason: reason))]
         case .unban(let target): return [.request(.unban(target))]
         case .bans(let page): return [.request(.bans(page: page ?? 1))]
+        case .ignore(let target): return [.request(.ignore(target))]
+        case .unignore(let target): return [.request(.unignore(target))]
         }
     }
 
@@ -49,12 +51,14 @@ extension SessionStateMachine {
         "  /whois <user>          room, connection time, transport, client certificate",
         "  /stats                 your messages, connection time and transport; server figures",
         "  /ping                  check your link: the server answers pong",
+        "  /ignore [user]         stop seeing a user's lines and DMs (this session); alone, the list",
+        "  /unignore <user>       see them again",
         "  /quit [reason]         leave",
         "Operators:",
         "  /kick <user> [reason]  disconnect a user",
         "  /ban <user> [reason]   disconnect and ban their name and address",
         "  /ban <network> [reason] ban a network (203.0.113.0/24, 2001:db8::/48)",
-        "  /unban <user|address>  lift a ban;  /bans [page] lists them",
+        "  /unban <user|#n>       lift a ban (#n as /bans shows it);  /bans [page] lists them",
         "Anything else is a chat line to your room. Start a line with // to send a literal /.",
     ]
 }

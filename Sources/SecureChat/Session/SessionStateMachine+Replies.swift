@@ -17,6 +17,8 @@ extension SessionStateMachine {
             case .toSelf: return [.error("You cannot send a direct message to yourself.")]
             case .relayed: return []
             case .clusterUnavailable: return [.error(Self.pausedLine + " Your message was not sent.")]
+            case .recipientBusy:
+                return [.error("\(target) is getting too many direct messages; yours was not sent. Try again soon.")]
             }
         case .users(let list):
             return [.notice(Self.describe(list))]
@@ -37,6 +39,8 @@ extension SessionStateMachine {
             case .joined: return []
             case .alreadyThere: return [.error("You are already in \(room).")]
             case .tooManyRooms: return [.error("The server has too many rooms; join an existing one (/rooms).")]
+            case .creatingTooFast:
+                return [.error("Your address has opened too many rooms lately; join an existing one (/rooms).")]
             case .clusterUnavailable: return [.error(Self.pausedLine + " You stay in your room.")]
             }
         case .leave(let outcome):
@@ -50,6 +54,8 @@ extension SessionStateMachine {
         case .bans(let page):
             guard let page else { return Self.describe(.notOperator, target: "", lifted: false) }
             return Self.describe(page)
+        case .ignore(let outcome):
+            return Self.describe(outcome)
         }
     }
 
@@ -95,16 +101,32 @@ extension SessionStateMachine {
 
     private static func describe(_ page: BanPage) -> [SessionAction] {
         let count = "\(page.total) ban\(page.total == 1 ? "" : "s")"
+        let entries = zip(page.handles, page.bans).map { handle, ban in
+            SessionAction.notice("  #\(handle) \(ban.summary(showingAddress: page.showsAddresses))")
+        }
         if page.pages == 1 {
-            return [.notice(count + (page.total == 0 ? "." : ":"))] + page.bans.map { .notice("  \($0.summary)") }
+            return [.notice(count + (page.total == 0 ? "." : ":"))] + entries
         }
         guard !page.bans.isEmpty else {
             return [.error("There are \(page.pages) pages of bans; /bans 1 to /bans \(page.pages).")]
         }
         var lines: [SessionAction] = [.notice("\(count), page \(page.number) of \(page.pages):")]
-        lines += page.bans.map { .notice("  \($0.summary)") }
+        lines += entries
         if page.number < page.pages { lines.append(.notice("/bans \(page.number + 1) for more.")) }
         return lines
+    }
+
+    private static func describe(_ outcome: IgnoreOutcome) -> [SessionAction] {
+        switch outcome {
+        case .ignoring(let name): return [.notice("Ignoring \(name): you will not see their lines or DMs.")]
+        case .unignored(let name): return [.notice("No longer ignoring \(name).")]
+        case .list(let names):
+            return [.notice(names.isEmpty ? "You are ignoring nobody." : "Ignoring: " + names.joined(separator: ", "))]
+        case .noSuchUser: return [.error("No user by that name is online.")]
+        case .toSelf: return [.error("You cannot ignore yourself.")]
+        case .notIgnored: return [.error("You are not ignoring anyone by that name.")]
+        case .listFull: return [.error("You are ignoring \(Hub.ignoreLimit) names already; /unignore some first.")]
+        }
     }
 
     /// Why an operator command did nothing (success speaks for itself: the room sees it).
@@ -125,6 +147,13 @@ extension SessionStateMachine {
             return [.error("You are connected from inside \(network); you cannot ban your own address.")]
         case .bannedNetwork(let network, let disconnected):
             return [.notice("Banned \(network); \(disconnected) user\(disconnected == 1 ? "" : "s") disconnected.")]
+        case .networkTooWide(let network, let narrowest):
+            return [
+                .error(
+                    "\(network) is too wide to ban from chat (at most /\(narrowest)); wider bans belong in the ban file."
+                )
+            ]
+        case .banningTooFast: return [.error("You are banning too fast; wait a minute and try again.")]
         case .notBanned: return [.error("Nothing is banned under \(target).")]
         case .clusterUnavailable: return [.error(pausedLine + " Nothing was changed.")]
         }

@@ -76,6 +76,19 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
+    /// A logged-in user's line that their address's shared budget refused (see `AddressLineBudget`): dropped
+    /// with an error, and counted like a line over the user's own rate limit.
+    public mutating func refuseOverAddressBudget(now: NIODeadline) -> [SessionAction] {
+        guard case .chatting(let name, var throttle) = state else { return [] }
+        let decision = throttle.refuse(now: now)
+        state = .chatting(name: name, throttle: throttle)
+        if decision == .disconnect { return [.error("Disconnected for flooding.")] + close(.flooding) }
+        return [
+            .count(.rateLimitedLine),
+            .error("Your address is sending too fast (all its connections together); that line was dropped."),
+        ]
+    }
+
     /// The connection ended (the peer left, or the server closed it for `reason`).
     public mutating func connectionEnded(_ reason: CloseReason) {
         if case .closing = state { return }

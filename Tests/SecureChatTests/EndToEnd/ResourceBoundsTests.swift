@@ -32,7 +32,7 @@ extension EndToEnd {
             try await withDaemon(
                 arguments: [
                     "--no-tls", "--rate", "0", "--connect-rate", "0", "--max-per-address", "1000", "--log-level",
-                    "notice",
+                    "notice", "--address-rate", "0", "--address-byte-rate", "0",
                 ] + extra, environment: SanitizedBuild.memoryMeasuredChildEnvironment, body)
         }
 

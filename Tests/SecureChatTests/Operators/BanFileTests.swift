@@ -54,7 +54,7 @@ struct BanFileTests {
             let alice = try await TestClient.loggedIn("alice", port: server.port)
             alice.send("/bans")
             #expect(try await alice.readUntil { $0.hasPrefix("* 1 ban") } == "* 1 ban:")
-            #expect(try await alice.readLine()?.hasPrefix("*   bob / 127.0.0.2, by alice at ") == true)
+            #expect(try await alice.readLine()?.hasPrefix("*   #1 bob, by alice at ") == true)
             alice.send("/unban bob")
             #expect(try await alice.readLine() == "* Lifted the ban on bob.")
             try await eventually("the lifted ban to be saved") { Self.savedBans(path)?.isEmpty == true }

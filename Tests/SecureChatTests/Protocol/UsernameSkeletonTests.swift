@@ -20,9 +20,10 @@ struct UsernameSkeletonTests {
         #expect(second.display == newcomer)
     }
 
+    // ("rn", "m") was here: since issue 24 they are one name, as TR39's confusables have it (LookAlikeTests).
     @Test(
         "names that merely resemble each other stay distinct",
-        arguments: [("alice", "alicia"), ("bob", "bobo"), ("x_0", "x-0"), ("ab", "a_b"), ("rn", "m")]
+        arguments: [("alice", "alicia"), ("bob", "bobo"), ("x_0", "x-0"), ("ab", "a_b"), ("rn", "rm"), ("vv", "v")]
     )
     func distinctNames(first: String, second: String) throws {
         #expect(try Username.validate(first).get() != Username.validate(second).get())
@@ -35,7 +36,7 @@ struct UsernameSkeletonTests {
 
     @Test("key(for:) leaves what a name cannot contain alone, so an invalid target never finds anyone")
     func typedInvalid() {
-        #expect(Username.key(for: "bob smith") == "bob smlth")
+        #expect(Username.key(for: "bob smith") == "bob srnlth")  // m reads as rn (issue 24)
         #expect(Username.key(for: "ålice") == "ållce")
     }
 

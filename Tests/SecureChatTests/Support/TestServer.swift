@@ -95,6 +95,10 @@ extension TestServer {
         configuration.maximumConnectionsPerAddress = 100_000
         configuration.connectRatePerAddress = 0
         configuration.fullHandshakeRate = 0
+        configuration.addressLinesPerSecond = 0
+        configuration.addressBytesPerSecond = 0
+        configuration.roomsCreatedPerMinute = 0
+        configuration.directMessagesPerRecipient = 0
         return configuration
     }
 }

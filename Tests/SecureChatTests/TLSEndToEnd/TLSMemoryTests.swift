@@ -106,6 +106,7 @@ struct TLSMemoryTests {
             "--host", "127.0.0.1", "--port", "0", "--tls-port", "0",
             "--cert", TestCertificates.set.certificatePath, "--key", TestCertificates.set.privateKeyPath,
             "--rate", "0", "--connect-rate", "0", "--max-per-address", "100000", "--max-rooms", "\(connections + 100)",
+            "--room-create-rate", "0", "--address-rate", "0", "--address-byte-rate", "0",
             "--log-level", "notice",
         ]
         return try await withProcess(

@@ -64,11 +64,24 @@ public struct Ban: Codable, Sendable, Equatable {
     }
 
     /// How the ban reads in `/bans` (the operators' view; a banned client is never shown it).
-    public var summary: String {
-        var target = [name, address].compactMap { $0 }.joined(separator: " / ")
+    public var summary: String { summary(showingAddress: true) }
+
+    /// How the ban reads in `/bans`: with its address or network only for an operator who may see addresses
+    /// (one configured by certificate); for the others a network shows as `a network`, so the list never
+    /// tells them where a user connects from.
+    public func summary(showingAddress: Bool) -> String {
+        let shownAddress = showingAddress ? address : (network == nil || name != nil ? nil : "a network")
+        var target = [name, shownAddress].compactMap { $0 }.joined(separator: " / ")
         if target.isEmpty { target = "?" }
         var text = "\(target), by \(bannedBy) at \(bannedAt.dateTime)"
         if let reason { text += ": \(reason)" }
         return text
+    }
+
+    /// Networks wider than this many bits (IPv4 /16, IPv6 /32) are refused from chat: only the ban file may
+    /// hold them, so an operator, who under the first-user rule is whoever connected first, cannot ban the
+    /// internet.
+    public static func narrowestChatPrefix(for family: IPAddress.Family) -> Int {
+        family == .ipv4 ? 16 : 32
     }
 }

@@ -49,16 +49,30 @@ public struct BanList: Sendable, Equatable {
 
     /// Removes every ban that names `target`: a name (any look-alike), or an address or network in text (a ban
     /// on exactly that network, as `IPNetwork` reads it: `2001:db8::5` is its /64). Returns what was removed.
-    public mutating func remove(matching target: String) -> [Ban] {
+    ///
+    /// With `includingNamed` false an address or network lifts only bans on a network alone, never a user's
+    /// ban that also names the address it was made from: an operator who may not see addresses cannot find
+    /// one by guessing it at `/unban`.
+    public mutating func remove(matching target: String, includingNamed: Bool = true) -> [Ban] {
         let network = try? IPNetwork(target)
         let key = Username.key(for: target)
         let matches = { (ban: Ban) in
-            if let network { return ban.network == network }
+            if let network { return ban.network == network && (includingNamed || ban.name == nil) }
             return ban.nameKey == key
         }
         let removed = bans.filter(matches)
         if !removed.isEmpty {
             bans.removeAll(where: matches)
+            reindex()
+        }
+        return removed
+    }
+
+    /// Removes every ban with this target. Returns what was removed.
+    mutating func remove(target: Ban.Target) -> [Ban] {
+        let removed = bans.filter { $0.target == target }
+        if !removed.isEmpty {
+            bans.removeAll { $0.target == target }
             reindex()
         }
         return removed

@@ -23,6 +23,10 @@ public final class BanStore: Sendable {
         var onDisk: BanList
         var version = 0
         var savedVersion = 0
+        /// The `#N` handles `/bans` showed, by target and back: stable while the ban exists, never reused.
+        var handles: [Ban.Target: Int] = [:]
+        var targetsByHandle: [Int: Ban.Target] = [:]
+        var nextHandle = 1
     }
 
     private let state: NIOLockedValueBox<State>
@@ -74,14 +78,56 @@ public final class BanStore: Sendable {
         return .added
     }
 
-    public func remove(matching target: String) -> [Ban] {
+    /// Lifts the bans on a name, an address or a network (see `BanList.remove(matching:includingNamed:)`).
+    public func remove(matching target: String, includingNamed: Bool = true) -> [Ban] {
         let removed: [Ban] = state.withLockedValue { state in
-            let removed = state.list.remove(matching: target)
+            let removed = state.list.remove(matching: target, includingNamed: includingNamed)
             if !removed.isEmpty { state.version += 1 }
+            Self.forgetHandles(of: removed, in: &state)
             return removed
         }
         if !removed.isEmpty { scheduleSave() }
         return removed
+    }
+
+    /// Lifts the ban `/bans` showed as `#handle`; nothing for a handle it never showed or whose ban is gone.
+    public func remove(handle: Int) -> [Ban] {
+        let removed: [Ban] = state.withLockedValue { state in
+            guard let target = state.targetsByHandle[handle] else { return [] }
+            let removed = state.list.remove(target: target)
+            if !removed.isEmpty { state.version += 1 }
+            state.targetsByHandle[handle] = nil
+            state.handles[target] = nil
+            return removed
+        }
+        if !removed.isEmpty { scheduleSave() }
+        return removed
+    }
+
+    /// The `#N` handles of `bans` (as `page` listed them), given out on first showing. The table is bounded:
+    /// past twice the list's cap, handles of bans no longer in the list are forgotten.
+    public func handles(of bans: [Ban]) -> [Int] {
+        state.withLockedValue { state in
+            if state.handles.count + bans.count > 2 * capacity {
+                let present = state.list.targets
+                state.handles = state.handles.filter { present.contains($0.key) }
+                state.targetsByHandle = state.targetsByHandle.filter { present.contains($0.value) }
+            }
+            return bans.map { ban in
+                if let handle = state.handles[ban.target] { return handle }
+                let handle = state.nextHandle
+                state.nextHandle += 1
+                state.handles[ban.target] = handle
+                state.targetsByHandle[handle] = ban.target
+                return handle
+            }
+        }
+    }
+
+    private static func forgetHandles(of removed: [Ban], in state: inout State) {
+        for ban in removed {
+            if let handle = state.handles.removeValue(forKey: ban.target) { state.targetsByHandle[handle] = nil }
+        }
     }
 
     /// One page of `/bans` (numbered from 1), the number of pages, and the number of bans.

@@ -15,6 +15,7 @@ extension Hub {
         switch checkTarget(by: id, target) {
         case .failure(let outcome): return outcome
         case .success(let op, let victim):
+            guard chargeBan(by: id) else { return .banningTooFast }
             let victimNetwork = IPAddress(victim.info.address).map(IPNetwork.init(host:))
             let ownNetwork = victimNetwork.map { network in IPAddress(op.info.address).map(network.contains) ?? false }
             let network = ownNetwork == true ? nil : victimNetwork
@@ -34,7 +35,10 @@ extension Hub {
     }
 
     private func banNetwork(_ network: IPNetwork, by op: Member, reason: String?) -> OperatorOutcome {
+        let narrowest = Ban.narrowestChatPrefix(for: network.address.family)
+        if network.prefixLength < narrowest { return .networkTooWide(network.description, narrowest: narrowest) }
         if let own = IPAddress(op.info.address), network.contains(own) { return .ownNetwork(network.description) }
+        guard chargeBan(by: op.info.id) else { return .banningTooFast }
         let ban = Ban(name: nil, network: network, bannedBy: op.name.display, bannedAt: .now(), reason: reason)
         guard bans.add(ban) == .added else { return .banListFull }
         cluster?.banAdded(ban)
@@ -47,23 +51,48 @@ extension Hub {
         return .bannedNetwork(network.description, disconnected: inside.count)
     }
 
-    /// `/unban <name|address|network>`.
+    /// Takes one ban from the operator's budget (`banBurst` at once, then `bansPerMinute`); false when it
+    /// is spent.
+    private func chargeBan(by id: ConnectionID) -> Bool {
+        guard members[id] != nil else { return false }
+        if members[id]!.banBudget == nil { members[id]!.banBudget = configuration.banBudget }
+        return members[id]!.banBudget!.admit(now: .now())
+    }
+
+    /// `/unban <name|address|network|#handle>`. An operator who may not see addresses lifts a user's ban by
+    /// its name or its `/bans` handle: an address lifts only a ban on that network alone, so guessing
+    /// addresses at `/unban` tells nothing.
     public func unban(by id: ConnectionID, target: String) -> OperatorOutcome {
         guard let op = members[id] else { return .noSuchUser }
         guard op.isOperator else { return .notOperator }
         if clusterUnavailable { return .clusterUnavailable }
-        let lifted = bans.remove(matching: target)
+        let lifted: [Ban]
+        if target.hasPrefix("#") {
+            lifted = Int(target.dropFirst()).map { bans.remove(handle: $0) } ?? []
+        } else {
+            lifted = bans.remove(matching: target, includingNamed: maySeeAddresses(op.info))
+        }
         if lifted.isEmpty { return .notBanned }
         cluster?.bansLifted(lifted)
         moderationLog.log("ban lifted", metadata: ["target": "\(target)", "by": "\(op.name)"], to: logger)
         return .done
     }
 
-    /// `/bans [page]`: nil for a non-operator.
+    /// `/bans [page]`: nil for a non-operator. Addresses are in it only for an operator configured by
+    /// certificate; every ban has a `#N` handle that `/unban` takes.
     public func banPage(_ number: Int, seenBy id: ConnectionID) -> BanPage? {
-        guard members[id]?.isOperator == true else { return nil }
+        guard let member = members[id], member.isOperator else { return nil }
         let page = bans.page(number)
-        return BanPage(bans: page.bans, number: number, pages: page.pages, total: page.total)
+        return BanPage(
+            bans: page.bans, number: number, pages: page.pages, total: page.total, handles: bans.handles(of: page.bans),
+            showsAddresses: maySeeAddresses(member.info)
+        )
+    }
+
+    /// Only an operator configured by `--operator-fingerprint` sees addresses: under the first-user rule the
+    /// operator is whoever connected first.
+    func maySeeAddresses(_ info: ClientInfo) -> Bool {
+        isConfiguredOperator(info)
     }
 
     /// `/bans` whole (tests and small lists): nil for a non-operator.
@@ -113,4 +142,8 @@ public struct BanPage: Sendable, Equatable {
     public let number: Int
     public let pages: Int
     public let total: Int
+    /// The `#N` handle of each of `bans`, for `/unban #N`.
+    public var handles: [Int] = []
+    /// Whether the operator asking may see addresses and networks.
+    public var showsAddresses = true
 }
