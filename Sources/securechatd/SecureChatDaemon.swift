@@ -29,7 +29,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Listeners and certificates") var listeners: ListenerOptions
     @OptionGroup(title: "Rooms, history and operators") var hub: HubOptions
     @OptionGroup(title: "Limits and timeouts") var limits: LimitOptions
-    @OptionGroup(title: "Shared budgets: addresses, history") var budgets: SharedBudgetOptions
+    @OptionGroup(title: "Shared budgets: addresses, rooms, history") var budgets: SharedBudgetOptions
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
     @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
 

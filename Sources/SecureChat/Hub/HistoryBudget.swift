@@ -27,6 +27,9 @@ struct HistoryBudget {
         self.byteCapacity = byteCapacity
     }
 
+    /// Entries in the queue, live and stale (for tests: it stays within twice the lines stored, plus 64).
+    var queuedCount: Int { queue.count }
+
     /// A generation for a room being opened.
     mutating func nextGeneration() -> UInt64 {
         lastGeneration &+= 1

@@ -131,6 +131,31 @@ struct FloodBudgetTests {
         #expect(Command.parse("/unignore") == .failure(.usage("/unignore <user>")))
     }
 
+    @Test("end to end: /ignore, the list, and /unignore")
+    func ignoreOverTheWire() async throws {
+        try await withTestServer { server in
+            let alice = try await server.login("alice")
+            let bob = try await server.login("bob")
+            let carol = try await server.login("carol")
+            _ = try await carol.sync()
+            carol.send("/ignore bob")
+            #expect(try await carol.readLine() == "* Ignoring bob: you will not see their lines or DMs.")
+            bob.send("noise")
+            bob.send("/msg carol psst")
+            #expect(try await bob.readUntil { $0.hasPrefix("[dm -> ") } == "[dm -> carol] psst")
+            alice.send("hello")
+            _ = try await alice.sync()
+            #expect(try await carol.sync() == ["alice: hello"])
+            carol.send("/ignore")
+            #expect(try await carol.readLine() == "* Ignoring: bob")
+            carol.send("/unignore BOB")
+            #expect(try await carol.readLine() == "* No longer ignoring bob.")
+            bob.send("back")
+            _ = try await bob.sync()
+            #expect(try await carol.sync() == ["bob: back"])
+        }
+    }
+
     @Test("an ignorer who leaves is forgotten: the ignored user's lines go the ordinary way again")
     func ignorerLeaves() async throws {
         let chat = ReviewHub()

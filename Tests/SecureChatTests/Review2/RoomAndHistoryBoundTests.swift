@@ -71,6 +71,26 @@ struct RoomAndHistoryBoundTests {
         #expect(await chat.hub.historyBudget.bytes == chat.hub.rooms[.lobby]!.history.bytes)
     }
 
+    @Test("the total's queue of lines stays bounded while rooms let lines go themselves and close")
+    func historyQueueStaysBounded() async throws {
+        let chat = ReviewHub {
+            $0.historyLines = 5
+            $0.roomCreationBurst = 1000
+        }
+        try await chat.login("user1", id: 1)
+        for round in 0..<50 {
+            let room = RoomName(parsing: "#r\(round)")!
+            _ = await chat.ask(.join(room), from: 1)
+            for number in 0..<40 { await chat.hub.say(ConnectionID(1), "line \(number)") }
+        }
+        _ = await chat.ask(.leave, from: 1)
+        let budget = await chat.hub.historyBudget
+        let stored = await chat.hub.rooms.values.reduce(0) { $0 + $1.history.count }
+        #expect(budget.lines == stored)
+        #expect(budget.queuedCount <= 2 * stored + 64 + 1)
+        #expect(budget.bytes == (await chat.hub.rooms.values.reduce(0) { $0 + $1.history.bytes }))
+    }
+
     @Test("--help names the history bounds")
     func historyBoundsInHelp() async throws {
         let (status, help) = try await ProcessRunner.runToEnd(DaemonProcess.executable, ["--help"])
