@@ -8,7 +8,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(
         name: .customLong("cluster"),
         help: ArgumentHelp(
-            "Join a cluster through PostgreSQL: postgres://user:password@host:5432/db[?sslmode=require].",
+            "Join a cluster through PostgreSQL: "
+                + "postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem (libpq's meanings).",
             discussion: "Or set SECURECHAT_CLUSTER_URL, which keeps the password out of ps.",
             valueName: "url"))
     var url: String?

@@ -32,16 +32,15 @@ public struct ClusterConfiguration: Sendable {
     }
 }
 
-/// A `postgres://` URL, as libpq reads it: user, password, host, port, database, and `sslmode`
-/// (`disable`, `prefer`, `require`, `verify-full`) with `sslrootcert` for a CA file.
+/// A `postgres://` URL, as libpq reads it: user, password, host, port, database, and `sslmode` with `sslrootcert`
+/// (see ``ClusterTLSMode``).
 struct ClusterURL {
     let host: String
     let port: Int
     let user: String
     let password: String?
     let database: String?
-    let sslMode: String
-    let rootCertificate: String?
+    let tls: ClusterTLSMode
 
     init(_ text: String) throws {
         guard let components = URLComponents(string: text),
@@ -61,27 +60,15 @@ struct ClusterURL {
         self.database = path.isEmpty ? nil : path
         let query = Dictionary(
             (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
-        self.sslMode = query["sslmode"] ?? "prefer"
-        self.rootCertificate = query["sslrootcert"]
-        guard ["disable", "prefer", "require", "verify-full"].contains(sslMode) else {
-            throw ConfigurationError(
-                "--cluster URL: sslmode=\(sslMode) is not one of disable, prefer, require, verify-full")
-        }
+        self.tls = try ClusterTLSMode(sslMode: query["sslmode"], rootCertificate: query["sslrootcert"])
     }
 
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if sslMode != "verify-full" {
-            // As libpq: `prefer` and `require` encrypt without checking who answers; `verify-full` checks.
-            tls.certificateVerification = .none
-        } else if let rootCertificate {
-            tls.trustRoots = .file(rootCertificate)
-        }
         let mode: PostgresConnection.Configuration.TLS
-        switch sslMode {
-        case "disable": mode = .disable
-        case "prefer": mode = .prefer(try NIOSSLContext(configuration: tls))
-        default: mode = .require(try NIOSSLContext(configuration: tls))
+        switch (tls.encryption, tls.tlsConfiguration) {
+        case (.ifOffered, let configuration?): mode = .prefer(try NIOSSLContext(configuration: configuration))
+        case (.always, let configuration?): mode = .require(try NIOSSLContext(configuration: configuration))
+        default: mode = .disable
         }
         return PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: mode)

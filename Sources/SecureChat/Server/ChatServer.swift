@@ -75,7 +75,8 @@ public final class ChatServer: Service, Sendable {
         let counters = ServerCounters()
         let metrics = ServerMetrics(counters: counters)
         let cluster = try configuration.cluster.map { cluster in
-            try ClusterLink(
+            try cluster.warnIfPasswordExposed(logger: logger)
+            return try ClusterLink(
                 configuration: cluster, historyLines: configuration.historyLines, bans: bans,
                 registry: metrics.registry, logger: logger, group: group)
         }

@@ -21,6 +21,8 @@ struct TestPostgres: Sendable {
     let user = "securechat"
     let database = "postgres"
     let directory: String
+    /// Whether the server also takes TLS, with the `server.crt` and `server.key` beside its data.
+    var tls = false
 
     /// The folder with `initdb`, `pg_ctl` and `postgres`, if installed.
     static let binaries: String? = {
@@ -40,8 +42,12 @@ struct TestPostgres: Sendable {
         "PostgreSQL server binaries are not installed (apt-get install postgresql); .ci/run installs them"
 
     /// Starts a server, runs `body` with it, stops it.
-    static func with<T: Sendable>(_ body: (TestPostgres) async throws -> T) async throws -> T {
-        let server = try await start()
+    /// With `tls`, the server also takes TLS with that certificate chain and key (a development set's).
+    static func with<T: Sendable>(
+        tls: DevelopmentCertificateSet? = nil,
+        _ body: (TestPostgres) async throws -> T
+    ) async throws -> T {
+        let server = try await start(tls: tls)
         do {
             let result = try await body(server)
             await server.stop()
@@ -54,7 +60,7 @@ struct TestPostgres: Sendable {
 
     /// A port chosen free can be taken before the server binds it (the other tests connect all the time, and
     /// outgoing connections take ports from the same range), so a failed start is tried again on a new port.
-    private static func start() async throws -> TestPostgres {
+    private static func start(tls: DevelopmentCertificateSet?) async throws -> TestPostgres {
         guard let binaries else { throw TestPostgresError("no PostgreSQL server binaries") }
         var lastError: any Error = TestPostgresError("no attempt")
         for _ in 0..<5 {
@@ -67,7 +73,17 @@ struct TestPostgres: Sendable {
                     throw TestPostgresError("cannot hand \(directory) to the postgres user")
                 }
             }
-            let server = TestPostgres(port: try await freePort(), directory: directory)
+            let server = TestPostgres(port: try await freePort(), directory: directory, tls: tls != nil)
+            if let tls {
+                // PostgreSQL reads its key only if it is the key's owner and nobody else may read it.
+                for (source, name) in [(tls.certificatePath, "server.crt"), (tls.privateKeyPath, "server.key")] {
+                    let copy = "\(directory)/\(name)"
+                    try FileManager.default.copyItem(atPath: source, toPath: copy)
+                    guard chmod(copy, 0o600) == 0,
+                        owner.map({ chown(copy, $0.pointee.pw_uid, $0.pointee.pw_gid) == 0 }) ?? true
+                    else { throw TestPostgresError("cannot hand \(copy) to the server") }
+                }
+            }
             do {
                 try await server.start(binaries: binaries, asPostgres: owner != nil)
                 return server
@@ -105,6 +121,7 @@ struct TestPostgres: Sendable {
 
     private var serverOptions: String {
         "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off"
+            + (tls ? " -c ssl=on -c ssl_cert_file=\(directory)/server.crt -c ssl_key_file=\(directory)/server.key" : "")
     }
 
     /// Stops the server (fast: open connections are cut), keeping its data, as an outage would.
