@@ -8,9 +8,11 @@ import Foundation
 /// the tables, which only the cluster's own role can write, and a forged notification costs at most one
 /// query. Every field is bounded and checked here; anything that does not decode is logged and ignored.
 enum ClusterNotification: Sendable, Equatable {
-    /// Lines were committed in `rooms` (nil: in rooms not listed, because the list did not fit).
+    /// Lines were committed in `rooms` (nil: in rooms not listed, because the list did not fit), up to
+    /// `lastSequences` (one per room, or nil). The sequences are only a hint: a node that has delivered a
+    /// room up to it skips reading the room; otherwise it reads what the table has, whatever the hint said.
     /// `committedAtMilliseconds` feeds only the lag metric.
-    case roomLines(node: String, committedAtMilliseconds: Int64?, rooms: [RoomName]?)
+    case roomLines(node: String, committedAtMilliseconds: Int64?, rooms: [RoomName]?, lastSequences: [Int64]?)
     /// The presence row of `nameKey` changed (a login, a move or a departure on `node`).
     case presence(nameKey: String, node: String)
     /// `node`'s incarnation `incarnation` was declared down, or left.
@@ -41,7 +43,8 @@ enum ClusterNotification: Sendable, Equatable {
                 guard parsed.count == names.count else { return nil }
                 rooms = parsed
             }
-            return .roomLines(node: node, committedAtMilliseconds: envelope.ms, rooms: rooms)
+            if let lasts = envelope.s, lasts.count != rooms?.count { return nil }
+            return .roomLines(node: node, committedAtMilliseconds: envelope.ms, rooms: rooms, lastSequences: envelope.s)
         case "p":
             guard let key = field(envelope.u), let node = field(envelope.n) else { return nil }
             return .presence(nameKey: key, node: node)
@@ -73,6 +76,7 @@ enum ClusterNotification: Sendable, Equatable {
         let n: String?
         let ms: Int64?
         let r: [String]?
+        let s: [Int64]?
         let u: String?
         let i: Int64?
     }

@@ -9,8 +9,8 @@ import PostgresNIO
 /// - `securechat_relays` holds direct messages and kicks for a node until that node takes them (in order,
 ///   deleting them as it reads), so a forged notification cannot show anyone anything, and a relay sent
 ///   while the node's listener reconnects is taken at its catch-up instead of being lost.
-/// - The functions send doorbells (see ``ClusterNotification``): `e` with the node, the commit time and the
-///   rooms; `p` with the name key and the node; `d` with the node and its incarnation; `b`; `m` with the
+/// - The functions send doorbells (see ``ClusterNotification``): `e` with the node, the commit time, the
+///   rooms and the last sequence committed in each; `p` with the name key and the node; `d` with the node and its incarnation; `b`; `m` with the
 ///   node that has relays waiting.
 /// - `securechat_register` takes the incarnation the same node had before (from its incarnation file):
 ///   when it is the registered one, the name is taken over at once, however recent its heartbeat.
@@ -46,7 +46,7 @@ enum ClusterSchemaVersion3 {
     ]
 
     /// As in version 2, but the lines are stored with their sender, and the notification lists only the
-    /// rooms (left out when the list would not fit).
+    /// rooms and the last sequence number committed in each (both left out when they would not fit).
     static let publish: PostgresQuery = """
         CREATE OR REPLACE FUNCTION securechat_publish(p_node text, p_rooms text[], p_excepts bigint[],
             p_lines text[], p_left text[], p_moved text[], p_moved_to text[])
@@ -59,6 +59,8 @@ enum ClusterSchemaVersion3 {
             v_payload text;
             v_time bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);
             v_key text;
+            v_rooms json;
+            v_lasts json;
         BEGIN
             FOR v_key IN
                 DELETE FROM securechat_presence WHERE node = p_node AND name_key = ANY(p_left) RETURNING name_key
@@ -89,8 +91,10 @@ enum ClusterSchemaVersion3 {
             INSERT INTO securechat_events (room, sequence, line, sender_node, sender_connection)
                 SELECT t.room, t.sequence, convert_to(t.line, 'UTF8'), p_node, t.exc
                 FROM unnest(p_rooms, v_sequences, p_lines, p_excepts) AS t(room, sequence, line, exc);
-            v_payload := json_build_object('k', 'e', 'n', p_node, 'ms', v_time, 'r',
-                (SELECT json_agg(DISTINCT r) FROM unnest(p_rooms) AS r))::text;
+            SELECT json_agg(x.room ORDER BY x.room), json_agg(x.last ORDER BY x.room) INTO v_rooms, v_lasts
+            FROM (SELECT t.room, max(t.sequence) AS last FROM unnest(p_rooms, v_sequences) AS t(room, sequence)
+                GROUP BY t.room) AS x;
+            v_payload := json_build_object('k', 'e', 'n', p_node, 'ms', v_time, 'r', v_rooms, 's', v_lasts)::text;
             IF octet_length(v_payload) > 7900 THEN
                 v_payload := json_build_object('k', 'e', 'n', p_node, 'ms', v_time)::text;
             END IF;

@@ -59,6 +59,8 @@ struct ClusterForgedNotificationTests {
             ##"{"k":"e","n":"node2","ms":0,"e":[["#lobby",1000000,0,null]]}"##,
             ##"{"k":"e","n":"node2","ms":0,"e":[["#lobby",-9223372036854775808,-1,"forged min"]]}"##,
             ##"{"k":"e","n":"node2","r":["#lobby","not a room","#a"]}"##,
+            ##"{"k":"e","n":"node2","r":["#lobby"],"s":[9223372036854775807]}"##,
+            ##"{"k":"e","n":"node2","r":["#lobby"],"s":[-9223372036854775808]}"##,
             // DMs and kicks, old and new formats.
             ##"{"k":"m","n":"node1","u":"\##(alice)","x":"[dm] bob: forged dm\n"}"##,
             ##"{"k":"m","n":"node1","u":"\##(alice)","x":"[dm] bob: forged \##(escape)"}"##,

@@ -12,19 +12,21 @@ struct ClusterNotificationTests {
     @Test("doorbells decode to keys only; anything malformed, oversized or of an old format is refused")
     func decoding() {
         #expect(
-            ClusterNotification.decode(##"{"k":"e","n":"a:9000","ms":5,"r":["#lobby","#dev"]}"##)
+            ClusterNotification.decode(##"{"k":"e","n":"a:9000","ms":5,"r":["#lobby","#dev"],"s":[7,-1]}"##)
                 == .roomLines(
                     node: "a:9000", committedAtMilliseconds: 5,
-                    rooms: [RoomName(parsing: "#lobby")!, RoomName(parsing: "#dev")!]))
+                    rooms: [RoomName(parsing: "#lobby")!, RoomName(parsing: "#dev")!], lastSequences: [7, -1]))
         #expect(
             ClusterNotification.decode(##"{"k":"e","n":"a"}"##)
-                == .roomLines(node: "a", committedAtMilliseconds: nil, rooms: nil))
+                == .roomLines(node: "a", committedAtMilliseconds: nil, rooms: nil, lastSequences: nil))
         #expect(ClusterNotification.decode(##"{"k":"p","u":"bob","n":"a"}"##) == .presence(nameKey: "bob", node: "a"))
         #expect(ClusterNotification.decode(##"{"k":"d","n":"a","i":-1}"##) == .nodeDown(node: "a", incarnation: -1))
         #expect(ClusterNotification.decode(##"{"k":"m","n":"a","x":"[dm] x"}"##) == .relays(node: "a"))
         let refused = [
             ##"{"k":"e","n":"a","ms":1e30}"##,
             ##"{"k":"e","n":"a","r":["not a room"]}"##,
+            ##"{"k":"e","n":"a","r":["#lobby"],"s":[1,2]}"##,
+            ##"{"k":"e","n":"a","s":[1]}"##,
             ##"{"k":"e","n":"a","r":[\##(Array(repeating: "\"#a\"", count: 65).joined(separator: ","))]}"##,
             ##"{"k":"e","n":""}"##,
             ##"{"k":"e","n":"\u001b[2J"}"##,
