@@ -98,7 +98,7 @@ extension ClusterLink {
             let fetched = try await roomEvents(
                 """
                 SELECT room, sequence, floor(extract(epoch FROM said_at))::bigint, convert_from(line, 'UTF8'),
-                    sender_node, sender_connection
+                    sender_node, sender_connection, kind, sender_name, body
                 FROM securechat_events
                 WHERE room = \(gap.room.value) AND sequence >= \(gap.from) AND sequence < \(gap.upTo)
                 ORDER BY sequence
@@ -138,27 +138,28 @@ extension ClusterLink {
         return try await roomEvents(
             """
             SELECT e.room, e.sequence, floor(extract(epoch FROM e.said_at))::bigint, convert_from(e.line, 'UTF8'),
-                e.sender_node, e.sender_connection
+                e.sender_node, e.sender_connection, e.kind, e.sender_name, e.body
             FROM unnest(\(rooms)::text[], \(sequences)::bigint[]) AS k(room, last)
             JOIN securechat_events e ON e.room = k.room AND e.sequence > k.last
             ORDER BY e.room, e.sequence
             """, on: connection)
     }
 
-    /// Room lines read from the table, each sanitised (``ReceivedText``); one with nothing printable left
-    /// keeps its place in the sequence and is delivered to nobody.
+    /// Room lines read from the table, each validated, sanitised and rendered (``StoredEvent``); one with
+    /// nothing to show keeps its place in the sequence and is delivered to nobody.
     private func roomEvents(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [RoomEvent] {
         var events: [RoomEvent] = []
         let rows = try await connection.query(query, logger: logger)
-        for try await (room, sequence, time, text, senderNode, senderConnection) in rows.decode(
-            (String, Int64, Int64, String, String, Int64).self)
+        for try await (room, sequence, time, text, senderNode, senderConnection, kind, senderName, body) in rows.decode(
+            (String, Int64, Int64, String, String, Int64, String, String, String).self)
         {
             guard let room = RoomName(parsing: room) else { continue }
             events.append(
                 RoomEvent(
                     room: room, sequence: sequence, time: Timestamp(secondsSinceEpoch: Int(time)), node: senderNode,
                     except: senderConnection == 0 ? nil : ConnectionID(UInt64(bitPattern: senderConnection)),
-                    line: ReceivedText.line(text) ?? ByteBuffer()))
+                    line: StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text) ?? ByteBuffer()
+                ))
         }
         return events
     }
@@ -173,7 +174,7 @@ extension ClusterLink {
                 let rows = try await connection.query(
                     """
                     SELECT r.last_sequence, e.sequence, floor(extract(epoch FROM e.said_at))::bigint,
-                        convert_from(e.line, 'UTF8')
+                        convert_from(e.line, 'UTF8'), e.kind, e.sender_name, e.body
                     FROM (SELECT \(room.value)::text AS name) AS k
                     LEFT JOIN securechat_rooms r ON r.name = k.name
                     LEFT JOIN LATERAL (
@@ -183,11 +184,13 @@ extension ClusterLink {
                     """, logger: logger)
                 var last: Int64 = 0
                 var history: [History.Entry] = []
-                for try await (lastSequence, sequence, time, text) in rows.decode(
-                    (Int64?, Int64?, Int64?, String?).self)
+                for try await (lastSequence, sequence, time, text, kind, senderName, body) in rows.decode(
+                    (Int64?, Int64?, Int64?, String?, String?, String?, String?).self)
                 {
                     last = lastSequence ?? 0
-                    if sequence != nil, let time, let text, let line = ReceivedText.line(text) {
+                    if sequence != nil, let time, let text, let kind, let senderName, let body,
+                        let line = StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text)
+                    {
                         history.append(.init(time: Timestamp(secondsSinceEpoch: Int(time)), line: line))
                     }
                 }

@@ -201,8 +201,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// `* bob left #lobby (reason)`, published for a member whose node cannot say it any more.
     func announceDeparture(of name: String, from room: String, reason: CloseReason) {
         guard let room = RoomName(parsing: room) else { return }
-        let line = ServerLine.notice(reason.leaveNotice(name: name, room: room))
-        publish(room: room, line: line, except: nil, receipt: nil)
+        publish(room: room, line: .notice(reason.leaveNotice(name: name, room: room)), except: nil, receipt: nil)
     }
 
     static func departures(_ rows: PostgresRowSequence) async throws -> [(String, String)] {

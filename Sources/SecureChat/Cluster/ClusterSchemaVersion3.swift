@@ -3,9 +3,10 @@ import PostgresNIO
 /// Schema version 3: notifications become doorbells, events carry their sender, DMs and kicks are stored,
 /// and a node can take over its own name at once after a crash.
 ///
-/// - `securechat_events` gains `sender_node` and `sender_connection`: a node reads every line from the
-///   table (never from a notification), and its sender's connection does not get it back, live, from
-///   catch-up or from a gap fill alike.
+/// - `securechat_events` holds structured events: `kind`, `sender_name`, `sender_node`,
+///   `sender_connection` and `body` (rows of version 2 keep their rendered `line`, and an empty kind). A
+///   node reads every line from the table (never from a notification), validates, sanitises and renders
+///   it, and the sender's connection does not get it back, live, from catch-up or from a gap fill alike.
 /// - `securechat_relays` holds direct messages and kicks for a node until that node takes them (in order,
 ///   deleting them as it reads), so a forged notification cannot show anyone anything, and a relay sent
 ///   while the node's listener reconnects is taken at its catch-up instead of being lost.
@@ -20,8 +21,11 @@ enum ClusterSchemaVersion3 {
     static let statements: [PostgresQuery] = [
         """
         ALTER TABLE securechat_events
+            ADD COLUMN kind text NOT NULL DEFAULT '',
+            ADD COLUMN sender_name text NOT NULL DEFAULT '',
             ADD COLUMN sender_node text NOT NULL DEFAULT '',
-            ADD COLUMN sender_connection bigint NOT NULL DEFAULT 0
+            ADD COLUMN sender_connection bigint NOT NULL DEFAULT 0,
+            ADD COLUMN body text NOT NULL DEFAULT ''
         """,
         """
         CREATE TABLE securechat_relays (
@@ -37,6 +41,7 @@ enum ClusterSchemaVersion3 {
         )
         """,
         "CREATE INDEX securechat_relays_by_node ON securechat_relays (node, id)",
+        "DROP FUNCTION securechat_publish(text, text[], bigint[], text[], text[], text[], text[])",
         publish,
         claim,
         "DROP FUNCTION securechat_register(text, bigint, bigint)",
@@ -45,11 +50,12 @@ enum ClusterSchemaVersion3 {
         retire,
     ]
 
-    /// As in version 2, but the lines are stored with their sender, and the notification lists only the
-    /// rooms and the last sequence number committed in each (both left out when they would not fit).
+    /// As in version 2, but the lines are stored as events (kind `chat` or `notice`, the sender's name, node
+    /// and connection, the text; `line` is left empty, each node renders), and the notification lists only
+    /// the rooms and the last sequence number committed in each (both left out when they would not fit).
     static let publish: PostgresQuery = """
-        CREATE OR REPLACE FUNCTION securechat_publish(p_node text, p_rooms text[], p_excepts bigint[],
-            p_lines text[], p_left text[], p_moved text[], p_moved_to text[])
+        CREATE FUNCTION securechat_publish(p_node text, p_rooms text[], p_excepts bigint[], p_kinds text[],
+            p_names text[], p_texts text[], p_left text[], p_moved text[], p_moved_to text[])
         RETURNS bigint[] LANGUAGE plpgsql AS $fn$
         DECLARE
             v_next jsonb := '{}';
@@ -88,9 +94,11 @@ enum ClusterSchemaVersion3 {
                 v_sequences := v_sequences || v_sequence;
             END LOOP;
             UPDATE securechat_rooms SET last_sequence = (v_next ->> name)::bigint WHERE name = ANY(p_rooms);
-            INSERT INTO securechat_events (room, sequence, line, sender_node, sender_connection)
-                SELECT t.room, t.sequence, convert_to(t.line, 'UTF8'), p_node, t.exc
-                FROM unnest(p_rooms, v_sequences, p_lines, p_excepts) AS t(room, sequence, line, exc);
+            INSERT INTO securechat_events (room, sequence, line, kind, sender_name, sender_node, sender_connection,
+                body)
+                SELECT t.room, t.sequence, ''::bytea, t.kind, t.name, p_node, t.exc, t.body
+                FROM unnest(p_rooms, v_sequences, p_kinds, p_names, p_excepts, p_texts)
+                    AS t(room, sequence, kind, name, exc, body);
             SELECT json_agg(x.room ORDER BY x.room), json_agg(x.last ORDER BY x.room) INTO v_rooms, v_lasts
             FROM (SELECT t.room, max(t.sequence) AS last FROM unnest(p_rooms, v_sequences) AS t(room, sequence)
                 GROUP BY t.room) AS x;

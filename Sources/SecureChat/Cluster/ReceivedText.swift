@@ -29,3 +29,23 @@ enum ReceivedText {
         return String(cut)
     }
 }
+
+/// A stored event rendered for users here: a chat line only from a valid name, a notice, or (a row of schema
+/// version 2) the line as it was stored; every text sanitised. nil when there is nothing to show.
+enum StoredEvent {
+    static func render(kind: String, senderName: String, body: String, line: String) -> ByteBuffer? {
+        switch kind {
+        case "chat":
+            guard case .success(let name) = Username.validate(senderName) else { return nil }
+            let text = ReceivedText.field(body)
+            return text.isEmpty ? nil : ServerLine.chat(from: name.display, text)
+        case "notice":
+            let text = ReceivedText.field(body)
+            return text.isEmpty ? nil : ServerLine.notice(text)
+        case "":
+            return ReceivedText.line(line)
+        default:
+            return nil
+        }
+    }
+}

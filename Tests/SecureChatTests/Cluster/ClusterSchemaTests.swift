@@ -85,17 +85,21 @@ struct ClusterSchemaTests {
                     logger: Self.logger)
 
                 #expect(try await ClusterSchema.migrate(client, logger: Self.logger) == 2)
-                // The line of version 2 has no sender recorded; a line committed now has its sender.
+                // The line of version 2 keeps its rendered line and has no kind; one committed now is an event.
                 try await client.query(
-                    "SELECT securechat_publish('a:9000', '{#lobby}', '{5}', '{\"alice: again\"}', '{}', '{}', '{}')",
-                    logger: Self.logger)
-                let senders = try await Self.count(
                     """
-                    SELECT (count(*) FILTER (WHERE sequence = 1 AND sender_node = '' AND sender_connection = 0)
-                        + 10 * count(*) FILTER (WHERE sequence = 2 AND sender_node = 'a:9000' AND sender_connection = 5))
-                        ::bigint FROM securechat_events
+                    SELECT securechat_publish('a:9000', '{#lobby}', '{5}', '{chat}', '{alice}', '{again}', '{}', '{}',
+                        '{}')
+                    """, logger: Self.logger)
+                let rows = try await Self.count(
+                    """
+                    SELECT (count(*) FILTER (WHERE sequence = 1 AND kind = '' AND sender_node = ''
+                            AND convert_from(line, 'UTF8') = 'alice: hi')
+                        + 10 * count(*) FILTER (WHERE sequence = 2 AND kind = 'chat' AND sender_name = 'alice'
+                            AND sender_node = 'a:9000' AND sender_connection = 5 AND body = 'again'))::bigint
+                    FROM securechat_events
                     """, client)
-                #expect(senders == 11)
+                #expect(rows == 11)
                 // The node registered under version 2, its heartbeat fresh, is taken over by its own incarnation
                 // only.
                 await #expect(throws: PSQLError.self) {
