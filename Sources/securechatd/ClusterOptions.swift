@@ -36,6 +36,13 @@ struct ClusterOptions: ParsableArguments {
         if resolvedURL == nil, nodeName != nil {
             throw ValidationError("--node-name needs --cluster (or SECURECHAT_CLUSTER_URL)")
         }
+        // Other nodes ignore notifications naming a node they cannot read (ClusterNotification's bounds).
+        if let nodeName,
+            nodeName.isEmpty || nodeName.utf8.count > 255
+                || nodeName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            throw ValidationError("--node-name must be 1-255 bytes without control characters")
+        }
         if resolvedURL == nil, incarnationFile != nil {
             throw ValidationError("--incarnation-file needs --cluster (or SECURECHAT_CLUSTER_URL)")
         }

@@ -141,4 +141,20 @@ struct ClusterRestartTests {
             }
         }
     }
+
+    @Test("a node name other nodes would not read (too long, control characters) is refused at start")
+    func unreadableNodeNameIsRefused() async throws {
+        for name in [String(repeating: "n", count: 256), "node\u{1b}[2J"] {
+            let command = [
+                "--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--cluster",
+                "postgres://securechat@127.0.0.1:1/securechat?sslmode=disable", "--node-name", name,
+            ]
+            let (status, log) = try await withProcess(DaemonProcess.executable, command, collecting: .standardError) {
+                process in
+                (try await process.waitForExit(timeout: .seconds(60)), process.lines)
+            }
+            #expect(status != 0)
+            #expect(log.contains { $0.contains("--node-name must be 1-255 bytes") }, "\(log.suffix(5))")
+        }
+    }
 }
