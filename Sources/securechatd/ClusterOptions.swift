@@ -18,6 +18,14 @@ struct ClusterOptions: ParsableArguments {
     var nodeName: String?
 
     @Option(
+        name: .customLong("incarnation-file"),
+        help: ArgumentHelp(
+            "The file that lets this node take its name over at once after a crash"
+                + " (default: securechat-NODE.incarnation in the working directory).",
+            valueName: "path"))
+    var incarnationFile: String?
+
+    @Option(
         name: .customLong("node-timeout"),
         help: "Seconds of silence after which the other nodes declare a node down.")
     var nodeTimeout: Double = 10
@@ -29,6 +37,16 @@ struct ClusterOptions: ParsableArguments {
         if resolvedURL == nil, nodeName != nil {
             throw ValidationError("--node-name needs --cluster (or SECURECHAT_CLUSTER_URL)")
         }
+        // Other nodes ignore notifications naming a node they cannot read (ClusterNotification's bounds).
+        if let nodeName,
+            nodeName.isEmpty || nodeName.utf8.count > 255
+                || nodeName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            throw ValidationError("--node-name must be 1-255 bytes without control characters")
+        }
+        if resolvedURL == nil, incarnationFile != nil {
+            throw ValidationError("--incarnation-file needs --cluster (or SECURECHAT_CLUSTER_URL)")
+        }
     }
 
     /// After the listeners are set (the default node name uses the plaintext port).
@@ -37,6 +55,7 @@ struct ClusterOptions: ParsableArguments {
         let name = nodeName ?? "\(Self.hostname()):\(configuration.plaintextPort)"
         configuration.cluster = ClusterConfiguration(
             url: url, nodeName: name, nodeTimeout: .milliseconds(Int64(nodeTimeout * 1000)))
+        configuration.cluster?.incarnationFile = incarnationFile
     }
 
     /// `--cluster`, else the environment's URL.

@@ -14,6 +14,9 @@ public struct ClusterConfiguration: Sendable {
     /// Committed lines older than the history are kept this long more, so that a node whose link dropped for
     /// less than this catches up every line it missed.
     public var catchUpWindow: TimeAmount = .minutes(10)
+    /// The file that lets this node, restarted on the same machine after a crash, take its name over at once
+    /// (``IncarnationFile``); nil: `securechat-NODE.incarnation` in the working directory.
+    public var incarnationFile: String?
 
     public init(url: String, nodeName: String, nodeTimeout: TimeAmount = .seconds(10)) {
         self.url = url

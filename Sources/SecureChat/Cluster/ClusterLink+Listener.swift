@@ -40,56 +40,52 @@ extension ClusterLink {
         }
     }
 
+    /// One doorbell (see ``ClusterNotification``): what it points at is read from the tables, and only what
+    /// they confirm is acted on.
     private func handle(_ payload: String, on connection: PostgresConnection) async throws {
         guard let hub, let notification = ClusterNotification.decode(payload) else {
             logger.warning(
-                "ignored a cluster notification it could not read", metadata: ["payload": "\(payload.prefix(200))"])
+                "ignored a cluster notification it could not read",
+                metadata: ["payload": "\(ReceivedText.field(String(payload.prefix(200))))"])
             return
         }
         switch notification {
-        case .roomLines(let node, let committedAt, let lines):
-            let lag = Int64(Date().timeIntervalSince1970 * 1000) - committedAt
-            if lag >= 0 { metrics.notificationLag.record(.milliseconds(lag)) }
-            var events: [RoomEvent] = []
-            events.reserveCapacity(lines.count)
-            var missing: [ClusterNotification.Line] = []
-            for line in lines where line.text == nil { missing.append(line) }
-            let fetched = missing.isEmpty ? [:] : try await lineTexts(missing, on: connection)
-            let time = Timestamp(secondsSinceEpoch: Int(committedAt / 1000))
-            for line in lines {
-                guard let room = RoomName(parsing: line.room),
-                    let text = line.text ?? fetched[Key(room: line.room, sequence: line.sequence)]
-                else { continue }
-                events.append(
-                    RoomEvent(
-                        room: room, sequence: line.sequence, time: time, node: node,
-                        except: line.except == 0 ? nil : ConnectionID(UInt64(bitPattern: line.except)),
-                        line: ByteBuffer(string: text)))
+        case .roomLines(_, let committedAt, let rooms, let lastSequences):
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if let lag = ClusterNotification.lagMilliseconds(committedAt: committedAt, now: now) {
+                metrics.notificationLag.record(.milliseconds(lag))
             }
-            try await apply(events, to: hub, on: connection)
-        case .loggedIn(let presence):
-            guard presence.n != nodeName, let remote = Self.remotePresence(presence) else { return }
-            await hub.applyPresence(.loggedIn(remote))
-        case .moved(let key, let node, let room):
-            guard node != nodeName, let room = RoomName(parsing: room) else { return }
-            await hub.applyPresence(.moved(nameKey: key, node: node, room: room))
-        case .left(let key, let node):
+            var known = await hub.lastSequences(of: rooms)
+            // A room delivered up to the hint has nothing new from this commit (an earlier read took it): under
+            // load one read serves many notifications. A forged hint can only save or cost one read.
+            if let rooms, let lastSequences {
+                for (room, last) in zip(rooms, lastSequences) where (known[room].map { $0 >= last }) == true {
+                    known[room] = nil
+                }
+            }
+            guard !known.isEmpty else { return }
+            let events = try await events(after: known, on: connection)
+            if !events.isEmpty { try await apply(events, to: hub, on: connection) }
+        case .presence(let key, let node):
             guard node != nodeName else { return }
-            await hub.applyPresence(.left(nameKey: key, node: node))
+            let row = try await remotePresence(nameKey: key, on: connection)
+            await hub.refreshRemote(nameKey: key, to: row)
         case .nodeDown(let node, let incarnation):
             if node == nodeName {
+                // Believed only when the table agrees that this incarnation is no longer the registered one.
+                guard incarnation == self.incarnation, !isRetiring,
+                    try await !isRegistered(as: incarnation, on: connection)
+                else { return }
                 await lostPlace(incarnation: incarnation)
             } else {
-                await hub.nodeLost(node)
+                await hub.replaceRemotePresence(
+                    ofNode: node, with: try await remotePresence(ofNode: node, on: connection))
             }
         case .bansChanged:
             try await reloadBans(on: connection)
-        case .directMessage(let node, let key, let line):
+        case .relays(let node):
             guard node == nodeName else { return }
-            await hub.deliverRelayedDirectMessage(to: key, ByteBuffer(string: line))
-        case .kick(let node, let key, let action, let by, let reason):
-            guard node == nodeName, let action = CloseReason.Moderation.Action(rawValue: action) else { return }
-            await hub.removeRelayed(key, reason: .removedByOperator(.init(action, by: by, reason: reason)))
+            try await takeRelays(on: connection)
         }
     }
 
@@ -100,8 +96,13 @@ extension ClusterLink {
         var lost: Set<RoomName> = []
         while let gap = await hub.applyRoomEvents(pending, acceptingGapsIn: lost) {
             let fetched = try await roomEvents(
-                "SELECT room, sequence, floor(extract(epoch FROM said_at))::bigint, convert_from(line, 'UTF8') FROM securechat_events WHERE room = \(gap.room.value) AND sequence >= \(gap.from) AND sequence < \(gap.upTo) ORDER BY sequence",
-                on: connection)
+                """
+                SELECT room, sequence, floor(extract(epoch FROM said_at))::bigint, convert_from(line, 'UTF8'),
+                    sender_node, sender_connection, kind, sender_name, body
+                FROM securechat_events
+                WHERE room = \(gap.room.value) AND sequence >= \(gap.from) AND sequence < \(gap.upTo)
+                ORDER BY sequence
+                """, on: connection)
             metrics.gapLinesFetched.increment(by: Int64(fetched.count))
             if fetched.first?.sequence != gap.from { lost.insert(gap.room) }
             pending = fetched + pending
@@ -122,54 +123,43 @@ extension ClusterLink {
         // Only after an outage (while logins are refused): on a link that never dropped, a login's claim may
         // be in the table and not yet in the hub, and putting presence "right" would delete it.
         if !isLinked { try await reconcilePresence(await hub.localPresence(), on: connection) }
-        let known = await hub.lastSequences()
-        let rooms = known.keys.map(\.value)
-        let sequences = rooms.map { known[RoomName(parsing: $0)!] ?? 0 }
-        let missed = try await roomEvents(
-            """
-            SELECT e.room, e.sequence, floor(extract(epoch FROM e.said_at))::bigint, convert_from(e.line, 'UTF8')
-            FROM unnest(\(rooms)::text[], \(sequences)::bigint[]) AS k(room, last)
-            JOIN securechat_events e ON e.room = k.room AND e.sequence > k.last
-            ORDER BY e.room, e.sequence
-            """, on: connection)
+        try await takeRelays(on: connection)
+        let missed = try await events(after: await hub.lastSequences(), on: connection)
         if !missed.isEmpty { try await apply(missed, to: hub, on: connection) }
     }
 
     // MARK: - Reading the tables
 
-    private struct Key: Hashable {
-        let room: String
-        let sequence: Int64
-    }
-
-    private func lineTexts(
-        _ lines: [ClusterNotification.Line], on connection: PostgresConnection
-    ) async throws -> [Key: String] {
-        let rooms = lines.map(\.room)
-        let sequences = lines.map(\.sequence)
-        let rows = try await connection.query(
+    /// Every stored line of `known`'s rooms after the sequence given for each, in each room's order.
+    private func events(after known: [RoomName: Int64], on connection: PostgresConnection) async throws -> [RoomEvent] {
+        let pairs = Array(known)
+        let rooms = pairs.map(\.key.value)
+        let sequences = pairs.map(\.value)
+        return try await roomEvents(
             """
-            SELECT e.room, e.sequence, convert_from(e.line, 'UTF8')
-            FROM unnest(\(rooms)::text[], \(sequences)::bigint[]) AS k(room, sequence)
-            JOIN securechat_events e ON e.room = k.room AND e.sequence = k.sequence
-            """, logger: logger)
-        var result: [Key: String] = [:]
-        for try await (room, sequence, text) in rows.decode((String, Int64, String).self) {
-            result[Key(room: room, sequence: sequence)] = text
-        }
-        metrics.gapLinesFetched.increment(by: Int64(result.count))
-        return result
+            SELECT e.room, e.sequence, floor(extract(epoch FROM e.said_at))::bigint, convert_from(e.line, 'UTF8'),
+                e.sender_node, e.sender_connection, e.kind, e.sender_name, e.body
+            FROM unnest(\(rooms)::text[], \(sequences)::bigint[]) AS k(room, last)
+            JOIN securechat_events e ON e.room = k.room AND e.sequence > k.last
+            ORDER BY e.room, e.sequence
+            """, on: connection)
     }
 
+    /// Room lines read from the table, each validated, sanitised and rendered (``StoredEvent``); one with
+    /// nothing to show keeps its place in the sequence and is delivered to nobody.
     private func roomEvents(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [RoomEvent] {
         var events: [RoomEvent] = []
         let rows = try await connection.query(query, logger: logger)
-        for try await (room, sequence, time, text) in rows.decode((String, Int64, Int64, String).self) {
+        for try await (room, sequence, time, text, senderNode, senderConnection, kind, senderName, body) in rows.decode(
+            (String, Int64, Int64, String, String, Int64, String, String, String).self)
+        {
             guard let room = RoomName(parsing: room) else { continue }
             events.append(
                 RoomEvent(
-                    room: room, sequence: sequence, time: Timestamp(secondsSinceEpoch: Int(time)), node: "",
-                    except: nil, line: ByteBuffer(string: text)))
+                    room: room, sequence: sequence, time: Timestamp(secondsSinceEpoch: Int(time)), node: senderNode,
+                    except: senderConnection == 0 ? nil : ConnectionID(UInt64(bitPattern: senderConnection)),
+                    line: StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text) ?? ByteBuffer()
+                ))
         }
         return events
     }
@@ -184,7 +174,7 @@ extension ClusterLink {
                 let rows = try await connection.query(
                     """
                     SELECT r.last_sequence, e.sequence, floor(extract(epoch FROM e.said_at))::bigint,
-                        convert_from(e.line, 'UTF8')
+                        convert_from(e.line, 'UTF8'), e.kind, e.sender_name, e.body
                     FROM (SELECT \(room.value)::text AS name) AS k
                     LEFT JOIN securechat_rooms r ON r.name = k.name
                     LEFT JOIN LATERAL (
@@ -194,13 +184,14 @@ extension ClusterLink {
                     """, logger: logger)
                 var last: Int64 = 0
                 var history: [History.Entry] = []
-                for try await (lastSequence, sequence, time, text) in rows.decode(
-                    (Int64?, Int64?, Int64?, String?).self)
+                for try await (lastSequence, sequence, time, text, kind, senderName, body) in rows.decode(
+                    (Int64?, Int64?, Int64?, String?, String?, String?, String?).self)
                 {
                     last = lastSequence ?? 0
-                    if sequence != nil, let time, let text {
-                        history.append(
-                            .init(time: Timestamp(secondsSinceEpoch: Int(time)), line: ByteBuffer(string: text)))
+                    if sequence != nil, let time, let text, let kind, let senderName, let body,
+                        let line = StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text)
+                    {
+                        history.append(.init(time: Timestamp(secondsSinceEpoch: Int(time)), line: line))
                     }
                 }
                 return RoomSnapshot(room: room, lastSequence: last, history: history)
@@ -214,30 +205,46 @@ extension ClusterLink {
     }
 
     private func remotePresence(on connection: PostgresConnection) async throws -> [RemotePresence] {
-        let rows = try await connection.query(
-            """
-            SELECT name_key, display_name, node, room, login_order, transport, certificate_fingerprint, address,
-                floor(extract(epoch FROM logged_in_at))::bigint
-            FROM securechat_presence WHERE node <> \(nodeName)
-            """, logger: logger)
-        var result: [RemotePresence] = []
-        for try await (key, display, node, room, order, transport, fingerprint, address, at) in rows.decode(
-            (String, String, String, String, Int64, String, String?, String, Int64).self)
-        {
-            let presence = ClusterNotification.Presence(
-                u: key, d: display, n: node, r: room, l: order, t: transport, f: fingerprint, a: address, c: at)
-            if let remote = Self.remotePresence(presence) { result.append(remote) }
-        }
-        return result
+        try await presenceRows("WHERE node <> \(nodeName)", on: connection)
     }
 
-    static func remotePresence(_ presence: ClusterNotification.Presence) -> RemotePresence? {
-        guard case .success(let name) = Username.validate(presence.d), let room = RoomName(parsing: presence.r)
-        else { return nil }
-        return RemotePresence(
-            name: name, node: presence.n, room: room, loginOrder: presence.l,
-            transport: TransportCoding.decode(presence.t), certificateFingerprint: presence.f,
-            address: presence.a, connectedAt: Timestamp(secondsSinceEpoch: Int(presence.c)))
+    /// What the presence table says of `node`'s members.
+    private func remotePresence(ofNode node: String, on connection: PostgresConnection) async throws
+        -> [RemotePresence]
+    {
+        try await presenceRows("WHERE node = \(node) AND node <> \(nodeName)", on: connection)
+    }
+
+    /// What the presence table says of `nameKey`: nil when nobody holds it, or this node does.
+    private func remotePresence(nameKey: String, on connection: PostgresConnection) async throws -> RemotePresence? {
+        try await presenceRows("WHERE name_key = \(nameKey) AND node <> \(nodeName)", on: connection).first
+    }
+
+    private func presenceRows(_ filter: PostgresQuery, on connection: PostgresConnection) async throws
+        -> [RemotePresence]
+    {
+        var query: PostgresQuery = """
+            SELECT name_key, display_name, node, room, login_order, transport, certificate_fingerprint, address,
+                floor(extract(epoch FROM logged_in_at))::bigint
+            FROM securechat_presence
+            """
+        query.sql += " " + filter.sql
+        query.binds = filter.binds
+        let rows = try await connection.query(query, logger: logger)
+        var result: [RemotePresence] = []
+        for try await (_, display, node, room, order, transport, fingerprint, address, at) in rows.decode(
+            (String, String, String, String, Int64, String, String?, String, Int64).self)
+        {
+            guard case .success(let name) = Username.validate(display), let room = RoomName(parsing: room) else {
+                continue
+            }
+            result.append(
+                RemotePresence(
+                    name: name, node: node, room: room, loginOrder: order, transport: TransportCoding.decode(transport),
+                    certificateFingerprint: fingerprint.map(ReceivedText.field), address: ReceivedText.field(address),
+                    connectedAt: Timestamp(secondsSinceEpoch: Int(at))))
+        }
+        return result
     }
 
     /// The presence table lists this node's members as they are: whoever left or moved while the link was
@@ -251,8 +258,8 @@ extension ClusterLink {
             WITH gone AS (
                 DELETE FROM securechat_presence WHERE node = \(nodeName) AND NOT (name_key = ANY(\(keys)::text[]))
                 RETURNING name_key)
-            SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'out', 'u', name_key, 'n',
-                \(nodeName)::text)::text) FROM gone
+            SELECT pg_notify('securechat', json_build_object('k', 'p', 'u', name_key, 'n', \(nodeName)::text)::text)
+            FROM gone
             """, logger: logger)
         try await connection.query(
             """
@@ -261,8 +268,8 @@ extension ClusterLink {
                 FROM unnest(\(keys)::text[], \(rooms)::text[]) AS k(key, room)
                 WHERE p.node = \(nodeName) AND p.name_key = k.key AND p.room <> k.room
                 RETURNING p.name_key, p.room)
-            SELECT pg_notify('securechat', json_build_object('k', 'p', 'o', 'mv', 'u', name_key, 'n',
-                \(nodeName)::text, 'r', room)::text) FROM moved
+            SELECT pg_notify('securechat', json_build_object('k', 'p', 'u', name_key, 'n', \(nodeName)::text)::text)
+            FROM moved
             """, logger: logger)
     }
 

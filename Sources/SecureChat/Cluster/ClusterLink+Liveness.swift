@@ -3,19 +3,6 @@ import PostgresNIO
 
 /// Heartbeats, declaring silent nodes down, and what a node does when it finds it was declared down itself.
 extension ClusterLink {
-    /// Registers this node under a new incarnation. A previous incarnation that died without being declared
-    /// down (a crash, then a restart) is declared down now, and its members are announced as lost.
-    func register() async throws {
-        let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
-        let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
-            try await Self.departures(
-                connection.query(
-                    "SELECT display_name, room FROM securechat_register(\(nodeName), \(incarnation), \(timeout))",
-                    logger: logger))
-        }
-        for (name, room) in gone { announceDeparture(of: name, from: room, reason: .serverLost) }
-    }
-
     /// Whether this node's incarnation is still the registered, living one.
     func isRegistered(as incarnation: Int64, on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query(
@@ -108,7 +95,7 @@ extension ClusterLink {
     /// listener may both notice; only the first call for an incarnation acts.
     func lostPlace(incarnation dead: Int64) async {
         let acting = state.withLockedValue { state -> Bool in
-            guard state.incarnation == dead, !state.rejoining else { return false }
+            guard state.incarnation == dead, !state.rejoining, !state.retiring else { return false }
             state.rejoining = true
             state.linked = false
             state.incarnation = Int64.random(in: 1...Int64.max)

@@ -6,7 +6,7 @@ import PostgresNIO
 /// it knows bob is gone.
 struct OutgoingLine: Sendable {
     enum Kind: Sendable {
-        case line(room: String, text: String, except: Int64)
+        case line(room: String, line: RoomLine, except: Int64)
         case moved(nameKey: String, room: String)
         case left(nameKey: String)
     }
@@ -20,9 +20,9 @@ struct OutgoingLine: Sendable {
 /// Room lines out: whatever arrived while the previous batch was committing goes in the next, so a busy
 /// room costs one commit (one disk flush, one notification) per batch rather than per line.
 extension ClusterLink {
-    public func publish(room: RoomName, line: ByteBuffer, except: ConnectionID?, receipt: CommitReceipt?) {
+    public func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?) {
         let outgoing = OutgoingLine(
-            kind: .line(room: room.value, text: String(buffer: line), except: Int64(bitPattern: except?.value ?? 0)),
+            kind: .line(room: room.value, line: line, except: Int64(bitPattern: except?.value ?? 0)),
             receipt: receipt)
         queue(outgoing)
     }
@@ -77,15 +77,25 @@ extension ClusterLink {
         do {
             var rooms: [String] = []
             var excepts: [Int64] = []
+            var kinds: [String] = []
+            var names: [String] = []
             var texts: [String] = []
             var left: [String] = []
             var moved: [String] = []
             var movedTo: [String] = []
             for item in batch {
                 switch item.kind {
-                case .line(let room, let text, let except):
+                case .line(let room, let line, let except):
                     rooms.append(room)
-                    texts.append(text)
+                    kinds.append(line.kind)
+                    switch line {
+                    case .chat(let name, let text):
+                        names.append(name)
+                        texts.append(text)
+                    case .notice(let text):
+                        names.append("")
+                        texts.append(text)
+                    }
                     excepts.append(except)
                 case .moved(let key, let room):
                     moved.append(key)
@@ -95,11 +105,11 @@ extension ClusterLink {
                 }
             }
             _ = try await publisherConnection.run {
-                [logger, nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
+                [logger, nodeName, rooms, excepts, kinds, names, texts, left, moved, movedTo] connection in
                 try await connection.query(
                     """
-                    SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
-                        \(left)::text[], \(moved)::text[], \(movedTo)::text[])
+                    SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(kinds)::text[],
+                        \(names)::text[], \(texts)::text[], \(left)::text[], \(moved)::text[], \(movedTo)::text[])
                     """, logger: logger)
             }
             metrics.commitDuration.record(ContinuousClock.now - started)

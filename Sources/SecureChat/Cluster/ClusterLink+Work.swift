@@ -4,7 +4,7 @@ import PostgresNIO
 /// What the work queue carries out, in order: presence, bans, and what other nodes must do for this one.
 enum WorkItem: Sendable {
     case claim(Username, ClientInfo, CheckedContinuation<NameClaim, Never>)
-    case notify(payload: String, receipt: CommitReceipt?)
+    case relay(Relay, receipt: CommitReceipt?)
     case banAdded(Ban)
     case bansLifted([Ban])
 }
@@ -20,24 +20,13 @@ extension ClusterLink {
     }
 
     public func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt) {
-        let payload = ClusterNotification.encode([
-            "k": "m", "n": member.node, "u": member.nameKey, "x": String(buffer: line),
-        ])
-        // PostgreSQL refuses payloads of 8000 bytes or more; a DM that long (a raised --max-line) is refused.
-        guard payload.utf8.count < 7900 else {
-            receipt.resolve(.notSent)
-            return
-        }
-        enqueue(.notify(payload: payload, receipt: receipt))
+        enqueue(.relay(Relay(member: member, kind: .directMessage(line: String(buffer: line))), receipt: receipt))
     }
 
     public func relayKick(of member: RemoteMember, reason: CloseReason) {
         guard case .removedByOperator(let moderation) = reason else { return }
-        let payload = ClusterNotification.encode([
-            "k": "x", "n": member.node, "u": member.nameKey, "a": moderation.action.rawValue, "b": moderation.by,
-            "x": moderation.reason,
-        ])
-        enqueue(.notify(payload: payload, receipt: nil))
+        let kick = Relay.Kind.kick(action: moderation.action.rawValue, by: moderation.by, reason: moderation.reason)
+        enqueue(.relay(Relay(member: member, kind: kick), receipt: nil))
     }
 
     public func banAdded(_ ban: Ban) {
@@ -73,13 +62,13 @@ extension ClusterLink {
                     continuation.resume(returning: .unavailable)
                     throw error
                 }
-            case .notify(let payload, let receipt):
+            case .relay(let relay, let receipt):
                 guard isLinked else {
                     receipt?.resolve(.notSent)
                     return
                 }
                 do {
-                    try await execute("SELECT pg_notify('securechat', \(payload))")
+                    try await execute(relay.query)
                     receipt?.resolve(.committed)
                 } catch {
                     receipt?.resolve((error as? PSQLError)?.code == .server ? .notSent : .uncertain)

@@ -27,6 +27,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
     let publisherConnection: DatabaseConnection
     /// Used by the work queue, liveness and start-up.
     let workConnection: DatabaseConnection
+    /// Proves a restart on this machine is this node (``IncarnationFile``).
+    let incarnationFile: IncarnationFile
 
     struct State {
         /// Weak: the hub holds this link (its `cluster`), and the server holds the hub. A strong reference here
@@ -37,6 +39,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         var incarnation = Int64.random(in: 1...Int64.max)
         /// Between finding this node declared down and registering it again.
         var rejoining = false
+        /// Leaving the cluster at a clean stop: nothing registers the node again.
+        var retiring = false
         /// When the link last came up. A node declares others down only after a full timeout linked: after
         /// an outage of the database every node's heartbeat is old, and they all need time to beat again.
         var linkedSince = NIODeadline.now()
@@ -77,6 +81,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         logger[metadataKey: "node"] = "\(configuration.nodeName)"
         self.logger = logger
         self.group = group
+        self.incarnationFile = IncarnationFile(
+            path: configuration.incarnationFile ?? IncarnationFile.defaultPath(nodeName: configuration.nodeName))
         self.publisherConnection = DatabaseConnection(
             configuration: connectionConfiguration, eventLoop: group.next(), id: 2, logger: logger)
         self.workConnection = DatabaseConnection(
@@ -101,9 +107,11 @@ public final class ClusterLink: ClusterSeam, Sendable {
             try await join(hub: hub, importingBanFile: banFile)
         } catch let error as ClusterError {
             await workConnection.drop()
+            incarnationFile.release()
             throw error
         } catch {
             await workConnection.drop()
+            incarnationFile.release()
             throw ClusterError.cannotJoin(ClusterError.reason(error))
         }
     }
@@ -133,6 +141,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
 
     /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.
     public func retire() async {
+        state.withLockedValue { $0.retiring = true }
+        defer { incarnationFile.release() }
         do {
             let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
                 try await Self.departures(
@@ -191,8 +201,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// `* bob left #lobby (reason)`, published for a member whose node cannot say it any more.
     func announceDeparture(of name: String, from room: String, reason: CloseReason) {
         guard let room = RoomName(parsing: room) else { return }
-        let line = ServerLine.notice(reason.leaveNotice(name: name, room: room))
-        publish(room: room, line: line, except: nil, receipt: nil)
+        publish(room: room, line: .notice(reason.leaveNotice(name: name, room: room)), except: nil, receipt: nil)
     }
 
     static func departures(_ rows: PostgresRowSequence) async throws -> [(String, String)] {

@@ -1,120 +1,92 @@
 import Foundation
 
 /// One notification on the `securechat` channel, decoded (the payloads are written by the functions in
-/// ``ClusterSchemaVersion2`` and by ``ClusterLink``). Anything that does not decode is logged and ignored:
-/// a newer node's notification must not stop an older one.
+/// ``ClusterSchemaVersion3`` and by ``ClusterLink``).
+///
+/// A notification is a doorbell: it says where to look, never what happened. Any role that can connect to the
+/// database can `NOTIFY` on the channel, so nothing in a payload is believed: a node reads what changed from
+/// the tables, which only the cluster's own role can write, and a forged notification costs at most one
+/// query. Every field is bounded and checked here; anything that does not decode is logged and ignored.
 enum ClusterNotification: Sendable, Equatable {
-    /// Committed room lines; a nil line is read from the table (the payload would have been too big).
-    case roomLines(node: String, committedAtMilliseconds: Int64, lines: [Line])
-    case loggedIn(Presence)
-    case moved(nameKey: String, node: String, room: String)
-    case left(nameKey: String, node: String)
+    /// Lines were committed in `rooms` (nil: in rooms not listed, because the list did not fit), up to
+    /// `lastSequences` (one per room, or nil). The sequences are only a hint: a node that has delivered a
+    /// room up to it skips reading the room; otherwise it reads what the table has, whatever the hint said.
+    /// `committedAtMilliseconds` feeds only the lag metric.
+    case roomLines(node: String, committedAtMilliseconds: Int64?, rooms: [RoomName]?, lastSequences: [Int64]?)
+    /// The presence row of `nameKey` changed (a login, a move or a departure on `node`).
+    case presence(nameKey: String, node: String)
+    /// `node`'s incarnation `incarnation` was declared down, or left.
     case nodeDown(node: String, incarnation: Int64)
     case bansChanged
-    case directMessage(node: String, nameKey: String, line: String)
-    case kick(node: String, nameKey: String, action: String, by: String, reason: String?)
+    /// Direct messages or kicks wait for `node` in the relay table.
+    case relays(node: String)
 
-    struct Line: Sendable, Equatable {
-        let room: String
-        let sequence: Int64
-        let except: Int64
-        let text: String?
-    }
-
-    struct Presence: Sendable, Equatable {
-        let u: String
-        let d: String
-        let n: String
-        let r: String
-        let l: Int64
-        let t: String
-        let f: String?
-        let a: String
-        let c: Int64
-    }
+    /// PostgreSQL refuses payloads of 8000 bytes or more; anything longer is not ours.
+    static let maximumPayloadBytes = 8000
+    /// Longest node name or name key a notification may carry (node names are a hostname and port by default;
+    /// name keys are the skeletons of 24-character names).
+    static let maximumFieldBytes = 255
+    /// Most rooms one notification lists (a batch has at most `ClusterLink.batchLimit` lines).
+    static let maximumRooms = 64
 
     static func decode(_ payload: String) -> ClusterNotification? {
-        guard let data = payload.data(using: .utf8),
+        guard payload.utf8.count < maximumPayloadBytes, let data = payload.data(using: .utf8),
             let envelope = try? JSONDecoder().decode(Envelope.self, from: data)
         else { return nil }
         switch envelope.k {
         case "e":
-            guard let node = envelope.n, let lines = envelope.e else { return nil }
-            return .roomLines(node: node, committedAtMilliseconds: envelope.ms ?? 0, lines: lines.map(\.line))
-        case "p":
-            switch envelope.o {
-            case "in":
-                guard let key = envelope.u, let display = envelope.d, let node = envelope.n, let room = envelope.r,
-                    let order = envelope.l, let transport = envelope.t, let address = envelope.a,
-                    let at = envelope.c
-                else { return nil }
-                return .loggedIn(
-                    Presence(
-                        u: key, d: display, n: node, r: room, l: order, t: transport, f: envelope.f, a: address, c: at))
-            case "mv":
-                guard let key = envelope.u, let node = envelope.n, let room = envelope.r else { return nil }
-                return .moved(nameKey: key, node: node, room: room)
-            case "out":
-                guard let key = envelope.u, let node = envelope.n else { return nil }
-                return .left(nameKey: key, node: node)
-            default: return nil
+            guard let node = field(envelope.n) else { return nil }
+            var rooms: [RoomName]?
+            if let names = envelope.r {
+                guard names.count <= maximumRooms else { return nil }
+                let parsed = names.compactMap(RoomName.init(parsing:))
+                guard parsed.count == names.count else { return nil }
+                rooms = parsed
             }
+            if let lasts = envelope.s, lasts.count != rooms?.count { return nil }
+            return .roomLines(node: node, committedAtMilliseconds: envelope.ms, rooms: rooms, lastSequences: envelope.s)
+        case "p":
+            guard let key = field(envelope.u), let node = field(envelope.n) else { return nil }
+            return .presence(nameKey: key, node: node)
         case "d":
-            guard let node = envelope.n, let incarnation = envelope.i else { return nil }
+            guard let node = field(envelope.n), let incarnation = envelope.i else { return nil }
             return .nodeDown(node: node, incarnation: incarnation)
         case "b":
             return .bansChanged
         case "m":
-            guard let node = envelope.n, let key = envelope.u, let line = envelope.x else { return nil }
-            return .directMessage(node: node, nameKey: key, line: line)
-        case "x":
-            guard let node = envelope.n, let key = envelope.u, let action = envelope.a, let by = envelope.b else {
-                return nil
-            }
-            return .kick(node: node, nameKey: key, action: action, by: by, reason: envelope.x)
+            guard let node = field(envelope.n) else { return nil }
+            return .relays(node: node)
         default:
             return nil
         }
     }
 
-    /// The fields any kind may carry (one decoding per notification, whatever its kind).
+    /// A node name or name key: present, not empty, not longer than `maximumFieldBytes`, no control characters.
+    private static func field(_ text: String?) -> String? {
+        guard let text, !text.isEmpty, text.utf8.count <= maximumFieldBytes,
+            text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+        else { return nil }
+        return text
+    }
+
+    /// The fields any kind may carry (one decoding per notification, whatever its kind). A field of the wrong
+    /// type (a number too big for 64 bits, a string for a number) fails the whole decoding.
     private struct Envelope: Decodable {
         let k: String
         let n: String?
         let ms: Int64?
-        let d: String?
-        let l: Int64?
-        let t: String?
-        let f: String?
-        let c: Int64?
-        let e: [LineArray]?
-        let o: String?
+        let r: [String]?
+        let s: [Int64]?
         let u: String?
-        let r: String?
         let i: Int64?
-        let x: String?
-        let a: String?
-        let b: String?
     }
 
-    /// `[room, sequence, except]` or `[room, sequence, except, line]`.
-    private struct LineArray: Decodable {
-        let line: Line
-
-        init(from decoder: any Decoder) throws {
-            var array = try decoder.unkeyedContainer()
-            let room = try array.decode(String.self)
-            let sequence = try array.decode(Int64.self)
-            let except = try array.decode(Int64.self)
-            let text = array.isAtEnd ? nil : try array.decodeNil() ? nil : try array.decode(String.self)
-            line = Line(room: room, sequence: sequence, except: except, text: text)
-        }
-    }
-
-    /// The JSON of a notification the node sends itself (relayed DMs and kicks), built the same way.
-    static func encode(_ fields: [String: String?]) -> String {
-        let object = fields.compactMapValues { $0 }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+    /// The lag of a notification, in milliseconds, from its commit time and now (both in milliseconds since the
+    /// epoch); nil when the commit time is absent, in the future, or absurd (a forged or skewed clock).
+    static func lagMilliseconds(committedAt: Int64?, now: Int64) -> Int64? {
+        guard let committedAt else { return nil }
+        let (lag, overflow) = now.subtractingReportingOverflow(committedAt)
+        guard !overflow, lag >= 0, lag <= 3_600_000 else { return nil }
+        return lag
     }
 }

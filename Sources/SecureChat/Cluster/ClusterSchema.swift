@@ -16,6 +16,9 @@ import PostgresNIO
 /// Version 2 (``ClusterSchemaVersion2``) adds what other nodes need to list a member, the cluster-wide login
 /// order, and the functions that make each multi-step change one statement (so one round trip and one
 /// transaction).
+///
+/// Version 3 (``ClusterSchemaVersion3``) makes notifications doorbells: events carry their sender, direct
+/// messages and kicks are stored for their node, and a node can take over its own name after a crash.
 public enum ClusterSchema {
     /// The newest schema version this build knows.
     public static var currentVersion: Int { migrations.count }
@@ -74,6 +77,7 @@ public enum ClusterSchema {
             """,
         ],
         ClusterSchemaVersion2.statements,
+        ClusterSchemaVersion3.statements,
     ]
 
     /// Brings the database to `currentVersion` and returns the version it found. A database newer than this

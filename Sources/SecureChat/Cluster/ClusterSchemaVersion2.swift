@@ -4,7 +4,8 @@ import PostgresNIO
 /// node calls. Each function is one statement from the node's side: one round trip, one transaction, and
 /// its notifications sent at commit (PostgreSQL delivers them in commit order, after the data is visible).
 ///
-/// Notification payloads are JSON objects on the channel `securechat`, told apart by `k`:
+/// Notification payloads (as version 2 sent them; ``ClusterSchemaVersion3`` replaced them with doorbells) are
+/// JSON objects on the channel `securechat`, told apart by `k`:
 /// - `e` room lines: `n` node, `ms` commit time (milliseconds), `e` a list of `[room, sequence, except, line]`; the
 ///   line is left out when the whole payload would pass PostgreSQL's 8000-byte limit, and read from the table;
 /// - `p` presence: `o` is `in` (with the member's details), `mv` (with `r`, the room) or `out`;

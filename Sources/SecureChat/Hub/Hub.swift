@@ -182,12 +182,13 @@ public actor Hub {
         members[id]?.messagesSent += 1
         members[id]?.hasSpoken = true
         statistics.messages += 1
-        let line = ServerLine.chat(from: member.name.display, text)
         if let cluster {
             let receipt = CommitReceipt()
-            cluster.publish(room: member.room, line: line, except: id, receipt: receipt)
+            cluster.publish(
+                room: member.room, line: .chat(from: member.name.display, text: text), except: id, receipt: receipt)
             return receipt
         }
+        let line = ServerLine.chat(from: member.name.display, text)
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
         storeInHistory(line, in: member.room)
         if let ignoring = ignorers[member.name.key], !ignoring.isEmpty {
@@ -343,11 +344,11 @@ public actor Hub {
     /// cost the square of its size, and in such a room they are noise anyway.
     func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
         if !always, let members = rooms[room]?.population, members > configuration.announceLimit { return }
-        let line = ServerLine.notice(text)
         if let cluster {
-            cluster.publish(room: room, line: line, except: id, receipt: nil)
+            cluster.publish(room: room, line: .notice(text), except: id, receipt: nil)
             return
         }
+        let line = ServerLine.notice(text)
         deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
         storeInHistory(line, in: room)
     }

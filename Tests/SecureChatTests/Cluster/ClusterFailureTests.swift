@@ -25,7 +25,8 @@ struct ClusterFailureTests {
                 let set = TestCertificates.set
                 try await withDaemon(arguments: [
                     "--cert", set.certificatePath, "--key", set.privateKeyPath, "--cluster", postgres.url,
-                    "--node-name", "doomed", "--node-timeout", "\(nodeTimeout)",
+                    "--node-name", "doomed", "--node-timeout", "\(nodeTimeout)", "--incarnation-file",
+                    "\(postgres.directory)/doomed.incarnation",
                 ]) { doomed in
                     let alice = try await node.login("alice")
                     let bob = try await TestClient.loggedIn("bob", port: doomed.plaintextPort)

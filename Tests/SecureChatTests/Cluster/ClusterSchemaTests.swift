@@ -57,10 +57,63 @@ struct ClusterSchemaTests {
                     "SELECT count(*)::bigint FROM information_schema.tables WHERE table_name LIKE 'securechat_%'",
                     client
                 )
-                #expect(tables == 7)
+                #expect(tables == 8)
                 #expect(try await ClusterSchema.migrate(client, logger: Self.logger) == ClusterSchema.currentVersion)
                 let versions = try await Self.count("SELECT count(*)::bigint FROM securechat_schema", client)
                 #expect(versions == ClusterSchema.currentVersion)
+            }
+        }
+    }
+
+    @Test("a version-2 database with a node and its lines migrates to the current version and keeps them")
+    func migratesFromVersion2() async throws {
+        try await TestPostgres.with { server in
+            try await Self.withClient(server) { client in
+                try await client.query(
+                    """
+                    CREATE TABLE securechat_schema (
+                        version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: Self.logger)
+                for (index, statements) in ClusterSchema.migrations.prefix(2).enumerated() {
+                    for statement in statements { try await client.query(statement, logger: Self.logger) }
+                    try await client.query(
+                        "INSERT INTO securechat_schema (version) VALUES (\(index + 1))", logger: Self.logger)
+                }
+                try await client.query("SELECT * FROM securechat_register('a:9000', 7, 60000)", logger: Self.logger)
+                try await client.query(
+                    "SELECT securechat_publish('a:9000', '{#lobby}', '{5}', '{\"alice: hi\"}', '{}', '{}', '{}')",
+                    logger: Self.logger)
+
+                #expect(try await ClusterSchema.migrate(client, logger: Self.logger) == 2)
+                // The line of version 2 keeps its rendered line and has no kind; one committed now is an event.
+                try await client.query(
+                    """
+                    SELECT securechat_publish('a:9000', '{#lobby}', '{5}', '{chat}', '{alice}', '{again}', '{}', '{}',
+                        '{}')
+                    """, logger: Self.logger)
+                let rows = try await Self.count(
+                    """
+                    SELECT (count(*) FILTER (WHERE sequence = 1 AND kind = '' AND sender_node = ''
+                            AND convert_from(line, 'UTF8') = 'alice: hi')
+                        + 10 * count(*) FILTER (WHERE sequence = 2 AND kind = 'chat' AND sender_name = 'alice'
+                            AND sender_node = 'a:9000' AND sender_connection = 5 AND body = 'again'))::bigint
+                    FROM securechat_events
+                    """, client)
+                #expect(rows == 11)
+                // The node registered under version 2, its heartbeat fresh, is taken over by its own incarnation
+                // only.
+                await #expect(throws: PSQLError.self) {
+                    // A function's error comes with its rows, so they are read.
+                    for try await _ in try await client.query(
+                        "SELECT * FROM securechat_register('a:9000', 8, 60000, 6)", logger: Self.logger)
+                    {}
+                }
+                try await client.query(
+                    "SELECT * FROM securechat_register('a:9000', 8, 60000, 7)", logger: Self.logger)
+                #expect(
+                    try await Self.count(
+                        "SELECT count(*)::bigint FROM securechat_nodes WHERE name = 'a:9000' AND incarnation = 8",
+                        client) == 1)
             }
         }
     }

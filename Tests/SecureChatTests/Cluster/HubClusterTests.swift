@@ -102,6 +102,25 @@ struct HubClusterTests {
         #expect(bob.lines == ["! 3 lines of #lobby could not be recovered.", "late"])
     }
 
+    @Test("a stored line with nothing printable keeps its place and shows nowhere; extreme sequences never trap")
+    func extremeEvents() async {
+        let bob = await login("bob", id: 2)
+        let last = await hub.lastSequences()[.lobby] ?? 0
+        bob.clear()
+        let empty = RoomEvent(
+            room: .lobby, sequence: last + 1, time: .now(), node: "node-b", except: nil, line: ByteBuffer())
+        #expect(await hub.applyRoomEvents([empty, event(.lobby, last + 2, "next")]) == nil)
+        #expect(bob.lines == ["next"])
+        // A room whose stored sequence is as low as a bigint goes, then a line as high as one goes.
+        let room = RoomName(parsing: "#edge")!
+        _ = await hub.join(ConnectionID(2), loading: RoomSnapshot(room: room, lastSequence: .min, history: []))
+        bob.clear()
+        #expect(await hub.applyRoomEvents([event(room, .max, "far")], acceptingGapsIn: [room]) == nil)
+        #expect(bob.lines.last == "far")
+        #expect(await hub.applyRoomEvents([event(room, .max, "again")]) == nil)
+        #expect(bob.lines.last == "far")
+    }
+
     @Test("joining replays up to the last delivered line and takes every later one live: each line once")
     func exactlyOnceJoin() async {
         let room = RoomName(parsing: "#r")!

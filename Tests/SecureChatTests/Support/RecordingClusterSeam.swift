@@ -43,9 +43,10 @@ final class RecordingClusterSeam: ClusterSeam, Sendable {
     var directMessages: [String] { state.withLockedValue { $0.directMessages } }
     var bansAdded: [Ban] { state.withLockedValue { $0.bansAdded } }
 
-    func publish(room: RoomName, line: ByteBuffer, except: ConnectionID?, receipt: CommitReceipt?) {
+    func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?) {
         state.withLockedValue {
-            $0.published.append(Published(room: room, line: String(buffer: line), except: except, receipt: receipt))
+            $0.published.append(
+                Published(room: room, line: String(buffer: line.rendered), except: except, receipt: receipt))
         }
     }
 

@@ -22,6 +22,8 @@ struct TestClusterNode: Sendable {
     ) async throws -> TestClusterNode {
         var configuration = TestServer.configuration()
         configuration.cluster = ClusterConfiguration(url: postgres.url, nodeName: name, nodeTimeout: nodeTimeout)
+        // Beside the test's database, not in the working directory that every test shares.
+        configuration.cluster?.incarnationFile = "\(postgres.directory)/\(name).incarnation"
         configure(&configuration)
         let server = try await ChatServer.bind(configuration: configuration, logger: TestServer.quietLogger())
         return TestClusterNode(name: name, server: TestServer(server: server), running: Task { try await server.run() })

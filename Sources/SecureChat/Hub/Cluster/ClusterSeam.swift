@@ -19,7 +19,7 @@ public protocol ClusterSeam: AnyObject, Sendable {
     /// Queues a room line (chat, or a join/leave notice) for the next commit. It reaches this node's members
     /// too only once committed, through the listener, in the room's order. With a receipt, a failure is
     /// reported there; without one (a notice), the line is kept and sent when the link is back.
-    func publish(room: RoomName, line: ByteBuffer, except: ConnectionID?, receipt: CommitReceipt?)
+    func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?)
     /// A local member moved rooms.
     func moved(_ name: Username, to room: RoomName)
     /// A local member left: their name is free again.

@@ -53,17 +53,21 @@ extension Hub {
             guard let room = rooms[event.room], keepsLines(of: room) else { continue }
             let last = room.lastSequence
             if event.sequence <= last { continue }
+            // `last < event.sequence`, so `last + 1` cannot overflow; the difference can (a negative `last`).
             if event.sequence > last + 1 {
                 guard lost.contains(event.room) else {
                     return SequenceGap(room: event.room, from: last + 1, upTo: event.sequence)
                 }
-                let missed = event.sequence - last - 1
+                let (difference, overflow) = event.sequence.subtractingReportingOverflow(last)
+                let missed = overflow ? Int64.max : difference - 1
                 deliver(
                     ServerLine.error(
                         "\(missed) line\(missed == 1 ? "" : "s") of \(event.room) could not be recovered."),
                     to: .room(event.room))
             }
             rooms[event.room]!.lastSequence = event.sequence
+            // A stored line with nothing printable left (see ReceivedText) keeps its place and shows nowhere.
+            guard event.line.readableBytes > 0 else { continue }
             rooms[event.room]!.history.append(.init(time: event.time, line: event.line))
             if let except = event.except, event.node == me {
                 deliver(event.line, to: .roomExcept(event.room, except))
@@ -111,6 +115,17 @@ extension Hub {
         return result
     }
 
+    /// The last delivered sequence number of those of `rooms` this node follows (of every room it follows when
+    /// `rooms` is nil): where a doorbell's read starts.
+    public func lastSequences(of rooms: [RoomName]?) -> [RoomName: Int64] {
+        guard let rooms else { return lastSequences() }
+        var result: [RoomName: Int64] = [:]
+        for name in rooms {
+            if let room = self.rooms[name], keepsLines(of: room) { result[name] = room.lastSequence }
+        }
+        return result
+    }
+
     // MARK: - Who is where
 
     /// A login, a move or a departure on another node.
@@ -148,6 +163,33 @@ extension Hub {
                 addRemote(presence)
             }
         }
+    }
+
+    /// What the presence table says now of `nameKey` (nil: nobody on another node holds it), after a
+    /// notification said it changed. A member of this node keeps the name.
+    public func refreshRemote(nameKey key: String, to presence: RemotePresence?) {
+        guard let presence else {
+            if let id = idsByName[key], members[id]?.node != nil { dropRemote(id) }
+            return
+        }
+        if let id = idsByName[key], let member = members[id], member.node == presence.node {
+            if member.room != presence.room {
+                applyPresence(.moved(nameKey: key, node: presence.node, room: presence.room))
+            }
+            return
+        }
+        addRemote(presence)
+    }
+
+    /// What the presence table says now of `node`'s members, after a notification said it was declared down:
+    /// whoever is no longer listed there is gone; whoever is (a forged notification, or a restart's new
+    /// members) stays.
+    public func replaceRemotePresence(ofNode node: String, with listed: [RemotePresence]) {
+        let current = Set(listed.map(\.name.key))
+        for (id, member) in members where member.node == node && !current.contains(member.name.key) {
+            dropRemote(id)
+        }
+        for presence in listed { refreshRemote(nameKey: presence.name.key, to: presence) }
     }
 
     /// A node was declared down: its members are gone (the node that declared it announced their departure).

@@ -1,0 +1,75 @@
+import NIOCore
+import PostgresNIO
+
+/// A direct message or a kick for a member of another node, stored in `securechat_relays` for that node (a
+/// notification only rings its doorbell): a forged notification finds nothing to deliver, and a relay sent
+/// while that node's listener reconnects is taken at its catch-up.
+struct Relay: Sendable {
+    enum Kind: Sendable {
+        case directMessage(line: String)
+        case kick(action: String, by: String, reason: String?)
+    }
+
+    let member: RemoteMember
+    let kind: Kind
+
+    /// One statement: the row and its doorbell commit together.
+    var query: PostgresQuery {
+        switch kind {
+        case .directMessage(let line):
+            return """
+                WITH stored AS (
+                    INSERT INTO securechat_relays (node, name_key, kind, line)
+                    VALUES (\(member.node), \(member.nameKey), 'dm', \(line)) RETURNING node)
+                SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
+                """
+        case .kick(let action, let by, let reason):
+            return """
+                WITH stored AS (
+                    INSERT INTO securechat_relays (node, name_key, kind, action, by_name, reason)
+                    VALUES (\(member.node), \(member.nameKey), 'kick', \(action), \(by), \(reason)) RETURNING node)
+                SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
+                """
+        }
+    }
+}
+
+extension ClusterLink {
+    /// Most relays taken per query; a longer queue is taken in several.
+    static let relayPage = 500
+
+    /// Takes every relay waiting for this node, oldest first, and carries each out. Taking deletes them, so
+    /// each is carried out once, whichever doorbell or catch-up got there first.
+    func takeRelays(on connection: PostgresConnection) async throws {
+        guard let hub else { return }
+        while true {
+            let rows = try await connection.query(
+                """
+                WITH taken AS (
+                    DELETE FROM securechat_relays WHERE id IN (
+                        SELECT id FROM securechat_relays WHERE node = \(nodeName) ORDER BY id LIMIT \(Self.relayPage))
+                    RETURNING id, kind, name_key, line, action, by_name, reason)
+                SELECT kind, name_key, line, action, by_name, reason FROM taken ORDER BY id
+                """, logger: logger)
+            var count = 0
+            for try await (kind, key, line, action, by, reason) in rows.decode(
+                (String, String, String, String, String, String?).self)
+            {
+                count += 1
+                switch kind {
+                case "dm":
+                    guard let line = ReceivedText.line(line) else { continue }
+                    await hub.deliverRelayedDirectMessage(to: key, line)
+                case "kick":
+                    guard let action = CloseReason.Moderation.Action(rawValue: action) else { continue }
+                    let by = ReceivedText.field(by)
+                    let reason = reason.map(ReceivedText.field).flatMap { $0.isEmpty ? nil : $0 }
+                    await hub.removeRelayed(key, reason: .removedByOperator(.init(action, by: by, reason: reason)))
+                default:
+                    continue
+                }
+            }
+            if count < Self.relayPage { return }
+        }
+    }
+}
