@@ -38,7 +38,7 @@ extension ClusterLink {
     private func queue(_ outgoing: OutgoingLine) {
         let receipt = outgoing.receipt
         let accepted = state.withLockedValue { state -> Bool in
-            if receipt != nil, !state.linked { return false }
+            if receipt != nil, !state.link.isLive { return false }
             if receipt == nil, state.outgoing.count >= Self.outgoingLimit {
                 // A long outage: the oldest notice gives way, so the queue stays bounded.
                 state.outgoing.remove(at: state.outgoing.firstIndex { $0.receipt == nil } ?? 0)
@@ -64,7 +64,7 @@ extension ClusterLink {
 
     private func nextBatch() -> [OutgoingLine]? {
         state.withLockedValue { state in
-            guard state.linked, !state.outgoing.isEmpty else { return nil }
+            guard state.link.mayCommit, !state.outgoing.isEmpty else { return nil }
             let count = min(Self.batchLimit, state.outgoing.count)
             let batch = Array(state.outgoing.prefix(count))
             state.outgoing.removeFirst(count)
@@ -128,7 +128,7 @@ extension ClusterLink {
     /// At shutdown: waits (a little) for queued lines to be committed.
     func drainPublisher(timeout: TimeAmount) async {
         let deadline = NIODeadline.now() + timeout
-        while NIODeadline.now() < deadline, state.withLockedValue({ !$0.outgoing.isEmpty && $0.linked }) {
+        while NIODeadline.now() < deadline, state.withLockedValue({ !$0.outgoing.isEmpty && $0.link.mayCommit }) {
             if let batch = nextBatch() { await commit(batch) }
         }
     }
