@@ -30,10 +30,10 @@ public struct ClusterConfiguration: Sendable {
     /// link is noticed within an interval and a deadline, under half the node timeout.
     var heartbeatDeadline: TimeAmount { .nanoseconds(nodeTimeout.nanoseconds / 4) }
 
-    /// How long the listener may take to hear a probe after the heartbeat that sent it committed: a listener
-    /// silent for longer is deaf. One interval, so a deaf listener is noticed within about two intervals and a
-    /// quarter (the watchdog looks four times per interval), under half the node timeout.
-    var probeGrace: TimeAmount { heartbeatInterval }
+    /// How long the listener may take to hear a probe after the heartbeat that sent it started: a listener
+    /// silent for longer is deaf. As long as a heartbeat may take, so a deaf listener is noticed within an
+    /// interval, this and a quarter interval (the watchdog looks four times per interval): half the node timeout.
+    var probeGrace: TimeAmount { heartbeatDeadline }
 
     /// TCP keepalive on every database socket: a peer that vanished without a reset (a dead host, a NAT that
     /// forgot the flow) is cut by the kernel within half the node timeout even on a connection that only reads.

@@ -35,9 +35,15 @@ extension ClusterLink {
         while !Task.isCancelled {
             try? await Task.sleep(for: .nanoseconds(configuration.heartbeatInterval.nanoseconds))
             if Task.isCancelled { return }
+            let started = NIODeadline.now()
+            let probe = state.withLockedValue { state -> UInt64 in
+                state.probesSent &+= 1
+                return state.probesSent
+            }
             do {
-                guard try await beat() else { continue }
-                await carryOut(state.withLockedValue { $0.link.heartbeatSucceeded(at: .now()) })
+                guard try await beat(probe: probe) else { continue }
+                await carryOut(
+                    state.withLockedValue { $0.link.heartbeatSucceeded(at: .now(), probe: probe, sentAt: started) })
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("heartbeat failed", metadata: ["error": "\(ClusterError.reason(error))"])
@@ -74,10 +80,10 @@ extension ClusterLink {
     }
 
     /// One heartbeat; false when this incarnation was found declared down (``lostPlace`` has acted).
-    private func beat() async throws -> Bool {
+    private func beat(probe sequence: UInt64) async throws -> Bool {
         let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
         let beatingAs = incarnation
-        let probe = String(beatingAs)
+        let probe = "\(beatingAs) \(sequence)"
         let mayDeclare = state.withLockedValue { $0.link.mayDeclareOthersDown(at: .now()) }
         let (alive, up, gone) = try await heartbeatConnection.run(timeout: configuration.heartbeatDeadline) {
             [logger, nodeName] connection in
@@ -130,9 +136,13 @@ extension ClusterLink {
                     state.listenerConnection = connection
                     _ = state.link.listenerConnected(at: .now())
                 }
-                // A probe carries the incarnation that sent it; another node's (or a forged one) proves nothing.
-                for try await probe in probes where probe.payload == String(self.incarnation) {
-                    _ = self.state.withLockedValue { $0.link.probeHeard() }
+                // A probe carries the incarnation that sent it and its number; another node's proves nothing.
+                for try await probe in probes {
+                    let fields = probe.payload.utf8.count <= 64 ? probe.payload.split(separator: " ") : []
+                    guard fields.count == 2, let incarnation = Int64(fields[0]), let number = UInt64(fields[1]),
+                        incarnation == self.incarnation
+                    else { continue }
+                    _ = self.state.withLockedValue { $0.link.probeHeard(number) }
                 }
             }
         }

@@ -94,13 +94,29 @@ extension ClusterLink {
                     left.append(key)
                 }
             }
-            _ = try await publisherConnection.run {
+            let publishingAs = incarnation
+            let committed = try await publisherConnection.run {
                 [logger, nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
-                try await connection.query(
+                // Fenced: committed only while this incarnation is registered and not declared down. The share
+                // lock makes a concurrent sweep wait for this batch, or this batch see the sweep's verdict.
+                var committed = false
+                for try await _ in try await connection.query(
                     """
                     SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
                         \(left)::text[], \(moved)::text[], \(movedTo)::text[])
+                    FROM (SELECT 1 FROM securechat_nodes
+                        WHERE name = \(nodeName) AND incarnation = \(publishingAs) AND NOT declared_dead FOR SHARE) AS alive
                     """, logger: logger)
+                {
+                    committed = true
+                }
+                return committed
+            }
+            guard committed else {
+                // Declared down: nothing this incarnation queued may be committed any more.
+                for line in batch { line.receipt?.resolve(.notSent) }
+                await lostPlace(incarnation: publishingAs)
+                return
             }
             metrics.commitDuration.record(ContinuousClock.now - started)
             metrics.batches.increment()

@@ -79,8 +79,24 @@ extension ClusterLink {
                     return
                 }
                 do {
-                    try await execute("SELECT pg_notify('securechat', \(payload))")
-                    receipt?.resolve(.committed)
+                    // Fenced as the publisher's batches: sent only while this incarnation is registered.
+                    let sendingAs = incarnation
+                    let sent = try await workConnection.run { [logger, nodeName] connection in
+                        var sent = false
+                        for try await _ in try await connection.query(
+                            """
+                            SELECT pg_notify('securechat', \(payload))
+                            FROM (SELECT 1 FROM securechat_nodes
+                                WHERE name = \(nodeName) AND incarnation = \(sendingAs) AND NOT declared_dead
+                                FOR SHARE) AS alive
+                            """, logger: logger)
+                        {
+                            sent = true
+                        }
+                        return sent
+                    }
+                    receipt?.resolve(sent ? .committed : .notSent)
+                    if !sent { await lostPlace(incarnation: sendingAs) }
                 } catch {
                     receipt?.resolve((error as? PSQLError)?.code == .server ? .notSent : .uncertain)
                     throw error

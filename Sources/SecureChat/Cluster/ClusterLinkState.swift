@@ -12,7 +12,7 @@ import NIOCore
 ///   so nothing queued is committed until a heartbeat proves this incarnation is still registered.
 /// - `rejoining`: the node found it was declared down: its users are closed and it registers anew.
 /// - `stopping`: shutting down. Nothing brings the link back, and nothing registers the node again.
-struct ClusterLinkState: Sendable, Equatable {
+struct ClusterLinkState: Sendable {
     enum Phase: Sendable, Equatable {
         case connecting
         case live
@@ -53,8 +53,10 @@ struct ClusterLinkState: Sendable, Equatable {
     private(set) var lastBeat: NIODeadline?
     /// The first of the heartbeats that have succeeded without a break since (nil after a failure).
     private(set) var beatingSince: NIODeadline?
-    /// When the oldest of this node's probes the listener has not heard yet was committed.
-    private(set) var unheardProbeSince: NIODeadline?
+    /// The newest probe the listener has heard (probes are numbered from 1, and heard in order).
+    private(set) var lastProbeHeard: UInt64 = 0
+    /// The oldest probe the listener has not heard yet, and when its heartbeat started.
+    private(set) var unheardProbe: (sequence: UInt64, sentAt: NIODeadline)?
 
     init(nodeTimeout: TimeAmount, probeGrace: TimeAmount) {
         self.nodeTimeout = nodeTimeout
@@ -92,7 +94,7 @@ struct ClusterLinkState: Sendable, Equatable {
     /// The listener's connection is up and listening; probes count from here.
     mutating func listenerConnected(at now: NIODeadline) -> Action {
         listeningSince = now
-        unheardProbeSince = nil
+        unheardProbe = nil
         return .none
     }
 
@@ -106,16 +108,19 @@ struct ClusterLinkState: Sendable, Equatable {
     mutating func listenerLost() -> Action {
         listenerReady = false
         listeningSince = nil
-        unheardProbeSince = nil
+        unheardProbe = nil
         return pauseIfLive()
     }
 
-    /// A heartbeat (which also sent a probe) succeeded at `now`: this incarnation is still registered.
-    mutating func heartbeatSucceeded(at now: NIODeadline) -> Action {
+    /// A heartbeat that started at `sentAt` and sent probe `probe` succeeded at `now`: this incarnation is
+    /// still registered. The listener may have heard the probe already (it can overtake this report).
+    mutating func heartbeatSucceeded(at now: NIODeadline, probe: UInt64 = 0, sentAt: NIODeadline? = nil) -> Action {
         lastBeat = now
         if beatingSince == nil { beatingSince = now }
         beatFailing = false
-        if listeningSince != nil, unheardProbeSince == nil { unheardProbeSince = now }
+        if listeningSince != nil, probe > lastProbeHeard, unheardProbe == nil {
+            unheardProbe = (probe, sentAt ?? now)
+        }
         switch phase {
         case .out:
             // Still registered: no longer out, but chat waits for the listener too.
@@ -144,19 +149,20 @@ struct ClusterLinkState: Sendable, Equatable {
         }
     }
 
-    /// The listener heard one of this node's probes.
-    mutating func probeHeard() -> Action {
-        unheardProbeSince = nil
+    /// The listener heard this node's probe `probe` (and so every earlier one).
+    mutating func probeHeard(_ probe: UInt64) -> Action {
+        lastProbeHeard = max(lastProbeHeard, probe)
+        if let unheard = unheardProbe, probe >= unheard.sequence { unheardProbe = nil }
         return .none
     }
 
     /// Checked often (a few times per heartbeat interval): a listener that has not heard a probe in time is
     /// deaf, and a node silent for a full node timeout is out, even while its heartbeats hang.
     mutating func tick(at now: NIODeadline) -> Action {
-        if let unheard = unheardProbeSince, now - unheard >= probeGrace, phase != .stopping(wasLive: true),
+        if let unheard = unheardProbe, now - unheard.sentAt >= probeGrace, phase != .stopping(wasLive: true),
             phase != .stopping(wasLive: false)
         {
-            unheardProbeSince = nil
+            unheardProbe = nil
             return .restartListener
         }
         if phase == .paused { return outIfSilent(at: now) }

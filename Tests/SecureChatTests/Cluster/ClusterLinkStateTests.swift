@@ -173,19 +173,30 @@ struct ClusterLinkStateTests {
     @Test("a listener that does not hear a probe within the grace is restarted; a heard probe clears it")
     func probes() {
         var state = Self.live()
-        _ = state.heartbeatSucceeded(at: Self.at(2))
+        _ = state.heartbeatSucceeded(at: Self.at(2), probe: 1, sentAt: Self.at(1.9))
         #expect(state.tick(at: Self.at(3)) == .none)
-        #expect(state.probeHeard() == .none)
+        #expect(state.probeHeard(1) == .none)
         #expect(state.tick(at: Self.at(5)) == .none)
-        _ = state.heartbeatSucceeded(at: Self.at(6))
-        _ = state.heartbeatSucceeded(at: Self.at(7))
+        _ = state.heartbeatSucceeded(at: Self.at(6), probe: 2, sentAt: Self.at(6))
+        _ = state.heartbeatSucceeded(at: Self.at(7), probe: 3, sentAt: Self.at(7))
         #expect(state.tick(at: Self.at(7.9)) == .none)
         #expect(state.tick(at: Self.at(8)) == .restartListener)
         #expect(state.tick(at: Self.at(8.1)) == .none, "once per deaf connection")
 
         var unconnected = Self.live()
         _ = unconnected.listenerLost()
-        _ = unconnected.heartbeatSucceeded(at: Self.at(2))
+        _ = unconnected.heartbeatSucceeded(at: Self.at(2), probe: 1, sentAt: Self.at(2))
         #expect(unconnected.tick(at: Self.at(9)) == .none, "no listener, no probe to miss")
+    }
+
+    @Test("a probe heard before its heartbeat reported success is not missed")
+    func probeOvertakesItsHeartbeat() {
+        var state = Self.live()
+        _ = state.probeHeard(1)
+        _ = state.heartbeatSucceeded(at: Self.at(2), probe: 1, sentAt: Self.at(1))
+        #expect(state.tick(at: Self.at(10)) == .none)
+        _ = state.heartbeatSucceeded(at: Self.at(11), probe: 2, sentAt: Self.at(11))
+        _ = state.probeHeard(2)
+        #expect(state.tick(at: Self.at(20)) == .none)
     }
 }

@@ -7,8 +7,9 @@ import NIOPosix
 /// connection as a NAT or firewall does (`forgetConnections`: the database's side is closed, the node's side is
 /// left open and never answered), while new connections go through.
 ///
-/// A cut stops reading on both sides of every connection and stops accepting: bytes wait in the kernel's
-/// buffers as they would in a network that drops packets, and flow again after `resume`.
+/// A cut holds what either side sends (nothing passes, not even what was being read at that moment), stops
+/// reading on both sides of every connection and stops accepting: bytes wait as they would in a network that
+/// drops packets and retransmits them, and flow again, in order, after `resume`.
 final class FaultProxy: Sendable {
     let port: Int
     private let server: any Channel
@@ -54,7 +55,7 @@ final class FaultProxy: Sendable {
                         return inbound.eventLoop.makeFailedFuture(error)
                     }
                     inbound.closeFuture.and(outbound.closeFuture).whenComplete { _ in forget() }
-                    if !cut { pair.setReading(true) }
+                    if cut { pair.hold() } else { pair.release() }
                     return inbound.eventLoop.makeSucceededVoidFuture()
                 }.flatMapErrorThrowing { error in
                     inbound.close(promise: nil)
@@ -73,7 +74,7 @@ final class FaultProxy: Sendable {
             return Array(state.pairs.values)
         }
         server.setOption(.autoRead, value: false).whenComplete { _ in }
-        for pair in pairs { pair.setReading(false) }
+        for pair in pairs { pair.hold() }
     }
 
     /// Forwards and accepts again; what waited in the buffers flows on.
@@ -83,7 +84,7 @@ final class FaultProxy: Sendable {
             return Array(state.pairs.values)
         }
         server.setOption(.autoRead, value: true).whenComplete { _ in }
-        for pair in pairs where !pair.isForgotten { pair.setReading(true) }
+        for pair in pairs where !pair.isForgotten { pair.release() }
     }
 
     /// Forgets every existing connection: the database's side is closed, the node's side stays open and
@@ -107,22 +108,62 @@ struct FaultProxyError: Error {}
 private final class ProxiedPair: Sendable {
     let inbound: any Channel
     let outbound: any Channel
-    private let forgotten = NIOLockedValueBox(false)
+    private let state = NIOLockedValueBox(PairState())
+
+    private struct PairState {
+        var forgotten = false
+        var holding = false
+        /// What arrived while held, with the side it goes to, in order.
+        var held: [(toward: any Channel, data: ByteBuffer)] = []
+    }
 
     init(inbound: any Channel, outbound: any Channel) {
         self.inbound = inbound
         self.outbound = outbound
     }
 
-    var isForgotten: Bool { forgotten.withLockedValue { $0 } }
+    var isForgotten: Bool { state.withLockedValue { $0.forgotten } }
 
-    func setReading(_ reading: Bool) {
+    /// Forwards `data` to `peer`, or keeps it while held; drops it once forgotten.
+    func relay(_ data: ByteBuffer, toward peer: any Channel) {
+        let forward = state.withLockedValue { state -> Bool in
+            if state.forgotten { return false }
+            if state.holding {
+                state.held.append((peer, data))
+                return false
+            }
+            return true
+        }
+        if forward { peer.writeAndFlush(data, promise: nil) }
+    }
+
+    /// Stops forwarding and reading.
+    func hold() {
+        state.withLockedValue { $0.holding = true }
+        setReading(false)
+    }
+
+    /// Sends what was held, in order, then forwards and reads again.
+    func release() {
+        let held = state.withLockedValue { state -> [(toward: any Channel, data: ByteBuffer)] in
+            state.holding = false
+            defer { state.held = [] }
+            return state.held
+        }
+        for (peer, data) in held { peer.writeAndFlush(data, promise: nil) }
+        setReading(true)
+    }
+
+    private func setReading(_ reading: Bool) {
         inbound.setOption(.autoRead, value: reading).whenComplete { _ in }
         outbound.setOption(.autoRead, value: reading).whenComplete { _ in }
     }
 
     func forget() {
-        forgotten.withLockedValue { $0 = true }
+        state.withLockedValue {
+            $0.forgotten = true
+            $0.held = []
+        }
         inbound.setOption(.autoRead, value: false).whenComplete { _ in }
         outbound.close(promise: nil)
     }
@@ -152,8 +193,7 @@ private final class RelayHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !pair.isForgotten else { return }
-        peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
+        pair.relay(unwrapInboundIn(data), toward: peer)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
