@@ -104,13 +104,19 @@ struct ClusterFaultTests {
         }
     }
 
-    @Test("the whole database frozen (SIGSTOP) for twice the node timeout: nobody is disconnected or announced gone")
+    @Test(
+        "the whole database frozen (SIGSTOP) for twice the node timeout, one node back later: nobody is disconnected or announced gone"
+    )
     func frozenDatabase() async throws {
-        try await withTestCluster(nodeTimeout: Self.nodeTimeout) { postgres, nodes in
-            let alice = try await nodes[0].login("alice")
-            let bob = try await nodes[1].login("bob")
+        try await Self.withProxiedCluster { postgres, proxy, node1, node2 in
+            let alice = try await node1.login("alice")
+            let bob = try await node2.login("bob")
             try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
 
+            // node1's path stays cut for half a node timeout after the thaw: node2 is back first and finds
+            // node1's heartbeat two and a half node timeouts old. It must wait for its own heartbeats to have
+            // succeeded for a node timeout before it may declare anyone down.
+            proxy.cut()
             try postgres.freeze()
             do {
                 try await Task.sleep(for: .nanoseconds(Self.nodeTimeout.nanoseconds * 2))
@@ -119,6 +125,8 @@ struct ClusterFaultTests {
                 throw error
             }
             try postgres.thaw()
+            try await Task.sleep(for: .nanoseconds(Self.nodeTimeout.nanoseconds / 2))
+            proxy.resume()
 
             var saw: [String: [String]] = [:]
             for (name, client) in [("alice", alice), ("bob", bob)] {
