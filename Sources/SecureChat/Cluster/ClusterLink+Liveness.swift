@@ -132,6 +132,8 @@ extension ClusterLink {
     func hearProbes(on connection: PostgresConnection) -> Task<Void, Never> {
         Task {
             try? await connection.listen(on: Self.probeChannel) { probes in
+                // A connection the listener has already given up on is not watched.
+                guard !connection.isClosed else { return }
                 self.state.withLockedValue { state in
                     state.listenerConnection = connection
                     _ = state.link.listenerConnected(at: .now())
