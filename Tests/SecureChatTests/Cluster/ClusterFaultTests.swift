@@ -69,9 +69,11 @@ struct ClusterFaultTests {
             #expect(noticed < .nanoseconds(Self.nodeTimeout.nanoseconds))
             for line in ["b1", "b2"] { bob.send(line) }
             _ = try await bob.sync()
+            let back = ContinuousClock.now
             proxy.resume()
 
             aliceSaw += try await alice.collect(within: Self.nodeTimeout * 3) { $0 == Self.resumed }
+            print("silent cut: chat resumed \(ContinuousClock.now - back) after the path was back")
             alice.send("a1")
             try await bob.readUntil("alice's line after the cut") { $0 == "alice: a1" }
             bob.send("b3")
@@ -93,9 +95,11 @@ struct ClusterFaultTests {
             let bob = try await node2.login("bob")
             try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
 
+            let forgotten = ContinuousClock.now
             proxy.forgetConnections()
             var aliceSaw = try await alice.collect(within: Self.nodeTimeout) { $0.hasPrefix(Self.paused) }
             aliceSaw += try await alice.collect(within: Self.nodeTimeout * 3) { $0 == Self.resumed }
+            print("forgotten connections: chat resumed \(ContinuousClock.now - forgotten) after the fault")
             bob.send("b1")
             aliceSaw += try await alice.collect(within: Self.nodeTimeout) { $0 == "bob: b1" }
             alice.send("a1")
@@ -125,12 +129,14 @@ struct ClusterFaultTests {
                 throw error
             }
             try postgres.thaw()
+            let thawed = ContinuousClock.now
             try await Task.sleep(for: .nanoseconds(Self.nodeTimeout.nanoseconds / 2))
             proxy.resume()
 
             var saw: [String: [String]] = [:]
-            for (name, client) in [("alice", alice), ("bob", bob)] {
+            for (name, client) in [("bob", bob), ("alice", alice)] {
                 saw[name, default: []] += try await client.collect(within: Self.nodeTimeout * 3) { $0 == Self.resumed }
+                print("frozen database: chat resumed for \(name) \(ContinuousClock.now - thawed) after the thaw")
             }
             // Long enough for a node that wrongly declared the other down to have said so.
             try await Task.sleep(for: .nanoseconds(Self.nodeTimeout.nanoseconds + 2_000_000_000))
