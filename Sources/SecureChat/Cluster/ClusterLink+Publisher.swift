@@ -95,17 +95,20 @@ extension ClusterLink {
                 }
             }
             let publishingAs = incarnation
+            // A node that retires declares itself down first; its last notices (its users' departures) still go.
+            let retiring = state.withLockedValue { $0.link.phase == .stopping(wasLive: true) }
             let committed = try await publisherConnection.run {
-                [logger, nodeName, rooms, excepts, texts, left, moved, movedTo] connection in
-                // Fenced: committed only while this incarnation is registered and not declared down. The share
-                // lock makes a concurrent sweep wait for this batch, or this batch see the sweep's verdict.
+                [logger, nodeName, rooms, excepts, texts, left, moved, movedTo, retiring] connection in
+                // Fenced: committed only while this incarnation is registered and not declared down (or retiring).
+                // The share lock makes a concurrent sweep wait for this batch, or this batch see its verdict.
                 var committed = false
                 for try await _ in try await connection.query(
                     """
                     SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
                         \(left)::text[], \(moved)::text[], \(movedTo)::text[])
                     FROM (SELECT 1 FROM securechat_nodes
-                        WHERE name = \(nodeName) AND incarnation = \(publishingAs) AND NOT declared_dead FOR SHARE) AS alive
+                        WHERE name = \(nodeName) AND incarnation = \(publishingAs) AND (NOT declared_dead OR \(retiring))
+                        FOR SHARE) AS alive
                     """, logger: logger)
                 {
                     committed = true

@@ -48,4 +48,23 @@ struct ClusterFencingTests {
             #expect(!bobSaw.contains("alice: after the verdict"), "\(bobSaw)")
         }
     }
+
+    @Test("a node that stops cleanly still announces its users' departure (its retirement is not a fence)")
+    func cleanStopAnnounces() async throws {
+        try await TestPostgres.with { postgres in
+            let staying = try await TestClusterNode.start("staying", on: postgres, nodeTimeout: .seconds(6))
+            do {
+                let leaving = try await TestClusterNode.start("leaving", on: postgres, nodeTimeout: .seconds(6))
+                let alice = try await staying.login("alice")
+                _ = try await leaving.login("bob")
+                try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+                await leaving.stop()
+                try await alice.readUntil("bob's departure") { $0 == "* bob left #lobby (server shutting down)" }
+            } catch {
+                await staying.stop()
+                throw error
+            }
+            await staying.stop()
+        }
+    }
 }
