@@ -107,7 +107,8 @@ extension ClusterLink {
                     SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(texts)::text[],
                         \(left)::text[], \(moved)::text[], \(movedTo)::text[])
                     FROM (SELECT 1 FROM securechat_nodes
-                        WHERE name = \(nodeName) AND incarnation = \(publishingAs) AND (NOT declared_dead OR \(retiring))
+                        WHERE name = \(nodeName) AND incarnation = \(publishingAs)
+                            AND (NOT declared_dead OR \(retiring))
                         FOR SHARE) AS alive
                     """, logger: logger)
                 {
