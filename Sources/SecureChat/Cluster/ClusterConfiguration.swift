@@ -29,6 +29,19 @@ public struct ClusterConfiguration: Sendable {
         .nanoseconds(max(nodeTimeout.nanoseconds / 5, TimeAmount.milliseconds(100).nanoseconds))
     }
 
+    /// Longest a heartbeat may take: a beat that hangs on a silent connection fails after this, so a dead
+    /// link is noticed within an interval and a deadline, under half the node timeout.
+    var heartbeatDeadline: TimeAmount { .nanoseconds(nodeTimeout.nanoseconds / 4) }
+
+    /// How long the listener may take to hear a probe after the heartbeat that sent it started: a listener
+    /// silent for longer is deaf. As long as a heartbeat may take, so a deaf listener is noticed within an
+    /// interval, this and a quarter interval (the watchdog looks four times per interval): half the node timeout.
+    var probeGrace: TimeAmount { heartbeatDeadline }
+
+    /// TCP keepalive on every database socket: a peer that vanished without a reset (a dead host, a NAT that
+    /// forgot the flow) is cut by the kernel within half the node timeout even on a connection that only reads.
+    var keepalive: DatabaseKeepalive { DatabaseKeepalive(nodeTimeout: nodeTimeout) }
+
     /// The connection settings the URL describes; a bad URL throws, saying what is wrong (never the password).
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         try ClusterURL(url).connectionConfiguration()

@@ -11,10 +11,14 @@ extension ClusterLink {
         while !Task.isCancelled {
             do {
                 let connection = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
-                    [connectionConfiguration, group, logger] in
-                    try await PostgresConnection.connect(
-                        on: group.next(), configuration: connectionConfiguration, id: 1, logger: logger)
+                    [connectionConfiguration, configuration, group, logger] in
+                    try await DatabaseSocket.connect(
+                        on: group.next(), configuration: connectionConfiguration, keepalive: configuration.keepalive,
+                        id: 1, logger: logger)
                 }
+                // The watchdog closes the connection when it stops hearing this node's probes.
+                let probes = hearProbes(on: connection)
+                defer { probes.cancel() }
                 do {
                     try await connection.listen(on: Self.channel) { notifications in
                         try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
@@ -122,7 +126,7 @@ extension ClusterLink {
         await hub.replaceRemotePresence(try await remotePresence(on: connection))
         // Only after an outage (while logins are refused): on a link that never dropped, a login's claim may
         // be in the table and not yet in the hub, and putting presence "right" would delete it.
-        if !isLinked { try await reconcilePresence(await hub.localPresence(), on: connection) }
+        if isRecovering { try await reconcilePresence(await hub.localPresence(), on: connection) }
         try await takeRelays(on: connection)
         let missed = try await events(after: await hub.lastSequences(), on: connection)
         if !missed.isEmpty { try await apply(missed, to: hub, on: connection) }

@@ -15,35 +15,72 @@ extension ClusterLink {
         return found
     }
 
-    /// Beats every `heartbeatInterval`; each beat also declares down the nodes that stopped beating, counts
-    /// the nodes up, and now and then deletes history nobody can need any more.
+    /// Beats every `heartbeatInterval`, each beat within `heartbeatDeadline` on its own connection. A beat also
+    /// sends a probe this node's listener must hear, declares down the nodes that stopped beating (only after
+    /// this node's own beats have succeeded without a break for a node timeout), and counts the nodes up.
     func heartbeatLoop() async {
-        var beats = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .nanoseconds(configuration.heartbeatInterval.nanoseconds))
             if Task.isCancelled { return }
-            beats += 1
+            let started = NIODeadline.now()
+            let probe = state.withLockedValue { state -> UInt64 in
+                state.probesSent &+= 1
+                return state.probesSent
+            }
             do {
-                try await beat()
-                if beats % 50 == 0 { try await prune() }
+                guard try await beat(probe: probe) else { continue }
+                await carryOut(
+                    state.withLockedValue { $0.link.heartbeatSucceeded(at: .now(), probe: probe, sentAt: started) })
             } catch {
-                logger.debug("heartbeat failed", metadata: ["error": "\(ClusterError.reason(error))"])
+                if Task.isCancelled { return }
+                logger.warning("heartbeat failed", metadata: ["error": "\(ClusterError.reason(error))"])
+                await carryOut(state.withLockedValue { $0.link.heartbeatFailed(at: .now()) }, because: error)
             }
         }
     }
 
-    private func beat() async throws {
+    /// Checks a few times per heartbeat interval whether the listener heard the last probe in time and whether
+    /// this node has gone a full node timeout without a heartbeat (a beat that hangs reports nothing).
+    func watchdogLoop() async {
+        let period = TimeAmount.nanoseconds(configuration.heartbeatInterval.nanoseconds / 4)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .nanoseconds(period.nanoseconds))
+            if Task.isCancelled { return }
+            await carryOut(state.withLockedValue { $0.link.tick(at: .now()) })
+        }
+    }
+
+    /// Deletes history nobody can need any more, now and then, on the work connection: never in the heartbeat's
+    /// way.
+    func pruneLoop() async {
+        let period = TimeAmount.nanoseconds(configuration.heartbeatInterval.nanoseconds * 50)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .nanoseconds(period.nanoseconds))
+            if Task.isCancelled { return }
+            guard isLinked else { continue }
+            do {
+                try await prune()
+            } catch {
+                logger.debug("pruning failed", metadata: ["error": "\(ClusterError.reason(error))"])
+            }
+        }
+    }
+
+    /// One heartbeat; false when this incarnation was found declared down (``lostPlace`` has acted).
+    private func beat(probe sequence: UInt64) async throws -> Bool {
         let timeout = Int64(configuration.nodeTimeout.nanoseconds / 1_000_000)
         let beatingAs = incarnation
-        let mayDeclare = state.withLockedValue {
-            $0.linked && NIODeadline.now() - $0.linkedSince >= configuration.nodeTimeout
-        }
-        let (alive, up, gone) = try await workConnection.run { [logger, nodeName] connection in
+        let probe = "\(beatingAs) \(sequence)"
+        let mayDeclare = state.withLockedValue { $0.link.mayDeclareOthersDown(at: .now()) }
+        let (alive, up, gone) = try await heartbeatConnection.run(timeout: configuration.heartbeatDeadline) {
+            [logger, nodeName] connection in
             var alive = false
             for try await _ in try await connection.query(
                 """
-                UPDATE securechat_nodes SET heartbeat_at = now()
-                WHERE name = \(nodeName) AND incarnation = \(beatingAs) AND NOT declared_dead RETURNING 1
+                WITH beat AS (
+                    UPDATE securechat_nodes SET heartbeat_at = now()
+                    WHERE name = \(nodeName) AND incarnation = \(beatingAs) AND NOT declared_dead RETURNING 1)
+                SELECT pg_notify(\(Self.probeChannel), \(probe)) FROM beat
                 """, logger: logger)
             {
                 alive = true
@@ -69,11 +106,35 @@ extension ClusterLink {
         }
         guard alive else {
             await lostPlace(incarnation: beatingAs)
-            return
+            return false
         }
         state.withLockedValue { $0.nodesUp = up }
         metrics.nodesUp.set(Int64(up))
         for (name, room) in gone { announceDeparture(of: name, from: room, reason: .serverLost) }
+        return true
+    }
+
+    /// Hears this node's probes on the listener's `connection`, until cancelled or the connection ends: a
+    /// listener that stops hearing them is deaf, whatever its socket says, and the watchdog closes it.
+    func hearProbes(on connection: PostgresConnection) -> Task<Void, Never> {
+        Task {
+            try? await connection.listen(on: Self.probeChannel) { probes in
+                // A connection the listener has already given up on is not watched.
+                guard !connection.isClosed else { return }
+                self.state.withLockedValue { state in
+                    state.listenerConnection = connection
+                    _ = state.link.listenerConnected(at: .now())
+                }
+                // A probe carries the incarnation that sent it and its number; another node's proves nothing.
+                for try await probe in probes {
+                    let fields = probe.payload.utf8.count <= 64 ? probe.payload.split(separator: " ") : []
+                    guard fields.count == 2, let incarnation = Int64(fields[0]), let number = UInt64(fields[1]),
+                        incarnation == self.incarnation
+                    else { continue }
+                    _ = self.state.withLockedValue { $0.link.probeHeard(number) }
+                }
+            }
+        }
     }
 
     /// Lines older than every node's history and than the catch-up window are deleted.
@@ -91,21 +152,30 @@ extension ClusterLink {
 
     /// The others declared this node down while it could not answer (a long pause, a partition): its users'
     /// names may already be someone else's. Everyone here is told and disconnected, and the node rejoins
-    /// under a new incarnation, empty, so the cluster never has two owners of one name. The heartbeat and the
-    /// listener may both notice; only the first call for an incarnation acts.
+    /// under a new incarnation, empty, so the cluster never has two owners of one name. Nothing the old
+    /// incarnation queued is committed. The heartbeat and the listener may both notice; only the first call for
+    /// an incarnation acts, and none while the node is stopping.
     func lostPlace(incarnation dead: Int64) async {
-        let acting = state.withLockedValue { state -> Bool in
-            guard state.incarnation == dead, !state.rejoining, !state.retiring else { return false }
-            state.rejoining = true
-            state.linked = false
+        let given = state.withLockedValue { state -> ([CommitReceipt], [CheckedContinuation<NameClaim, Never>])? in
+            guard state.incarnation == dead, state.link.declaredDown() == .rejoin else { return nil }
             state.incarnation = Int64.random(in: 1...Int64.max)
-            state.work.removeAll { item in
-                if case .claim(_, _, let continuation) = item { continuation.resume(returning: .unavailable) }
-                return true
+            var receipts = state.outgoing.compactMap(\.receipt)
+            state.outgoing.removeAll()
+            var claims: [CheckedContinuation<NameClaim, Never>] = []
+            for item in state.work {
+                switch item {
+                case .claim(_, _, let continuation): claims.append(continuation)
+                case .relay(_, let receipt): if let receipt { receipts.append(receipt) }
+                case .banAdded, .bansLifted: break
+                }
             }
-            return true
+            state.work.removeAll()
+            return (receipts, claims)
         }
-        guard acting else { return }
+        guard let (receipts, claims) = given else { return }
+        for receipt in receipts { receipt.resolve(.notSent) }
+        for claim in claims { claim.resume(returning: .unavailable) }
+        metrics.linkUp.set(Int64(0))
         logger.error("this node was declared down by the cluster; disconnecting its users and rejoining")
         await hub?.lostPlaceInCluster()
         do {
@@ -113,12 +183,11 @@ extension ClusterLink {
             try await workConnection.run(timeout: .seconds(30)) { connection in
                 try await self.catchUp(on: connection)
             }
-            state.withLockedValue { $0.rejoining = false }
-            await linkRestored()
+            await carryOut(state.withLockedValue { $0.link.rejoined(at: .now()) })
             logger.notice("rejoined the cluster", metadata: ["incarnation": "\(incarnation)"])
         } catch {
             // The next heartbeat finds the new incarnation unregistered and tries again.
-            state.withLockedValue { $0.rejoining = false }
+            _ = state.withLockedValue { $0.link.rejoinFailed() }
             logger.error("could not rejoin the cluster", metadata: ["error": "\(ClusterError.reason(error))"])
         }
     }

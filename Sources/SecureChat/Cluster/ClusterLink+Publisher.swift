@@ -38,7 +38,7 @@ extension ClusterLink {
     private func queue(_ outgoing: OutgoingLine) {
         let receipt = outgoing.receipt
         let accepted = state.withLockedValue { state -> Bool in
-            if receipt != nil, !state.linked { return false }
+            if receipt != nil, !state.link.isLive { return false }
             if receipt == nil, state.outgoing.count >= Self.outgoingLimit {
                 // A long outage: the oldest notice gives way, so the queue stays bounded.
                 state.outgoing.remove(at: state.outgoing.firstIndex { $0.receipt == nil } ?? 0)
@@ -64,7 +64,7 @@ extension ClusterLink {
 
     private func nextBatch() -> [OutgoingLine]? {
         state.withLockedValue { state in
-            guard state.linked, !state.outgoing.isEmpty else { return nil }
+            guard state.link.mayCommit, !state.outgoing.isEmpty else { return nil }
             let count = min(Self.batchLimit, state.outgoing.count)
             let batch = Array(state.outgoing.prefix(count))
             state.outgoing.removeFirst(count)
@@ -104,13 +104,38 @@ extension ClusterLink {
                     left.append(key)
                 }
             }
-            _ = try await publisherConnection.run {
-                [logger, nodeName, rooms, excepts, kinds, names, texts, left, moved, movedTo] connection in
-                try await connection.query(
-                    """
+            let publishingAs = incarnation
+            // A node that retires (from a live link) has already left the table (`securechat_retire` deletes its
+            // row and returns its members): its last notices, its users' departures, go unfenced.
+            let retiring = state.withLockedValue { $0.link.phase == .stopping(wasLive: true) }
+            let committed = try await publisherConnection.run {
+                [logger, nodeName, rooms, excepts, kinds, names, texts, left, moved, movedTo, retiring] connection in
+                // Fenced: committed only while this incarnation is registered and not declared down (or retiring).
+                // The share lock makes a concurrent sweep wait for this batch, or this batch see its verdict.
+                var committed = false
+                let publish: PostgresQuery =
+                    retiring
+                    ? """
                     SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(kinds)::text[],
                         \(names)::text[], \(texts)::text[], \(left)::text[], \(moved)::text[], \(movedTo)::text[])
-                    """, logger: logger)
+                    """
+                    : """
+                    SELECT securechat_publish(\(nodeName), \(rooms)::text[], \(excepts)::bigint[], \(kinds)::text[],
+                        \(names)::text[], \(texts)::text[], \(left)::text[], \(moved)::text[], \(movedTo)::text[])
+                    FROM (SELECT 1 FROM securechat_nodes
+                        WHERE name = \(nodeName) AND incarnation = \(publishingAs) AND NOT declared_dead
+                        FOR SHARE) AS alive
+                    """
+                for try await _ in try await connection.query(publish, logger: logger) {
+                    committed = true
+                }
+                return committed
+            }
+            guard committed else {
+                // Declared down: nothing this incarnation queued may be committed any more.
+                for line in batch { line.receipt?.resolve(.notSent) }
+                await lostPlace(incarnation: publishingAs)
+                return
             }
             metrics.commitDuration.record(ContinuousClock.now - started)
             metrics.batches.increment()
@@ -138,7 +163,7 @@ extension ClusterLink {
     /// At shutdown: waits (a little) for queued lines to be committed.
     func drainPublisher(timeout: TimeAmount) async {
         let deadline = NIODeadline.now() + timeout
-        while NIODeadline.now() < deadline, state.withLockedValue({ !$0.outgoing.isEmpty && $0.linked }) {
+        while NIODeadline.now() < deadline, state.withLockedValue({ !$0.outgoing.isEmpty && $0.link.mayCommit }) {
             if let batch = nextBatch() { await commit(batch) }
         }
     }

@@ -30,5 +30,10 @@ extension ClusterLink {
     }
 
     /// Whether the node is leaving the cluster (a clean stop): from then on nothing registers it again.
-    var isRetiring: Bool { state.withLockedValue { $0.retiring } }
+    var isRetiring: Bool {
+        state.withLockedValue { state in
+            if case .stopping = state.link.phase { return true }
+            return false
+        }
+    }
 }

@@ -13,21 +13,29 @@ struct Relay: Sendable {
     let member: RemoteMember
     let kind: Kind
 
-    /// One statement: the row and its doorbell commit together.
-    var query: PostgresQuery {
+    /// One statement: the row and its doorbell commit together, and only while the sending node's incarnation is
+    /// registered and not declared down (a share lock on its row, as for batches of lines): a node cut off and
+    /// declared down never delivers a DM or a kick it had queued. Returns a row only when the relay was stored.
+    func query(from sender: String, incarnation: Int64) -> PostgresQuery {
         switch kind {
         case .directMessage(let line):
             return """
                 WITH stored AS (
                     INSERT INTO securechat_relays (node, name_key, kind, line)
-                    VALUES (\(member.node), \(member.nameKey), 'dm', \(line)) RETURNING node)
+                    SELECT \(member.node), \(member.nameKey), 'dm', \(line)
+                    FROM (SELECT 1 FROM securechat_nodes
+                        WHERE name = \(sender) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
+                    RETURNING node)
                 SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
                 """
         case .kick(let action, let by, let reason):
             return """
                 WITH stored AS (
                     INSERT INTO securechat_relays (node, name_key, kind, action, by_name, reason)
-                    VALUES (\(member.node), \(member.nameKey), 'kick', \(action), \(by), \(reason)) RETURNING node)
+                    SELECT \(member.node), \(member.nameKey), 'kick', \(action), \(by), \(reason)
+                    FROM (SELECT 1 FROM securechat_nodes
+                        WHERE name = \(sender) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
+                    RETURNING node)
                 SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
                 """
         }

@@ -68,8 +68,16 @@ extension ClusterLink {
                     return
                 }
                 do {
-                    try await execute(relay.query)
-                    receipt?.resolve(.committed)
+                    // Fenced as the publisher's batches: stored only while this incarnation is registered.
+                    let sendingAs = incarnation
+                    let query = relay.query(from: nodeName, incarnation: sendingAs)
+                    let sent = try await workConnection.run { [logger] connection in
+                        var sent = false
+                        for try await _ in try await connection.query(query, logger: logger) { sent = true }
+                        return sent
+                    }
+                    receipt?.resolve(sent ? .committed : .notSent)
+                    if !sent { await lostPlace(incarnation: sendingAs) }
                 } catch {
                     receipt?.resolve((error as? PSQLError)?.code == .server ? .notSent : .uncertain)
                     throw error

@@ -25,32 +25,33 @@ public final class ClusterLink: ClusterSeam, Sendable {
     let group: any EventLoopGroup
     /// Used by the publisher only: one batch in flight at a time.
     let publisherConnection: DatabaseConnection
-    /// Used by the work queue, liveness and start-up.
+    /// Used by the work queue, start-up and pruning.
     let workConnection: DatabaseConnection
     /// Proves a restart on this machine is this node (``IncarnationFile``).
     let incarnationFile: IncarnationFile
+    /// Used by the heartbeat only, so that a beat never waits behind a long query and its deadline measures
+    /// the database, not the queue.
+    let heartbeatConnection: DatabaseConnection
 
     struct State {
         /// Weak: the hub holds this link (its `cluster`), and the server holds the hub. A strong reference here
         /// made a cycle, so a stopped cluster-mode server's hub, link, history and metrics were never freed.
         weak var hub: Hub?
-        var linked = true
+        /// Connecting, live, paused, out, rejoining or stopping (``ClusterLinkState``).
+        var link: ClusterLinkState
         var nodesUp = 1
         var incarnation = Int64.random(in: 1...Int64.max)
-        /// Between finding this node declared down and registering it again.
-        var rejoining = false
-        /// Leaving the cluster at a clean stop: nothing registers the node again.
-        var retiring = false
-        /// When the link last came up. A node declares others down only after a full timeout linked: after
-        /// an outage of the database every node's heartbeat is old, and they all need time to beat again.
-        var linkedSince = NIODeadline.now()
+        /// The listener's current connection, so that the watchdog can close it when it has gone deaf.
+        var listenerConnection: PostgresConnection?
+        /// The number of the last probe a heartbeat sent.
+        var probesSent: UInt64 = 0
         /// Room lines waiting for the next batch.
         var outgoing: [OutgoingLine] = []
         /// Presence, bans and relays waiting for the work queue, in order.
         var work: [WorkItem] = []
     }
 
-    let state = NIOLockedValueBox(State())
+    let state: NIOLockedValueBox<State>
     let publisherWakeUps: AsyncStream<Void>.Continuation
     let publisherSignals: AsyncStream<Void>
     let workWakeUps: AsyncStream<Void>.Continuation
@@ -62,6 +63,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// Most notices (joins, leaves) kept while the link is down; past it the oldest are dropped.
     static let outgoingLimit = 10_000
     static let channel = "securechat"
+    /// Where each heartbeat sends a probe (its incarnation) that the node's own listener must hear.
+    static let probeChannel = "securechat_probe"
 
     public init(
         configuration: ClusterConfiguration,
@@ -84,9 +87,16 @@ public final class ClusterLink: ClusterSeam, Sendable {
         self.incarnationFile = IncarnationFile(
             path: configuration.incarnationFile ?? IncarnationFile.defaultPath(nodeName: configuration.nodeName))
         self.publisherConnection = DatabaseConnection(
-            configuration: connectionConfiguration, eventLoop: group.next(), id: 2, logger: logger)
+            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 2,
+            logger: logger)
         self.workConnection = DatabaseConnection(
-            configuration: connectionConfiguration, eventLoop: group.next(), id: 3, logger: logger)
+            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 3,
+            logger: logger)
+        self.heartbeatConnection = DatabaseConnection(
+            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 4,
+            logger: logger)
+        self.state = NIOLockedValueBox(
+            State(link: ClusterLinkState(nodeTimeout: configuration.nodeTimeout, probeGrace: configuration.probeGrace)))
         (publisherSignals, publisherWakeUps) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (workSignals, workWakeUps) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         metrics.linkUp.set(Int64(1))
@@ -96,7 +106,9 @@ public final class ClusterLink: ClusterSeam, Sendable {
     var hub: Hub? { state.withLockedValue { $0.hub } }
     var incarnation: Int64 { state.withLockedValue { $0.incarnation } }
 
-    public var isLinked: Bool { state.withLockedValue { $0.linked } }
+    public var isLinked: Bool { state.withLockedValue { $0.link.isLive } }
+    /// Back from an outage (paused, out or rejoining): presence is put right as the listener catches up.
+    var isRecovering: Bool { state.withLockedValue { $0.link.isRecovering } }
     public var nodesUp: Int { state.withLockedValue { $0.nodesUp } }
 
     /// Joins the cluster before the node accepts anyone: migrates the schema, registers this node, imports
@@ -126,6 +138,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
         try await workConnection.run(timeout: .seconds(30)) { connection in
             try await self.catchUp(on: connection)
         }
+        _ = state.withLockedValue { $0.link.joined(at: .now()) }
         logger.notice("joined the cluster", metadata: ["incarnation": "\(incarnation)"])
     }
 
@@ -136,12 +149,16 @@ public final class ClusterLink: ClusterSeam, Sendable {
             group.addTask { await self.publishLoop() }
             group.addTask { await self.workLoop() }
             group.addTask { await self.heartbeatLoop() }
+            group.addTask { await self.watchdogLoop() }
+            group.addTask { await self.pruneLoop() }
         }
     }
 
     /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.
     public func retire() async {
-        state.withLockedValue { $0.retiring = true }
+        // From here on nothing brings the link back or registers the node again (its own departure, heard by
+        // its listener, is not a reason to rejoin).
+        _ = state.withLockedValue { $0.link.stop() }
         defer { incarnationFile.release() }
         do {
             let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
@@ -159,43 +176,81 @@ public final class ClusterLink: ClusterSeam, Sendable {
         }
         await publisherConnection.drop()
         await workConnection.drop()
+        await heartbeatConnection.drop()
     }
 
     // MARK: - Link state
 
     /// The listener lost the database: chat pauses here, and everyone here is told once.
     func linkLost(_ error: any Error) async {
-        let (wasLinked, refused) = state.withLockedValue { state -> (Bool, [CommitReceipt]) in
-            defer { state.linked = false }
-            // Chat lines still waiting for a batch are refused now: their senders should not wait out the outage.
-            let refused = state.outgoing.compactMap(\.receipt)
-            state.outgoing.removeAll { $0.receipt != nil }
-            return (state.linked, refused)
+        let action = state.withLockedValue { state -> ClusterLinkState.Action in
+            state.listenerConnection = nil
+            return state.link.listenerLost()
         }
-        for receipt in refused { receipt.resolve(.notSent) }
-        guard wasLinked else { return }
-        metrics.linkUp.set(Int64(0))
-        logger.error("lost the cluster database; chat is paused", metadata: ["error": "\(ClusterError.reason(error))"])
-        await hub?.linkDown()
+        await carryOut(action, because: error)
     }
 
-    /// Caught up after a reconnect: chat resumes, and notices kept meanwhile are sent.
+    /// The listener caught up after a reconnect: chat resumes once a heartbeat has succeeded too.
     func linkRestored() async {
-        let (wasLinked, rejoining) = state.withLockedValue { state -> (Bool, Bool) in
-            defer {
-                if !state.rejoining {
-                    if !state.linked { state.linkedSince = .now() }
-                    state.linked = true
-                }
+        await carryOut(state.withLockedValue { $0.link.listenerCaughtUp() })
+    }
+
+    /// Does what the link's state machine asked for.
+    func carryOut(_ action: ClusterLinkState.Action, because error: (any Error)? = nil) async {
+        switch action {
+        case .none:
+            return
+        case .pause:
+            // Chat lines still waiting for a batch are refused now: their senders should not wait out the outage.
+            let refused = state.withLockedValue { state -> [CommitReceipt] in
+                let refused = state.outgoing.compactMap(\.receipt)
+                state.outgoing.removeAll { $0.receipt != nil }
+                return refused
             }
-            return (state.linked, state.rejoining)
+            for receipt in refused { receipt.resolve(.notSent) }
+            metrics.linkUp.set(Int64(0))
+            logger.error(
+                "lost the cluster database; chat is paused",
+                metadata: ["error": "\(error.map(ClusterError.reason) ?? "unknown")"])
+            await hub?.linkDown()
+            // Whatever broke one connection may have broken the others silently (a NAT that forgot every flow):
+            // each is opened afresh when next used, rather than found dead by a commit or a login.
+            await publisherConnection.drop()
+            await workConnection.drop()
+            await heartbeatConnection.drop()
+        case .resume:
+            metrics.linkUp.set(Int64(1))
+            await hub?.linkUp()
+            logger.notice("cluster database is back; chat resumed")
+            publisherWakeUps.yield()
+            workWakeUps.yield()
+        case .goOut:
+            // The others may have declared this node down by now: what waited to be claimed or relayed is given
+            // up, and nothing queued is committed until a heartbeat proves this incarnation is still registered.
+            let refused = state.withLockedValue { state -> [CommitReceipt] in
+                let refused = state.outgoing.compactMap(\.receipt)
+                state.outgoing.removeAll { $0.receipt != nil }
+                state.work.removeAll { item in
+                    switch item {
+                    case .claim(_, _, let continuation): continuation.resume(returning: .unavailable)
+                    case .relay(_, let receipt): receipt?.resolve(.notSent)
+                    case .banAdded, .bansLifted: return false
+                    }
+                    return true
+                }
+                return refused
+            }
+            for receipt in refused { receipt.resolve(.notSent) }
+            logger.error("no heartbeat for a full node timeout; this node treats itself as out of the cluster")
+        case .restartListener:
+            logger.warning("the listener did not hear this node's own probe in time; reconnecting it")
+            let connection = state.withLockedValue { $0.listenerConnection }
+            // Closing ends the listener's wait for notifications; it then reports the loss and reconnects.
+            if let connection { Task { try? await connection.close() } }
+        case .rejoin:
+            // Carried out by `lostPlace`, which knows the incarnation that was declared down.
+            return
         }
-        guard !rejoining else { return }
-        metrics.linkUp.set(Int64(1))
-        await hub?.linkUp()
-        if !wasLinked { logger.notice("cluster database is back; chat resumed") }
-        publisherWakeUps.yield()
-        workWakeUps.yield()
     }
 
     /// `* bob left #lobby (reason)`, published for a member whose node cannot say it any more.

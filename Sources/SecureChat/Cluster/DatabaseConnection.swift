@@ -10,38 +10,44 @@ import PostgresNIO
 /// database that stops answering must turn into an error the user is told, not a hang.
 actor DatabaseConnection {
     private let configuration: PostgresConnection.Configuration
+    private let keepalive: DatabaseKeepalive
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let id: Int
     private var connection: PostgresConnection?
 
-    init(configuration: PostgresConnection.Configuration, eventLoop: any EventLoop, id: Int, logger: Logger) {
+    init(
+        configuration: PostgresConnection.Configuration, keepalive: DatabaseKeepalive, eventLoop: any EventLoop,
+        id: Int, logger: Logger
+    ) {
         self.configuration = configuration
+        self.keepalive = keepalive
         self.eventLoop = eventLoop
         self.id = id
         self.logger = logger
     }
 
-    /// The open connection, or a new one.
-    func open() async throws -> PostgresConnection {
+    /// The open connection, or a new one opened within `timeout`.
+    func open(timeout: TimeAmount = .seconds(5)) async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
-        let fresh = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
-            [configuration, eventLoop, id, logger] in
-            try await PostgresConnection.connect(
-                on: eventLoop, configuration: configuration, id: id, logger: logger)
+        let fresh = try await withDeadline(timeout, discardingLate: { try? await $0.close() }) {
+            [configuration, keepalive, eventLoop, id, logger] in
+            try await DatabaseSocket.connect(
+                on: eventLoop, configuration: configuration, keepalive: keepalive, id: id, logger: logger)
         }
         connection = fresh
         return fresh
     }
 
-    /// Runs `body` on the connection within `timeout`. When it fails or times out, the connection is closed,
-    /// so that the next use starts from a fresh one.
+    /// Runs `body` on the connection within `timeout` (opening it first, when needed, within the same bound and
+    /// at most 5 s). When it fails or times out, the connection is closed, so that the next use starts
+    /// from a fresh one.
     func run<T: Sendable>(
         timeout: TimeAmount = .seconds(5),
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await open()
+        let connection = try await open(timeout: .nanoseconds(min(timeout.nanoseconds, 5_000_000_000)))
         do {
             return try await withDeadline(timeout) { try await body(connection) }
         } catch let error as PSQLError where error.code == .server {
