@@ -124,6 +124,7 @@ class FaultProxy:
         self.flowing = asyncio.Event()
         self.flowing.set()
         self.connections = []
+        self.forgotten = []
         self.server = None
         self.port = None
 
@@ -140,6 +141,7 @@ class FaultProxy:
     def forget(self):
         for connection in self.connections:
             connection["forgotten"] = True
+        self.forgotten.extend(self.connections)
         self.connections = []
 
     def upstream_ports(self):
@@ -152,7 +154,11 @@ class FaultProxy:
         except OSError:
             client_writer.close()
             return
-        connection = {"forgotten": False, "upstream_port": server_writer.get_extra_info("sockname")[1]}
+        connection = {
+            "forgotten": False, "upstream_port": server_writer.get_extra_info("sockname")[1],
+            # Held here while forgotten too: a task the loop only references weakly would be collected, and its
+            # sockets closed, which is exactly what a forgotten flow never does.
+            "task": asyncio.current_task(), "writers": (client_writer, server_writer)}
         self.connections.append(connection)
         try:
             await asyncio.gather(
@@ -385,10 +391,12 @@ class Run:
                 os.kill(pid, signal.SIGCONT)
         elif name == "listener":
             ports = ",".join(str(port) for port in self.proxies[node_index].upstream_ports()) or "0"
+            # The listener's backend: LISTEN was its last statement, or (after the first doorbell) the read of
+            # new lines it runs on its own connection. pg_stat_activity shows no more than that.
             terminated = self.database.psql(
                 "postgres",
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                f"WHERE client_port IN ({ports}) AND query ILIKE 'LISTEN%'")
+                f"WHERE client_port IN ({ports}) AND (query ILIKE 'LISTEN%' OR query LIKE 'SELECT e.room, e.sequence%')")
             log(f"terminated {terminated or 0} listener backend(s)")
         elif name == "restart":
             await asyncio.to_thread(self.database.ctl, "-m", "fast", "-w", "-t", "60", "restart", check=False)

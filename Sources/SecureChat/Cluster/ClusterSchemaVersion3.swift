@@ -171,13 +171,23 @@ enum ClusterSchemaVersion3 {
         """
 
     /// As in version 2, and relays nobody will take (for a node declared down, or one that is not
-    /// registered) are dropped.
+    /// registered) are dropped. The sweeper must have beaten within a quarter of the timeout (its heartbeat
+    /// deadline) as the sweep runs: a sweep sent just before the database froze runs when it thaws, when every
+    /// node's heartbeat is old, and would declare down nodes that never lost their users (found by
+    /// bench/chaos.sh). The node's own rule, that it declares others down only after a node timeout of unbroken
+    /// heartbeats, cannot see a statement that waits in the database; this check can.
     static let sweep: PostgresQuery = """
         CREATE OR REPLACE FUNCTION securechat_sweep(p_node text, p_timeout_ms bigint)
         RETURNS TABLE(display_name text, room text) LANGUAGE plpgsql AS $fn$
         DECLARE
             v_dead record;
         BEGIN
+            IF NOT EXISTS (
+                SELECT 1 FROM securechat_nodes WHERE name = p_node AND NOT declared_dead
+                    AND heartbeat_at >= now() - (p_timeout_ms / 4) * interval '1 millisecond')
+            THEN
+                RETURN;
+            END IF;
             FOR v_dead IN
                 UPDATE securechat_nodes SET declared_dead = true
                 WHERE NOT declared_dead AND name <> p_node

@@ -192,3 +192,33 @@ struct ClusterSchemaTests {
         }
     }
 }
+
+extension ClusterSchemaTests {
+    @Test(
+        "a sweep that runs late (sent before the database froze) declares nobody down: the sweeper must have just beaten"
+    )
+    func lateSweepDeclaresNobodyDown() async throws {
+        try await TestPostgres.with { server in
+            try await Self.withClient(server) { client in
+                _ = try await ClusterSchema.migrate(client, logger: Self.logger)
+                // A and B, both silent for 10 s (the database was frozen): A's sweep, delivered only now, finds
+                // its own heartbeat as old as B's.
+                _ = try await client.query(
+                    """
+                    INSERT INTO securechat_nodes (name, incarnation, heartbeat_at)
+                    VALUES ('A', 1, now() - interval '10 seconds'), ('B', 2, now() - interval '10 seconds')
+                    """, logger: Self.logger)
+                let late = try await Self.count("SELECT count(*)::bigint FROM securechat_sweep('A', 5000)", client)
+                let stillAlive: PostgresQuery =
+                    "SELECT count(*)::bigint FROM securechat_nodes WHERE name = 'B' AND NOT declared_dead"
+                #expect(late == 0)
+                #expect(try await Self.count(stillAlive, client) == 1)
+                // Once A has beaten (its sweep follows its heartbeat at once), B's silence counts.
+                _ = try await client.query(
+                    "UPDATE securechat_nodes SET heartbeat_at = now() WHERE name = 'A'", logger: Self.logger)
+                _ = try await Self.count("SELECT count(*)::bigint FROM securechat_sweep('A', 5000)", client)
+                #expect(try await Self.count(stillAlive, client) == 0)
+            }
+        }
+    }
+}
