@@ -128,25 +128,70 @@ extension ClusterLink {
         // be in the table and not yet in the hub, and putting presence "right" would delete it.
         if isRecovering { try await reconcilePresence(await hub.localPresence(), on: connection) }
         try await takeRelays(on: connection)
-        let missed = try await events(after: await hub.lastSequences(), on: connection)
-        if !missed.isEmpty { try await apply(missed, to: hub, on: connection) }
+        try await catchUpRooms(hub: hub, on: connection)
+    }
+
+    /// Most lines one catch-up read takes: a node that was away long reads its rooms in pages, so neither its
+    /// memory nor one query grows with the length of the outage.
+    static let catchUpPage = 500
+
+    /// Every room this node follows, from its last delivered line on, in pages. A room more than `--history`
+    /// lines behind skips to its last `--history` lines (its members are told how many were skipped): a user
+    /// back from an outage sees what a newcomer would, not a flood.
+    private func catchUpRooms(hub: Hub, on connection: PostgresConnection) async throws {
+        var known = await hub.lastSequences()
+        let history = Int64(historyLines)
+        for (room, latest) in try await latestSequences(of: Array(known.keys), on: connection) {
+            guard let last = known[room] else { continue }
+            let (behind, overflow) = latest.subtractingReportingOverflow(last)
+            guard overflow || behind > history else { continue }
+            let (target, under) = latest.subtractingReportingOverflow(history)
+            guard !under else { continue }
+            await hub.skipRoomLines(room, through: target)
+            known[room] = target
+        }
+        while !known.isEmpty {
+            let page = try await events(after: known, limit: Self.catchUpPage, on: connection)
+            if !page.isEmpty { try await apply(page, to: hub, on: connection) }
+            guard page.count >= Self.catchUpPage else { return }
+            for event in page { known[event.room] = max(known[event.room] ?? event.sequence, event.sequence) }
+        }
     }
 
     // MARK: - Reading the tables
 
-    /// Every stored line of `known`'s rooms after the sequence given for each, in each room's order.
-    private func events(after known: [RoomName: Int64], on connection: PostgresConnection) async throws -> [RoomEvent] {
+    /// Stored lines of `known`'s rooms after the sequence given for each, in each room's order: all of them, or
+    /// the first `limit` in (room, sequence) order.
+    private func events(
+        after known: [RoomName: Int64], limit: Int? = nil, on connection: PostgresConnection
+    ) async throws -> [RoomEvent] {
         let pairs = Array(known)
         let rooms = pairs.map(\.key.value)
         let sequences = pairs.map(\.value)
-        return try await roomEvents(
-            """
+        var query: PostgresQuery = """
             SELECT e.room, e.sequence, floor(extract(epoch FROM e.said_at))::bigint, convert_from(e.line, 'UTF8'),
                 e.sender_node, e.sender_connection, e.kind, e.sender_name, e.body
             FROM unnest(\(rooms)::text[], \(sequences)::bigint[]) AS k(room, last)
             JOIN securechat_events e ON e.room = k.room AND e.sequence > k.last
             ORDER BY e.room, e.sequence
-            """, on: connection)
+            """
+        if let limit { query.sql += " LIMIT \(max(limit, 1))" }
+        return try await roomEvents(query, on: connection)
+    }
+
+    /// The sequence number of the last line committed in each of `rooms` (rooms the database has not seen are
+    /// left out).
+    private func latestSequences(of rooms: [RoomName], on connection: PostgresConnection) async throws
+        -> [RoomName: Int64]
+    {
+        let rows = try await connection.query(
+            "SELECT name, last_sequence FROM securechat_rooms WHERE name = ANY(\(rooms.map(\.value))::text[])",
+            logger: logger)
+        var latest: [RoomName: Int64] = [:]
+        for try await (name, sequence) in rows.decode((String, Int64).self) {
+            if let room = RoomName(parsing: name) { latest[room] = sequence }
+        }
+        return latest
     }
 
     /// Room lines read from the table, each validated, sanitised and rendered (``StoredEvent``); one with

@@ -15,6 +15,11 @@ actor DatabaseConnection {
     private let logger: Logger
     private let id: Int
     private var connection: PostgresConnection?
+    /// The connect in flight, if any: every caller that finds no connection awaits this one, so a node never
+    /// holds more than one connection here, however many callers arrive while the database is restarting.
+    private var opening: (attempt: Int, task: Task<PostgresConnection, any Error>)?
+    /// Counts connects begun; a connect finishing after a drop no longer matches `opening` and is closed.
+    private var attempts = 0
 
     init(
         configuration: PostgresConnection.Configuration, keepalive: DatabaseKeepalive, eventLoop: any EventLoop,
@@ -27,17 +32,50 @@ actor DatabaseConnection {
         self.logger = logger
     }
 
-    /// The open connection, or a new one opened within `timeout`.
+    /// The open connection, or a new one opened within `timeout`. Opening is single-flight: callers that
+    /// arrive while a connect is under way wait for that one (each for at most its own `timeout`) instead of
+    /// opening another, which would leak when it replaced the first.
     func open(timeout: TimeAmount = .seconds(5)) async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
-        let fresh = try await withDeadline(timeout, discardingLate: { try? await $0.close() }) {
-            [configuration, keepalive, eventLoop, id, logger] in
-            try await DatabaseSocket.connect(
-                on: eventLoop, configuration: configuration, keepalive: keepalive, id: id, logger: logger)
+        let task = opening?.task ?? beginOpening()
+        return try await withDeadline(timeout) { try await task.value }
+    }
+
+    /// Starts the one connect, bounded by the longest wait `open` allows (5 s) whoever waits for it.
+    private func beginOpening() -> Task<PostgresConnection, any Error> {
+        attempts &+= 1
+        let attempt = attempts
+        let task = Task { [configuration, keepalive, eventLoop, id, logger] in
+            do {
+                let fresh = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
+                    try await DatabaseSocket.connect(
+                        on: eventLoop, configuration: configuration, keepalive: keepalive, id: id, logger: logger)
+                }
+                try await self.adopt(fresh, attempt: attempt)
+                return fresh
+            } catch {
+                self.forget(attempt: attempt)
+                throw error
+            }
         }
+        opening = (attempt, task)
+        return task
+    }
+
+    /// Keeps the connection a connect produced, unless the connect was abandoned meanwhile (a drop or shutdown):
+    /// then it is closed, never left open unused.
+    private func adopt(_ fresh: PostgresConnection, attempt: Int) async throws {
+        guard opening?.attempt == attempt else {
+            try? await fresh.close()
+            throw DatabaseConnectionDropped()
+        }
+        opening = nil
         connection = fresh
-        return fresh
+    }
+
+    private func forget(attempt: Int) {
+        if opening?.attempt == attempt { opening = nil }
     }
 
     /// Runs `body` on the connection within `timeout` (opening it first, when needed, within the same bound and
@@ -60,10 +98,20 @@ actor DatabaseConnection {
 
     /// Closes the connection (at shutdown, or when a caller saw it fail).
     func drop(_ failed: PostgresConnection? = nil) async {
+        if failed == nil, let opening {
+            // At shutdown a connect under way is abandoned too; if it still opens, `adopt` closes it.
+            self.opening = nil
+            opening.task.cancel()
+        }
         guard let connection, failed == nil || failed === connection else { return }
         self.connection = nil
         try? await connection.close()
     }
+}
+
+/// Why a connect under way was abandoned: the connection was closed (at shutdown) while it opened.
+struct DatabaseConnectionDropped: Error, CustomStringConvertible {
+    var description: String { "the cluster database connection was closed while it opened" }
 }
 
 /// Why a database call gave up.

@@ -78,6 +78,32 @@ extension Hub {
         return nil
     }
 
+    /// Catch-up found `room` more than `--history` lines behind: its lines up to `sequence` are skipped rather
+    /// than replayed, and its members here are told once how many (`* 1,234 earlier lines of #lobby were
+    /// skipped.`). The lines after `sequence` then arrive as usual.
+    public func skipRoomLines(_ room: RoomName, through sequence: Int64) {
+        guard let kept = rooms[room], keepsLines(of: kept), sequence > kept.lastSequence else { return }
+        let (difference, overflow) = sequence.subtractingReportingOverflow(kept.lastSequence)
+        rooms[room]!.lastSequence = sequence
+        let skipped = overflow ? Int64.max : difference
+        deliver(
+            ServerLine.notice(
+                "\(Self.withThousandsSeparators(skipped)) earlier line\(skipped == 1 ? "" : "s") of \(room)"
+                    + " \(skipped == 1 ? "was" : "were") skipped."),
+            to: .room(room))
+    }
+
+    /// `1234567` as `1,234,567`, whatever the locale.
+    static func withThousandsSeparators(_ number: Int64) -> String {
+        let digits = Array(String(number.magnitude))
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return number < 0 ? "-" + grouped : grouped
+    }
+
     /// Whether this node follows `room`'s lines: `#lobby` always, any other room while a user here is in it.
     func keepsLines(of room: Room) -> Bool {
         room.name == .lobby || !room.members.isEmpty
