@@ -18,7 +18,9 @@ extension ClusterLink {
     /// Beats every `heartbeatInterval`, each beat within `heartbeatDeadline` on its own connection. A beat also
     /// sends a probe this node's listener must hear, declares down the nodes that stopped beating (only after
     /// this node's own beats have succeeded without a break for a node timeout), and counts the nodes up.
+    /// Every ``presenceCheckBeats`` successful beats, this node's presence rows are checked against its hub.
     func heartbeatLoop() async {
+        var beatsSinceCheck = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .nanoseconds(configuration.heartbeatInterval.nanoseconds))
             if Task.isCancelled { return }
@@ -31,6 +33,11 @@ extension ClusterLink {
                 guard try await beat(probe: probe) else { continue }
                 await carryOut(
                     state.withLockedValue { $0.link.heartbeatSucceeded(at: .now(), probe: probe, sentAt: started) })
+                beatsSinceCheck += 1
+                if beatsSinceCheck >= Self.presenceCheckBeats {
+                    beatsSinceCheck = 0
+                    scheduleReconciliation()
+                }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("heartbeat failed", metadata: ["error": "\(ClusterError.reason(error))"])
@@ -47,22 +54,6 @@ extension ClusterLink {
             try? await Task.sleep(for: .nanoseconds(period.nanoseconds))
             if Task.isCancelled { return }
             await carryOut(state.withLockedValue { $0.link.tick(at: .now()) })
-        }
-    }
-
-    /// Deletes history nobody can need any more, now and then, on the work connection: never in the heartbeat's
-    /// way.
-    func pruneLoop() async {
-        let period = TimeAmount.nanoseconds(configuration.heartbeatInterval.nanoseconds * 50)
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .nanoseconds(period.nanoseconds))
-            if Task.isCancelled { return }
-            guard isLinked else { continue }
-            do {
-                try await prune()
-            } catch {
-                logger.debug("pruning failed", metadata: ["error": "\(ClusterError.reason(error))"])
-            }
         }
     }
 
@@ -137,19 +128,6 @@ extension ClusterLink {
         }
     }
 
-    /// Lines older than every node's history and than the catch-up window are deleted.
-    private func prune() async throws {
-        let window = Int64(configuration.catchUpWindow.nanoseconds / 1_000_000_000)
-        _ = try await workConnection.run(timeout: .seconds(30)) { [logger, historyLines] connection in
-            try await connection.query(
-                """
-                DELETE FROM securechat_events e USING securechat_rooms r
-                WHERE e.room = r.name AND e.sequence <= r.last_sequence - \(historyLines)
-                    AND e.said_at < now() - \(window) * interval '1 second'
-                """, logger: logger)
-        }
-    }
-
     /// The others declared this node down while it could not answer (a long pause, a partition): its users'
     /// names may already be someone else's. Everyone here is told and disconnected, and the node rejoins
     /// under a new incarnation, empty, so the cluster never has two owners of one name. Nothing the old
@@ -166,7 +144,7 @@ extension ClusterLink {
                 switch item {
                 case .claim(_, _, let continuation): claims.append(continuation)
                 case .relay(_, let receipt): if let receipt { receipts.append(receipt) }
-                case .banAdded, .bansLifted: break
+                case .banAdded, .bansLifted, .reconcilePresence: break
                 }
             }
             state.work.removeAll()

@@ -22,6 +22,7 @@ extension ClusterLink {
                     logger: logger))
         }
         incarnationFile.record(registering, of: nodeName)
+        try await agreeOnHistoryLength()
         if previous != nil, !gone.isEmpty {
             logger.notice(
                 "took over this node's name from its previous process", metadata: ["members": "\(gone.count)"])

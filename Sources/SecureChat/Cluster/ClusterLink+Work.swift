@@ -7,6 +7,8 @@ enum WorkItem: Sendable {
     case relay(Relay, receipt: CommitReceipt?)
     case banAdded(Ban)
     case bansLifted([Ban])
+    /// This node's presence rows are checked against its hub (``ClusterLink/reconcileOwnPresence()``).
+    case reconcilePresence
 }
 
 /// Presence, bans and relays: one queue, carried out in order on the work connection, so a logout and the
@@ -37,6 +39,19 @@ extension ClusterLink {
         enqueue(.bansLifted(bans))
     }
 
+    /// Queues a check of this node's presence rows against its hub, unless one is already waiting.
+    func scheduleReconciliation() {
+        let queued = state.withLockedValue { state -> Bool in
+            let waiting = state.work.contains { item in
+                if case .reconcilePresence = item { return true }
+                return false
+            }
+            if !waiting { state.work.append(.reconcilePresence) }
+            return !waiting
+        }
+        if queued { workWakeUps.yield() }
+    }
+
     private func enqueue(_ item: WorkItem) {
         state.withLockedValue { $0.work.append(item) }
         workWakeUps.yield()
@@ -60,6 +75,9 @@ extension ClusterLink {
                 } catch {
                     logger.warning("could not claim a name", metadata: ["error": "\(ClusterError.reason(error))"])
                     continuation.resume(returning: .unavailable)
+                    // Refused by the server, nothing was written; otherwise the claim may have committed, and
+                    // the row it left, which no member here holds, is removed by the next check.
+                    if (error as? PSQLError)?.code != .server { scheduleReconciliation() }
                     throw error
                 }
             case .relay(let relay, let receipt):
@@ -105,6 +123,9 @@ extension ClusterLink {
                         RETURNING b.id)
                     SELECT pg_notify('securechat', '{"k":"b"}') FROM (SELECT 1 FROM lifted LIMIT 1) AS any_lifted
                     """)
+            case .reconcilePresence:
+                guard isLinked else { return }
+                try await reconcileOwnPresence()
             }
         } catch {
             // Presence is put right when the link comes back (the listener reconciles it); a failed ban was

@@ -32,6 +32,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// Used by the heartbeat only, so that a beat never waits behind a long query and its deadline measures
     /// the database, not the queue.
     let heartbeatConnection: DatabaseConnection
+    /// Used by pruning only: its batches never hold up the work queue.
+    let pruneConnection: DatabaseConnection
 
     struct State {
         /// Weak: the hub holds this link (its `cluster`), and the server holds the hub. A strong reference here
@@ -94,6 +96,9 @@ public final class ClusterLink: ClusterSeam, Sendable {
             logger: logger)
         self.heartbeatConnection = DatabaseConnection(
             configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 4,
+            logger: logger)
+        self.pruneConnection = DatabaseConnection(
+            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 5,
             logger: logger)
         self.state = NIOLockedValueBox(
             State(link: ClusterLinkState(nodeTimeout: configuration.nodeTimeout, probeGrace: configuration.probeGrace)))
@@ -177,6 +182,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
         await publisherConnection.drop()
         await workConnection.drop()
         await heartbeatConnection.drop()
+        await pruneConnection.drop()
     }
 
     // MARK: - Link state
@@ -218,6 +224,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
             await publisherConnection.drop()
             await workConnection.drop()
             await heartbeatConnection.drop()
+            await pruneConnection.drop()
         case .resume:
             metrics.linkUp.set(Int64(1))
             await hub?.linkUp()
@@ -234,7 +241,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
                     switch item {
                     case .claim(_, _, let continuation): continuation.resume(returning: .unavailable)
                     case .relay(_, let receipt): receipt?.resolve(.notSent)
-                    case .banAdded, .bansLifted: return false
+                    case .banAdded, .bansLifted, .reconcilePresence: return false
                     }
                     return true
                 }

@@ -78,6 +78,7 @@ public enum ClusterSchema {
         ],
         ClusterSchemaVersion2.statements,
         ClusterSchemaVersion3.statements,
+        ClusterSchemaVersion4.statements,
     ]
 
     /// Brings the database to `currentVersion` and returns the version it found. A database newer than this
