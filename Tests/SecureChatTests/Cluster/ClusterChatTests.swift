@@ -175,7 +175,12 @@ struct ClusterChatTests {
 
     @Test("lines sent in one go share commits, and reach the other node exactly once and in order")
     func pipelinedLines() async throws {
-        try await withTestCluster { postgres, nodes in
+        // History above the 200 lines: a listener reconnect in the middle of the burst (a probe heard late on a
+        // loaded machine) must catch them all up, not skip ahead past `--history` lines as it rightly would.
+        try await withTestCluster(configure: {
+            $0.historyLines = 250
+            $0.outboxBytes = 4 << 20
+        }) { postgres, nodes in
             let alice = try await nodes[0].login("alice")
             let bob = try await nodes[1].login("bob")
             try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
