@@ -35,10 +35,8 @@ struct ListenerOptions: ParsableArguments {
     var certsDirectory: String = "certs"
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port (0-65535)") }
-        guard (0...65535).contains(tlsPort) else {
-            throw ValidationError("--tls-port \(tlsPort) is not a port (0-65535)")
-        }
+        try OptionBounds.port.check(port, flag: "port")
+        try OptionBounds.port.check(tlsPort, flag: "tls-port")
         // Before any certificate is made or port bound (Configuration.validate says it again, with --metrics-port).
         guard noTLS || port == 0 || port != tlsPort else {
             throw ValidationError(
@@ -102,9 +100,9 @@ struct HubOptions: ParsableArguments {
     var announceLimit: Int = 500
 
     func validate() throws {
-        guard announceLimit >= 0 else { throw ValidationError("--announce-limit must be 0 or more") }
-        guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
-        guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        try OptionBounds.zeroOrMore.check(announceLimit, flag: "announce-limit")
+        try OptionBounds.zeroOrMore.check(history, flag: "history")
+        try OptionBounds.oneOrMore.check(maxRooms, flag: "max-rooms")
         for fingerprint in operatorFingerprints {
             let hex = fingerprint.lowercased().filter { $0 != ":" }
             guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {

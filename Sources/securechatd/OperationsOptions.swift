@@ -39,15 +39,9 @@ struct OperationsOptions: ParsableArguments {
     var eventLoopCount: Int { eventLoops ?? EventLoopCount.automatic() }
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        guard metricsPort.map({ (0...65535).contains($0) }) ?? true else {
-            throw ValidationError("--metrics-port must be 0-65535")
-        }
-        guard eventLoops.map({ (1...1024).contains($0) }) ?? true else {
-            throw ValidationError("--event-loops must be 1-1024")
-        }
+        try OptionBounds.logLevel.check(logLevel, flag: "log-level")
+        if let metricsPort { try OptionBounds.port.check(metricsPort, flag: "metrics-port") }
+        if let eventLoops { try OptionBounds.eventLoops.check(eventLoops, flag: "event-loops") }
         try SecondsOption.check(shutdownGrace, flag: "shutdown-grace", minimum: 0)
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import Logging
 import Metrics
 import NIOCore
@@ -32,19 +33,36 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Shared budgets: addresses, rooms, history") var budgets: SharedBudgetOptions
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
     @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
+    @OptionGroup(title: "Configuration file") var configurationFile: ConfigurationFileOptions
 
     /// Parses and runs; any error that stops the start is one line on standard error, `Error: ` and a message
     /// naming the flag and value, and the exit status is 64 (EX_USAGE) for a usage error and 1 for any other.
     /// (ArgumentParser's own handling would add the usage text to a validation error, and could print an
     /// error's multi-line description.) Help and version requests are left to ArgumentParser.
+    ///
+    /// Settings from `--config` and SECURECHAT_* variables become flags before parsing (``ConfigurationLoader``);
+    /// each of their problems is a line of its own.
     static func main() async {
         do {
-            var command = try await asyncParseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            let commandLine = Array(CommandLine.arguments.dropFirst())
+            var loaded = LoadedConfiguration(arguments: commandLine, origins: [:])
+            if !CommandLineScan(commandLine).asksForHelp {
+                loaded = try ConfigurationLoader.load(
+                    commandLine: commandLine, environment: ProcessInfo.processInfo.environment)
+            }
+            var command = try parseAsRoot(loaded.arguments)
+            if let daemon = command as? SecureChatDaemon {
+                try await daemon.serve(origins: loaded.origins, commandLine: commandLine)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let problems as ConfigurationProblems {
+            let text = problems.lines.map { "Error: \($0)\n" }.joined()
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            Glibc.exit(ExitCode.validationFailure.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode {
@@ -60,6 +78,15 @@ struct SecureChatDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await serve(origins: [:], commandLine: [])
+    }
+
+    /// Runs the server, or with `--check-config` checks the configuration and exits. `origins` says where each
+    /// setting came from; `commandLine` is kept to read the configuration again on SIGHUP.
+    func serve(origins: [String: String], commandLine: [String]) async throws {
+        if configurationFile.check {
+            try ConfigurationCheck(command: self, origins: origins).run()
+        }
         operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")
 
@@ -74,7 +101,7 @@ struct SecureChatDaemon: AsyncParsableCommand {
         // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
         try configuration.validate()
         try listeners.apply(to: &configuration, logger: logger)
-        cluster.apply(to: &configuration)
+        try cluster.apply(to: &configuration)
         try configuration.validate()
 
         let loops = operations.eventLoopCount
