@@ -45,7 +45,9 @@ struct ListenerOptions: ParsableArguments {
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
     }
 
-    func apply(to configuration: inout Configuration, logger: Logger) throws {
+    /// `announce`: print the development CA and the line to connect with when the development certificates are used
+    /// (at start; not again on a reload).
+    func apply(to configuration: inout Configuration, logger: Logger, announce: Bool = true) throws {
         configuration.host = host
         configuration.plaintextPort = port
         configuration.tlsPort = noTLS ? nil : tlsPort
@@ -59,6 +61,7 @@ struct ListenerOptions: ParsableArguments {
         let development = try DevelopmentCertificates.ensure(directory: certsDirectory)
         configuration.certificatePath = development.certificatePath
         configuration.privateKeyPath = development.privateKeyPath
+        guard announce else { return }
         if development.created {
             logger.notice("created development certificates", metadata: ["directory": "\(certsDirectory)"])
         }

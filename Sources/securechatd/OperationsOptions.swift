@@ -45,21 +45,24 @@ struct OperationsOptions: ParsableArguments {
         try SecondsOption.check(shutdownGrace, flag: "shutdown-grace", minimum: 0)
     }
 
-    func bootstrapLogging() {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+    /// Sends every logger's lines to standard error in the chosen format, at the level of the switch it returns
+    /// (which a SIGHUP reload may change).
+    func bootstrapLogging() -> LogLevelSwitch {
+        let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: logLevel) ?? .info)
         let format = logFormat
         LoggingSystem.bootstrap { label in
             switch format {
             case .text:
                 var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                handler.logLevel = .trace  // the switch decides
+                return SwitchedLevelLogHandler(wrapped: handler, levelSwitch: levelSwitch)
             case .json:
                 var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
+                handler.logLevel = .trace
+                return SwitchedLevelLogHandler(wrapped: handler, levelSwitch: levelSwitch)
             }
         }
+        return levelSwitch
     }
 
     func apply(to configuration: inout Configuration) {

@@ -87,22 +87,13 @@ struct SecureChatDaemon: AsyncParsableCommand {
         if configurationFile.check {
             try ConfigurationCheck(command: self, origins: origins).run()
         }
-        operations.bootstrapLogging()
+        let logLevel = operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")
 
         let files = FileDescriptorLimit.raiseToHardLimit()
         logger.info("open-file limit", metadata: ["soft": "\(files.soft)", "hard": "\(files.hard)"])
 
-        var configuration = Configuration()
-        hub.apply(to: &configuration)
-        limits.apply(to: &configuration)
-        budgets.apply(to: &configuration)
-        operations.apply(to: &configuration)
-        // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
-        try configuration.validate()
-        try listeners.apply(to: &configuration, logger: logger)
-        try cluster.apply(to: &configuration)
-        try configuration.validate()
+        let configuration = try makeConfiguration(logger: logger)
 
         let loops = operations.eventLoopCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
@@ -115,9 +106,11 @@ struct SecureChatDaemon: AsyncParsableCommand {
         if let metricsPort = server.metricsPort { ready += " | metrics on port \(metricsPort)" }
         logger.notice("\(ready)")
 
-        // In a cluster the ban file was imported once; SIGHUP reloads certificates only.
+        // In a cluster the ban file was imported once; SIGHUP reloads the configuration and certificates only.
         let reload = ReloadOnHangup(
-            server: server, banFilePath: configuration.cluster == nil ? configuration.banFilePath : nil, logger: logger)
+            server: server, banFilePath: configuration.cluster == nil ? configuration.banFilePath : nil, logger: logger,
+            reloader: ConfigurationReloader(
+                commandLine: commandLine, running: self, server: server, logLevel: logLevel, logger: logger))
         // The signal sources live as long as this function, which is as long as the process: held here, not
         // leaked on purpose (LeakSanitizer reported the deliberately unreleased ones, and the process exited 1).
         let signalSources = [reload.install(), ExitOnSecondInterrupt.install(server: server, logger: logger)]
@@ -165,40 +158,5 @@ enum ExitOnSecondInterrupt {
             value += 1
             return value
         }
-    }
-}
-
-/// SIGHUP: reload the TLS certificate and key (for new connections) and the ban file. A bad file keeps what
-/// is loaded and logs why.
-struct ReloadOnHangup: Sendable {
-    let server: ChatServer
-    let banFilePath: String?
-    let logger: Logger
-
-    /// Returns the signal source, which the caller keeps for as long as it should work.
-    func install() -> any DispatchSourceSignal {
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler {
-            logger.notice("SIGHUP: reloading certificates and bans")
-            do {
-                try server.reloadCertificates()
-            } catch {
-                logger.error(
-                    "certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
-            }
-            guard banFilePath != nil else { return }
-            Task {
-                do {
-                    // Merged with bans not saved yet; whoever a newly loaded ban matches is disconnected.
-                    let brought = try await server.hub.reloadBans()
-                    logger.notice("ban file reloaded", metadata: ["new bans": "\(brought)"])
-                } catch {
-                    logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        source.resume()
-        return source
     }
 }
