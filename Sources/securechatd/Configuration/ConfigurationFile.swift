@@ -47,6 +47,9 @@ struct ConfigurationFile: Sendable {
         var shown: [String: String] = [:]
         var problems: [String] = []
         var kept: [(Node, Node)] = []
+        // The values' bytes once aliases are expanded: a small file of aliases to a long text (a "YAML bomb") must
+        // not become gigabytes when the kept values are handed on.
+        var expandedBytes = 0
         let names = ConfigurationKey.all.map(\.name)
         if let root, root.mapping == nil {
             throw ConfigurationProblems(["\(path): expected a mapping of keys to values, such as max-line: 4096"])
@@ -84,6 +87,15 @@ struct ConfigurationFile: Sendable {
             case .alias:
                 problems.append("\(path):\(line): \(name): aliases are not supported")
                 continue
+            }
+            let bytes = (value.sequence.map(Array.init) ?? [value]).reduce(0) {
+                $0 + ($1.scalar?.string.utf8.count ?? 0) + 8
+            }
+            expandedBytes += bytes
+            guard expandedBytes <= Self.maximumBytes else {
+                problems.append(
+                    "\(path):\(line): \(name): the values expand past \(Self.maximumBytes) bytes (aliases?)")
+                break
             }
             kept.append((keyNode, value))
         }

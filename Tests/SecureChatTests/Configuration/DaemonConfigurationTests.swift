@@ -181,4 +181,34 @@ struct DaemonConfigurationTests {
         #expect(unloadable.output.contains("Error: "))
         #expect(checkedValues(unloadable.output)["cert"]?.value == missing)
     }
+
+    @Test("a .json file is read as JSON, with the same lines and errors")
+    func jsonFile() async throws {
+        let files = try ConfigurationFiles()
+        let path = try files.write(
+            "securechat.json", "{\n  \"no-tls\": true,\n  \"rate\": 2,\n  \"max-connections\": null\n}\n")
+        let result = try await runDaemon(["--config", path, "--check-config"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("rate = 2 (\(path):3)"), "\(result.output)")
+        #expect(result.output.contains("max-connections = (not set) (default)"))
+        let bad = try files.write("bad.json", "{\n  \"no-tls\": true,\n  \"burst\": \"x\"\n}\n")
+        let refused = try await runDaemon(["--config", bad, "--check-config"])
+        #expect(refused.status == 64)
+        #expect(refused.output == "Error: \(bad):3: burst: expected an integer >= 1, got \"x\"")
+    }
+
+    @Test("a file of aliases that would expand far past its size (a YAML bomb) is refused")
+    func aliasBomb() async throws {
+        let files = try ConfigurationFiles()
+        let text =
+            "host: &a \"\(String(repeating: "x", count: 1000))\"\n"
+            + "operator-fingerprint: [\((0..<5000).map { _ in "*a" }.joined(separator: ","))]\n"
+        let path = try files.write("securechat.yaml", text)
+        let result = try await runDaemon(["--config", path, "--check-config", "--no-tls"])
+        #expect(result.status == 64)
+        #expect(
+            result.output.contains(
+                "Error: \(path):2: operator-fingerprint: the values expand past 1048576 bytes (aliases?)"),
+            "\(result.output)")
+    }
 }
