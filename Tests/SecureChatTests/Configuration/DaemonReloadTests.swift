@@ -83,13 +83,24 @@ struct DaemonReloadTests {
             #expect(invalid.delivered == 0)
             #expect(invalid.refusals == Self.tooFast("0.01", 3))
 
+            // A secret that changes is named, never shown: the cluster URL is restart-only.
+            try files.write(
+                "securechat.yaml",
+                Self.settings(rate: "0.01", burst: 5) + "\ncluster: postgres://chat:hunter2@db/chat\n")
+            daemon.signal(SIGHUP)
+            try await eventually("the cluster change to be refused") {
+                daemon.logLines.contains { $0.contains("keys=cluster") && $0.contains("restart-only settings changed") }
+            }
+            #expect(!daemon.logLines.contains { $0.contains("hunter2") })
+
             // The server still serves where it started, and counted each outcome.
             let carol = try await TestClient.loggedIn("carol", port: daemon.plaintextPort)
             let metrics = try await TestClient.connect(port: try #require(daemon.metricsPort))
             metrics.sendRaw(Array("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8))
             let exposition = try await metrics.readToEnd()
-            for result in ["applied", "restart_required", "invalid"] {
-                #expect(exposition.contains("securechat_config_reloads_total{result=\"\(result)\"} 1"), "\(result)")
+            for (result, count) in [("applied", 1), ("restart_required", 2), ("invalid", 1)] {
+                #expect(
+                    exposition.contains("securechat_config_reloads_total{result=\"\(result)\"} \(count)"), "\(result)")
             }
             for client in [alice, bob, carol] { await client.close() }
         }
