@@ -8,7 +8,7 @@ struct CommandLineScan: Sendable {
     /// `--help`, `--version` and the like: answered from the flags alone, with no file or environment read.
     let asksForHelp: Bool
 
-    static let helpFlags: Set<String> = ["-h", "--help", "--version", "--experimental-dump-help", "help"]
+    static let helpFlags: Set<String> = ["-h", "--help", "--version", "--experimental-dump-help"]
 
     init(_ arguments: [String]) {
         var given = Set<String>()
