@@ -6,8 +6,8 @@ import Testing
 @Suite("securechatd: SIGHUP reloads the configuration", .timeLimit(.minutes(3)))
 struct DaemonReloadTests {
     /// The settings file; every version listens on 127.0.0.1 and counts refusals without disconnecting. The rates
-    /// are so slow (one line per 20 s, then per 1000 s) that no token comes back while the test runs its steps. (Every line
-    /// counts, bob's `/ping` barriers too: bob's budget is enough for them.)
+    /// are so slow (one line per 20 s, then per 1000 s) that no token comes back while the test runs its steps.
+    /// (Every line counts, bob's `/ping` barriers too: bob's budget is enough for them.)
     static func settings(port: Int = 0, rate: String, burst: Int) -> String {
         """
         host: 127.0.0.1
