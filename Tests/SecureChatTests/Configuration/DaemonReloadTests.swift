@@ -105,4 +105,24 @@ struct DaemonReloadTests {
             for client in [alice, bob, carol] { await client.close() }
         }
     }
+
+    @Test("log-level is reloadable: a connection's close, logged at info, shows once the level is info")
+    func reloadLogLevel() async throws {
+        let files = try ConfigurationFiles()
+        let base = "host: 127.0.0.1\nport: 0\nno-tls: true\n"
+        let path = try files.write("securechat.yaml", base + "log-level: notice\n")
+        try await withDaemon(arguments: ["--config", path], loopbackListeners: false) { daemon in
+            try files.write("securechat.yaml", base + "log-level: info\n")
+            daemon.signal(SIGHUP)
+            try await eventually("the reload to be applied") {
+                daemon.logLines.contains { $0.contains("configuration reloaded") && $0.contains("log-level") }
+            }
+            let alice = try await TestClient.loggedIn("alice", port: daemon.plaintextPort)
+            alice.send("/quit")
+            _ = try await alice.readToEnd()
+            try await eventually("the close to be logged at info") {
+                daemon.logLines.contains { $0.contains("connection closed") }
+            }
+        }
+    }
 }
