@@ -17,6 +17,9 @@ public struct ClusterConfiguration: Sendable {
     /// The file that lets this node, restarted on the same machine after a crash, take its name over at once
     /// (``IncarnationFile``); nil: `securechat-NODE.incarnation` in the working directory.
     public var incarnationFile: String?
+    /// Most items (name claims, DMs, kicks) the work queue holds while the database is slow: past it, a login
+    /// or a DM is refused at once, as while the link is down, rather than queued without bound.
+    var workQueueLimit = 10_000
 
     public init(url: String, nodeName: String, nodeTimeout: TimeAmount = .seconds(10)) {
         self.url = url

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -27,9 +28,7 @@ extension ClusterLink {
                             try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
                             await self.linkRestored()
                             backoff = .milliseconds(100)
-                            for try await notification in notifications {
-                                try await self.handle(notification.payload, on: connection)
-                            }
+                            try await self.answer(notifications, on: connection)
                         }
                     } onCancel: {
                         connection.close().whenComplete { _ in }
@@ -50,21 +49,71 @@ extension ClusterLink {
         }
     }
 
-    /// One doorbell (see ``ClusterNotification``): what it points at is read from the tables, and only what
-    /// they confirm is acted on.
-    private func handle(_ payload: String, on connection: PostgresConnection) async throws {
-        guard let hub, let notification = ClusterNotification.decode(payload) else {
+    /// Takes every notification as it arrives into a bounded backlog (``DoorbellBacklog``), and acts on the
+    /// backlog in a second task, until the stream ends or either fails: however fast the rings come, what
+    /// waits is bounded, never the stream that postgres-nio keeps.
+    private func answer(_ notifications: PostgresNotificationSequence, on connection: PostgresConnection)
+        async throws
+    {
+        let backlog = NIOLockedValueBox(DoorbellBacklog(node: nodeName))
+        let (rings, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { ring.finish() }
+                for try await notification in notifications {
+                    guard let decoded = self.decode(notification.payload) else { continue }
+                    if backlog.withLockedValue({ $0.add(decoded) }) {
+                        ring.yield()
+                    } else {
+                        self.metrics.notificationsCoalesced.increment()
+                    }
+                }
+            }
+            group.addTask {
+                for await _ in rings {
+                    while let steps = backlog.withLockedValue({ $0.take() }) {
+                        for step in steps { try await self.act(on: step, on: connection) }
+                    }
+                }
+            }
+            // The first to end (the connection closed, or a read failed) ends the other.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// A payload, decoded and checked; nil (logged) when it is not one of ours.
+    private func decode(_ payload: String) -> ClusterNotification? {
+        guard let notification = ClusterNotification.decode(payload) else {
             logger.warning(
                 "ignored a cluster notification it could not read",
                 metadata: ["payload": "\(ReceivedText.field(String(payload.prefix(200))))"])
-            return
+            return nil
         }
-        switch notification {
-        case .roomLines(_, let committedAt, let rooms, let lastSequences):
+        if case .roomLines(_, let committedAt, _, _) = notification {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if let lag = ClusterNotification.lagMilliseconds(committedAt: committedAt, now: now) {
                 metrics.notificationLag.record(.milliseconds(lag))
             }
+        }
+        return notification
+    }
+
+    private func act(on step: DoorbellBacklog.Step, on connection: PostgresConnection) async throws {
+        switch step {
+        case .catchUp:
+            try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
+        case .notification(let notification):
+            try await handle(notification, on: connection)
+        }
+    }
+
+    /// One doorbell (see ``ClusterNotification``): what it points at is read from the tables, and only what
+    /// they confirm is acted on.
+    private func handle(_ notification: ClusterNotification, on connection: PostgresConnection) async throws {
+        guard let hub else { return }
+        switch notification {
+        case .roomLines(_, _, let rooms, let lastSequences):
             var known = await hub.lastSequences(of: rooms)
             // A room delivered up to the hint has nothing new from this commit (an earlier read took it): under
             // load one read serves many notifications. A forged hint can only save or cost one read.

@@ -52,8 +52,28 @@ extension ClusterLink {
         if queued { workWakeUps.yield() }
     }
 
+    /// Queues `item`, unless the queue is full: then a claim is answered "unavailable" and a DM "not sent" at
+    /// once. Ban changes, which only operators make, are always queued.
     private func enqueue(_ item: WorkItem) {
-        state.withLockedValue { $0.work.append(item) }
+        let accepted = state.withLockedValue { state -> Bool in
+            switch item {
+            case .claim, .relay:
+                guard state.work.count < configuration.workQueueLimit else { return false }
+            case .banAdded, .bansLifted, .reconcilePresence:
+                break
+            }
+            state.work.append(item)
+            return true
+        }
+        guard accepted else {
+            switch item {
+            case .claim(_, _, let continuation): continuation.resume(returning: .unavailable)
+            case .relay(_, let receipt): receipt?.resolve(.notSent)
+            case .banAdded, .bansLifted, .reconcilePresence: break
+            }
+            metrics.workRefused.increment()
+            return
+        }
         workWakeUps.yield()
     }
 

@@ -78,7 +78,6 @@ public final class ClusterLink: ClusterSeam, Sendable {
     ) throws {
         self.nodeName = configuration.nodeName
         self.configuration = configuration
-        self.connectionConfiguration = try configuration.connectionConfiguration()
         self.historyLines = historyLines
         self.bans = bans
         self.metrics = ClusterMetrics(registry: registry)
@@ -88,18 +87,17 @@ public final class ClusterLink: ClusterSeam, Sendable {
         self.group = group
         self.incarnationFile = IncarnationFile(
             path: configuration.incarnationFile ?? IncarnationFile.defaultPath(nodeName: configuration.nodeName))
-        self.publisherConnection = DatabaseConnection(
-            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 2,
-            logger: logger)
-        self.workConnection = DatabaseConnection(
-            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 3,
-            logger: logger)
-        self.heartbeatConnection = DatabaseConnection(
-            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 4,
-            logger: logger)
-        self.pruneConnection = DatabaseConnection(
-            configuration: connectionConfiguration, keepalive: configuration.keepalive, eventLoop: group.next(), id: 5,
-            logger: logger)
+        let base = try configuration.connectionConfiguration()
+        let connection = { (role: String, id: Int) in
+            DatabaseConnection(
+                configuration: Self.named(base, node: configuration.nodeName, role: role),
+                keepalive: configuration.keepalive, eventLoop: group.next(), id: id, logger: logger)
+        }
+        self.connectionConfiguration = Self.named(base, node: configuration.nodeName, role: "listener")
+        self.publisherConnection = connection("publisher", 2)
+        self.workConnection = connection("work", 3)
+        self.heartbeatConnection = connection("heartbeat", 4)
+        self.pruneConnection = connection("prune", 5)
         self.state = NIOLockedValueBox(
             State(link: ClusterLinkState(nodeTimeout: configuration.nodeTimeout, probeGrace: configuration.probeGrace)))
         (publisherSignals, publisherWakeUps) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -149,14 +147,28 @@ public final class ClusterLink: ClusterSeam, Sendable {
 
     /// Runs the listener, the publisher, the work queue and the heartbeat until cancelled.
     public func run() async {
+        let loops: [(String, @Sendable () async -> Void)] = [
+            ("listener", listen), ("publisher", publishLoop), ("work", workLoop), ("heartbeat", heartbeatLoop),
+            ("watchdog", watchdogLoop), ("prune", pruneLoop),
+        ]
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.listen() }
-            group.addTask { await self.publishLoop() }
-            group.addTask { await self.workLoop() }
-            group.addTask { await self.heartbeatLoop() }
-            group.addTask { await self.watchdogLoop() }
-            group.addTask { await self.pruneLoop() }
+            for (name, loop) in loops {
+                group.addTask {
+                    await loop()
+                    self.logger.debug("cluster loop ended", metadata: ["loop": "\(name)"])
+                }
+            }
         }
+    }
+
+    /// `base` with the backend named `securechat <node> <role>` (PostgreSQL's `application_name`), so that an
+    /// operator reading `pg_stat_activity` can tell each node's connections apart, and which one is which.
+    static func named(
+        _ base: PostgresConnection.Configuration, node: String, role: String
+    ) -> PostgresConnection.Configuration {
+        var configuration = base
+        configuration.options.additionalStartupParameters.append(("application_name", "securechat \(node) \(role)"))
+        return configuration
     }
 
     /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.

@@ -10,6 +10,8 @@ final class ClusterMetrics: Sendable {
     let gapLinesFetched: Counter
     let batches: Counter
     let committedLines: Counter
+    let workRefused: Counter
+    let notificationsCoalesced: Counter
 
     init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -34,5 +36,12 @@ final class ClusterMetrics: Sendable {
             descriptor: name("batches", unit: "total", "Batches of room lines committed by this node."))
         committedLines = registry.makeCounter(
             descriptor: name("committed_lines", unit: "total", "Room lines committed by this node."))
+        workRefused = registry.makeCounter(
+            descriptor: name(
+                "work_refused", unit: "total", "Logins and DMs refused at once because the work queue was full."))
+        notificationsCoalesced = registry.makeCounter(
+            descriptor: name(
+                "notifications_coalesced", unit: "total",
+                "Notifications merged into one already waiting, or into a catch-up when too many waited."))
     }
 }

@@ -184,10 +184,33 @@ public final class ChatServer: Service, Sendable {
             served = .failure(error)
         }
         link.cancel()
-        await link.value
+        if await !Self.finishes(link, within: .seconds(10)) {
+            logger.warning("the cluster link did not stop within 10 s; leaving the cluster anyway")
+        }
         // In a task of its own, so that a cancelled server still leaves the cluster in full.
-        await Task { await cluster.retire() }.value
+        if await !Self.finishes(Task { await cluster.retire() }, within: .seconds(20)) {
+            logger.warning("leaving the cluster took more than 20 s; stopping anyway (the others sweep this node)")
+        }
         try served.get()
+    }
+
+    /// Whether `task` ends within `limit`. Stopping is bounded whatever a dependency does: a node that cannot
+    /// leave the cluster in time stops anyway, and the other nodes declare it down after the node timeout. The
+    /// wait holds even in a cancelled task (a server stopped by cancellation), unlike an async sequence's.
+    private static func finishes(_ task: Task<Void, Never>, within limit: Duration) async -> Bool {
+        let first = FirstOutcome()
+        let waiter = Task {
+            await task.value
+            first.settle(true)
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            first.settle(false)
+        }
+        let finished = await first.value()
+        timer.cancel()
+        waiter.cancel()
+        return finished
     }
 
     /// Accepts until the listeners close, then waits until every connection has ended. Cancelled, it closes the

@@ -151,4 +151,38 @@ struct ClusterForgedNotificationTests {
             for client in [alice, bob, dave] { await client.close() }
         }
     }
+
+    @Test("a flood of 20,000 forged notifications is merged into a bounded backlog: chat and presence go on")
+    func forgedFlood() async throws {
+        try await withTestCluster { postgres, nodes in
+            let alice = try await nodes[0].login("alice")
+            let bob = try await nodes[1].login("bob")
+            try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+            _ = try await Self.withConnection(to: postgres, as: postgres.user) { connection in
+                try await connection.query("CREATE ROLE intruder LOGIN", logger: Self.logger)
+            }
+            _ = try await Self.withConnection(to: postgres, as: "intruder") { connection in
+                // One statement, one commit: all 20,000 arrive at once, each naming another presence row.
+                try await connection.query(
+                    """
+                    SELECT pg_notify('securechat', json_build_object('k', 'p', 'u', 'mallory' || i, 'n', 'node9')::text)
+                    FROM generate_series(1, 20000) AS i
+                    """, logger: Self.logger)
+            }
+            bob.send("after the flood")
+            try await alice.readUntil("bob's line") { $0 == "bob: after the flood" }
+            alice.send("/users all")
+            let users = try await alice.readUntil("/users all") { $0.hasPrefix("* ") && $0.contains("online") }
+            #expect(users.hasPrefix("* 2 users online: alice #lobby [op] [plaintext], bob #lobby"))
+            // The rings that found one like them waiting, or a catch-up, were merged rather than kept.
+            for node in nodes {
+                var text: [UInt8] = []
+                node.server.server.metrics.registry.emit(into: &text)
+                let line = String(decoding: text, as: UTF8.self).split(separator: "\n")
+                    .first { $0.hasPrefix("securechat_cluster_notifications_coalesced_total ") }
+                let merged = line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+                #expect(merged > 0, "\(node.name): \(line ?? "no counter")")
+            }
+        }
+    }
 }
