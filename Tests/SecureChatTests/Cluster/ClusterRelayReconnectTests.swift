@@ -14,7 +14,9 @@ import Testing
     .timeLimit(.minutes(5))
 )
 struct ClusterRelayReconnectTests {
-    @Test("DMs sent while bob's node reconnects its listener: each confirmed one arrives once, in order; no refused one arrives")
+    @Test(
+        "DMs sent while bob's node reconnects its listener: each confirmed one arrives once, in order; no refused one arrives"
+    )
     func dmsDuringListenerReconnect() async throws {
         try await withTestCluster { postgres, nodes in
             let alice = try await nodes[0].login("alice")
