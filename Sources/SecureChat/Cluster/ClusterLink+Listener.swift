@@ -10,6 +10,8 @@ extension ClusterLink {
     func listen() async {
         var backoff = TimeAmount.milliseconds(100)
         while !Task.isCancelled {
+            // Set once this connection has caught up: the next reconnect starts from the shortest backoff.
+            let caughtUp = NIOLockedValueBox(false)
             do {
                 let connection = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
                     [connectionConfiguration, configuration, group, logger] in
@@ -24,11 +26,16 @@ extension ClusterLink {
                     // A query does not end when its task is cancelled; closing the connection ends it, so a
                     // node that stops is never held by a read the database has not answered.
                     try await withTaskCancellationHandler {
-                        try await connection.listen(on: Self.channel) { notifications in
-                            try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
-                            await self.linkRestored()
-                            backoff = .milliseconds(100)
-                            try await self.answer(notifications, on: connection)
+                        // postgres-nio's LISTEN does not always return when cancelled while it starts (a node
+                        // stopping then waited for ever): a stop does not wait for it. The connection is closed
+                        // below, which ends whatever is left of it.
+                        try await untilCancelled {
+                            try await connection.listen(on: Self.channel) { notifications in
+                                try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
+                                await self.linkRestored()
+                                caughtUp.withLockedValue { $0 = true }
+                                try await self.answer(notifications, on: connection)
+                            }
                         }
                     } onCancel: {
                         connection.close().whenComplete { _ in }
@@ -44,6 +51,7 @@ extension ClusterLink {
                 if Task.isCancelled { return }
                 await linkLost(error)
             }
+            if caughtUp.withLockedValue({ $0 }) { backoff = .milliseconds(100) }
             try? await Task.sleep(for: .nanoseconds(backoff.nanoseconds))
             backoff = .nanoseconds(min(backoff.nanoseconds * 2, TimeAmount.seconds(2).nanoseconds))
         }

@@ -46,24 +46,23 @@ extension ClusterLink {
     /// Most relays taken per query; a longer queue is taken in several.
     static let relayPage = 500
 
-    /// Takes every relay waiting for this node, oldest first, and carries each out. Taking deletes them, so
-    /// each is carried out once, whichever doorbell or catch-up got there first.
+    /// Carries out every relay waiting for this node, oldest first, then deletes them. A relay whose delete
+    /// was lost (the connection cut in between) is read again later and skipped (``RecentRelays``), so each is
+    /// carried out exactly once, whichever doorbell or catch-up got there first.
     func takeRelays(on connection: PostgresConnection) async throws {
         guard let hub else { return }
         while true {
             let rows = try await connection.query(
                 """
-                WITH taken AS (
-                    DELETE FROM securechat_relays WHERE id IN (
-                        SELECT id FROM securechat_relays WHERE node = \(nodeName) ORDER BY id LIMIT \(Self.relayPage))
-                    RETURNING id, kind, name_key, line, action, by_name, reason)
-                SELECT kind, name_key, line, action, by_name, reason FROM taken ORDER BY id
+                SELECT id, kind, name_key, line, action, by_name, reason FROM securechat_relays
+                WHERE node = \(nodeName) ORDER BY id LIMIT \(Self.relayPage)
                 """, logger: logger)
-            var count = 0
-            for try await (kind, key, line, action, by, reason) in rows.decode(
-                (String, String, String, String, String, String?).self)
+            var read: [Int64] = []
+            for try await (id, kind, key, line, action, by, reason) in rows.decode(
+                (Int64, String, String, String, String, String, String?).self)
             {
-                count += 1
+                read.append(id)
+                guard state.withLockedValue({ $0.recentRelays.insert(id) }) else { continue }
                 switch kind {
                 case "dm":
                     guard let line = ReceivedText.line(line) else { continue }
@@ -77,7 +76,11 @@ extension ClusterLink {
                     continue
                 }
             }
-            if count < Self.relayPage { return }
+            if !read.isEmpty {
+                try await connection.query(
+                    "DELETE FROM securechat_relays WHERE id = ANY(\(read)::bigint[])", logger: logger)
+            }
+            if read.count < Self.relayPage { return }
         }
     }
 }

@@ -51,6 +51,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         var outgoing: [OutgoingLine] = []
         /// Presence, bans and relays waiting for the work queue, in order.
         var work: [WorkItem] = []
+        /// The relays carried out lately, so that none is carried out twice.
+        var recentRelays = RecentRelays()
     }
 
     let state: NIOLockedValueBox<State>
