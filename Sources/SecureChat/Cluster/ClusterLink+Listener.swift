@@ -10,8 +10,6 @@ extension ClusterLink {
     func listen() async {
         var backoff = TimeAmount.milliseconds(100)
         while !Task.isCancelled {
-            // Set once this connection has caught up: the next reconnect starts from the shortest backoff.
-            let caughtUp = NIOLockedValueBox(false)
             do {
                 let connection = try await withDeadline(.seconds(5), discardingLate: { try? await $0.close() }) {
                     [connectionConfiguration, configuration, group, logger] in
@@ -19,31 +17,19 @@ extension ClusterLink {
                         on: group.next(), configuration: connectionConfiguration, keepalive: configuration.keepalive,
                         id: 1, logger: logger)
                 }
-                // The watchdog closes the connection when it stops hearing this node's probes.
+                // The watchdog closes this connection when it stops hearing this node's probes, whatever the
+                // listener is waiting for on it.
+                state.withLockedValue { $0.listenerConnection = connection }
                 let probes = hearProbes(on: connection)
                 defer { probes.cancel() }
                 do {
-                    // A query does not end when its task is cancelled; closing the connection ends it, so a
-                    // node that stops is never held by a read the database has not answered.
-                    try await withTaskCancellationHandler {
-                        // postgres-nio's LISTEN does not always return when cancelled while it starts (a node
-                        // stopping then waited for ever): a stop does not wait for it. The connection is closed
-                        // below, which ends whatever is left of it.
-                        try await untilCancelled {
-                            try await connection.listen(on: Self.channel) { notifications in
-                                try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
-                                await self.linkRestored()
-                                caughtUp.withLockedValue { $0 = true }
-                                try await self.answer(notifications, on: connection)
-                            }
-                        }
-                    } onCancel: {
-                        connection.close().whenComplete { _ in }
-                    }
+                    try await listenAndAnswer(on: connection)
+                    if caughtUpOnce(connection) { backoff = .milliseconds(100) }
                     try? await connection.close()
                     if Task.isCancelled { return }
                     await linkLost(DatabaseTimeout())
                 } catch {
+                    if caughtUpOnce(connection) { backoff = .milliseconds(100) }
                     try? await connection.close()
                     throw error
                 }
@@ -51,9 +37,58 @@ extension ClusterLink {
                 if Task.isCancelled { return }
                 await linkLost(error)
             }
-            if caughtUp.withLockedValue({ $0 }) { backoff = .milliseconds(100) }
             try? await Task.sleep(for: .nanoseconds(backoff.nanoseconds))
             backoff = .nanoseconds(min(backoff.nanoseconds * 2, TimeAmount.seconds(2).nanoseconds))
+        }
+    }
+
+    /// Whether the listener caught up on `connection` before it ended (the next reconnect then starts from the
+    /// shortest backoff).
+    private func caughtUpOnce(_ connection: PostgresConnection) -> Bool {
+        state.withLockedValue { $0.caughtUpOn === connection }
+    }
+
+    /// LISTENs on `connection`, catches up, and answers notifications until the connection ends.
+    ///
+    /// postgres-nio's LISTEN does not always return when its connection is cut while it starts: a listener that
+    /// waited for it stayed deaf for good, reconnecting never. So the start has a deadline of its own (5 s), and
+    /// after a start that missed it (or a cancellation) the connection is closed and left behind, never waited
+    /// for. Once started, closing the connection (by the watchdog, or at a stop) ends the listening.
+    private func listenAndAnswer(on connection: PostgresConnection) async throws {
+        let started = FirstOutcome()
+        let session = Task {
+            // A LISTEN that fails (rather than hangs) is not waited out either.
+            defer { started.settle(false) }
+            try await connection.listen(on: Self.channel) { notifications in
+                started.settle(true)
+                try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
+                self.state.withLockedValue { $0.caughtUpOn = connection }
+                await self.linkRestored()
+                try await self.answer(notifications, on: connection)
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(5))
+            started.settle(false)
+        }
+        let didStart = await withTaskCancellationHandler {
+            await started.value()
+        } onCancel: {
+            started.settle(false)
+        }
+        timer.cancel()
+        guard didStart, !Task.isCancelled else {
+            session.cancel()
+            try? await connection.close()
+            throw Task.isCancelled ? CancellationError() : DatabaseTimeout()
+        }
+        // A query does not end when its task is cancelled; closing the connection ends it, so a node that stops
+        // is never held by a read the database has not answered.
+        try await withTaskCancellationHandler {
+            try await session.value
+        } onCancel: {
+            session.cancel()
+            connection.close().whenComplete { _ in }
         }
     }
 

@@ -109,23 +109,17 @@ extension ClusterLink {
     /// listener that stops hearing them is deaf, whatever its socket says, and the watchdog closes it.
     func hearProbes(on connection: PostgresConnection) -> Task<Void, Never> {
         Task {
-            // Not waited for when cancelled, as the listener's own LISTEN (see `listen`).
-            try? await untilCancelled {
-                try await connection.listen(on: Self.probeChannel) { probes in
-                    // A connection the listener has already given up on is not watched.
-                    guard !connection.isClosed else { return }
-                    self.state.withLockedValue { state in
-                        state.listenerConnection = connection
-                        _ = state.link.listenerConnected(at: .now())
-                    }
-                    // A probe carries the incarnation that sent it and its number; another node's proves nothing.
-                    for try await probe in probes {
-                        let fields = probe.payload.utf8.count <= 64 ? probe.payload.split(separator: " ") : []
-                        guard fields.count == 2, let incarnation = Int64(fields[0]), let number = UInt64(fields[1]),
-                            incarnation == self.incarnation
-                        else { continue }
-                        _ = self.state.withLockedValue { $0.link.probeHeard(number) }
-                    }
+            try? await connection.listen(on: Self.probeChannel) { probes in
+                // A connection the listener has already given up on is not watched.
+                guard !connection.isClosed else { return }
+                _ = self.state.withLockedValue { $0.link.listenerConnected(at: .now()) }
+                // A probe carries the incarnation that sent it and its number; another node's proves nothing.
+                for try await probe in probes {
+                    let fields = probe.payload.utf8.count <= 64 ? probe.payload.split(separator: " ") : []
+                    guard fields.count == 2, let incarnation = Int64(fields[0]), let number = UInt64(fields[1]),
+                        incarnation == self.incarnation
+                    else { continue }
+                    _ = self.state.withLockedValue { $0.link.probeHeard(number) }
                 }
             }
         }

@@ -45,6 +45,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         var incarnation = Int64.random(in: 1...Int64.max)
         /// The listener's current connection, so that the watchdog can close it when it has gone deaf.
         var listenerConnection: PostgresConnection?
+        /// The last listener connection that caught up.
+        var caughtUpOn: PostgresConnection?
         /// The number of the last probe a heartbeat sent.
         var probesSent: UInt64 = 0
         /// Room lines waiting for the next batch.

@@ -127,20 +127,6 @@ func withDeadline<T: Sendable>(
     discardingLate discard: (@Sendable (T) async -> Void)? = nil,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await awaitAbandonably(timeout: timeout, discardingLate: discard, body)
-}
-
-/// Runs `body` until it ends, but returns (throwing `CancellationError`) as soon as the caller is cancelled,
-/// whether or not `body` has ended: for a wait that has no deadline but must never hold up a stop.
-func untilCancelled<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await awaitAbandonably(timeout: nil, discardingLate: nil, body)
-}
-
-private func awaitAbandonably<T: Sendable>(
-    timeout: TimeAmount?,
-    discardingLate discard: (@Sendable (T) async -> Void)?,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
     let outcome = DeadlineOutcome<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
@@ -156,12 +142,10 @@ private func awaitAbandonably<T: Sendable>(
                 }
             }
             outcome.onCancel { work.cancel() }
-            if let timeout {
-                Task {
-                    try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-                    outcome.finish(.failure(DatabaseTimeout()))
-                    work.cancel()
-                }
+            Task {
+                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                outcome.finish(.failure(DatabaseTimeout()))
+                work.cancel()
             }
         }
     } onCancel: {
