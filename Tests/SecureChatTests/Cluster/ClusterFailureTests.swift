@@ -75,7 +75,13 @@ struct ClusterFailureTests {
             let line = "\(prefix)\(number)"
             client.send(line)
             transcript.sent.append(line)
-            for reply in try await client.sync() {
+            // The pong waits for the line's commit or refusal: a line sent as the database stops can take two
+            // 5 s deadlines, and a loaded machine (the whole suite in parallel) more; this test is about what
+            // arrives, not how fast, so it waits generously.
+            client.send("/ping")
+            var replies = try await client.collect(within: .seconds(60)) { $0 == "* pong" }
+            replies.removeLast()
+            for reply in replies {
                 if reply.hasPrefix("\(other): ") {
                     transcript.received.append(String(reply.dropFirst(other.count + 2)))
                 } else if reply.hasSuffix("What you sent was not delivered.") {
@@ -116,7 +122,9 @@ struct ClusterFailureTests {
             for (client, name, word) in [(alice, "alice", "a-end"), (bob, "bob", "b-end")] {
                 for _ in 0..<100 {
                     client.send(word)
-                    let replies = try await client.sync()
+                    client.send("/ping")
+                    var replies = try await client.collect(within: .seconds(60)) { $0 == "* pong" }
+                    replies.removeLast()
                     tails[name, default: []] += replies
                     if !replies.contains(where: { $0.hasPrefix("! ") }) { break }
                     try await Task.sleep(for: .milliseconds(200))
@@ -124,7 +132,9 @@ struct ClusterFailureTests {
             }
             for (client, name, other, word) in [(alice, "alice", "bob", "b-end"), (bob, "bob", "alice", "a-end")] {
                 if !tails[name, default: []].contains("\(other): \(word)") {
-                    tails[name, default: []] += try await client.collectUntil { $0 == "\(other): \(word)" }
+                    tails[name, default: []] += try await client.collect(within: .seconds(60)) {
+                        $0 == "\(other): \(word)"
+                    }
                 }
                 let lines = tails[name, default: []].filter { $0.hasPrefix("\(other): ") && !$0.hasSuffix("-end") }
                     .map { String($0.dropFirst(other.count + 2)) }
