@@ -90,6 +90,12 @@ struct HubOptions: ParsableArguments {
     var banFile: String?
 
     @Option(
+        name: .customLong("account-file"),
+        help: "JSON file of registered names and their password hashes (turns accounts on; one node only)."
+    )
+    var accountFile: String?
+
+    @Option(
         name: .customLong("operator-fingerprint"),
         help:
             "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
@@ -117,6 +123,7 @@ struct HubOptions: ParsableArguments {
         configuration.historyLines = history
         configuration.maximumRooms = maxRooms
         configuration.banFilePath = banFile
+        configuration.accountFilePath = accountFile
         configuration.operatorFingerprints = operatorFingerprints
         configuration.announceLimit = announceLimit
     }

@@ -57,6 +57,7 @@ public final class ChatServer: Service, Sendable {
             try configuration.banFilePath.flatMap {
                 configuration.cluster == nil ? try BanStore.load(path: $0, logger: logger) : nil
             } ?? BanStore(logger: logger)
+        let accounts = try configuration.accountFilePath.map { try AccountStore.load(path: $0, logger: logger) }
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -88,6 +89,7 @@ public final class ChatServer: Service, Sendable {
             hub: hub,
             cluster: cluster,
             bans: bans,
+            accounts: accounts,
             counters: counters,
             metrics: metrics,
             limiter: ConnectionLimiter(
@@ -163,10 +165,12 @@ public final class ChatServer: Service, Sendable {
             // Bans are saved on every way out, a serve error too.
             await metricsServer?.close()
             await hub.saveBans()
+            await context.accounts?.save()
             throw error
         }
         await metricsServer?.close()
         await hub.saveBans()
+        await context.accounts?.save()
     }
 
     /// `serveConnections`, with the cluster link running beside it when there is one. When serving ends the

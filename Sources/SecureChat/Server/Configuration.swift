@@ -25,6 +25,8 @@ public struct Configuration: Sendable {
     public var maximumRooms: Int = 1000
     /// Where bans are kept across restarts; `nil` keeps them in memory only.
     public var banFilePath: String?
+    /// Where accounts (registered names) are kept (`--account-file`); `nil` turns accounts off.
+    public var accountFilePath: String?
     /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
     public var operatorFingerprints: [String] = []
     /// Rooms with more members than this do not announce joins and leaves.
@@ -155,6 +157,11 @@ public struct Configuration: Sendable {
     ///   has filled with long lines: one client could keep everyone out.
     public func validate() throws {
         try validatePorts()
+        if cluster != nil, accountFilePath != nil {
+            throw ConfigurationError(
+                "--account-file keeps accounts on one node; a cluster cannot use it (its nodes would each have their own)"
+            )
+        }
         if let cluster {
             _ = try ClusterURL(cluster.url)
             guard (1...64).contains(cluster.nodeName.utf8.count),

@@ -13,6 +13,8 @@ final class ServerContext: Sendable {
     let cluster: ClusterLink?
     /// The ban list the hub keeps, read here to refuse banned addresses at accept.
     let bans: BanStore
+    /// The registered names (`--account-file`); nil when accounts are off.
+    let accounts: AccountStore?
     let counters: ServerCounters
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
@@ -40,6 +42,7 @@ final class ServerContext: Sendable {
         hub: Hub,
         cluster: ClusterLink?,
         bans: BanStore,
+        accounts: AccountStore? = nil,
         counters: ServerCounters,
         metrics: ServerMetrics,
         limiter: ConnectionLimiter,
@@ -51,6 +54,7 @@ final class ServerContext: Sendable {
         self.hub = hub
         self.cluster = cluster
         self.bans = bans
+        self.accounts = accounts
         self.counters = counters
         self.metrics = metrics
         self.limiter = limiter
