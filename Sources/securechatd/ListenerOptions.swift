@@ -96,6 +96,12 @@ struct HubOptions: ParsableArguments {
     var accountFile: String?
 
     @Option(
+        name: .customLong("operator-account"),
+        help: "An account whose owner is an operator once logged in to it (repeatable; needs --account-file)."
+    )
+    var operatorAccounts: [String] = []
+
+    @Option(
         name: .customLong("operator-fingerprint"),
         help:
             "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
@@ -111,6 +117,14 @@ struct HubOptions: ParsableArguments {
         guard announceLimit >= 0 else { throw ValidationError("--announce-limit must be 0 or more") }
         guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
         guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        guard operatorAccounts.isEmpty || accountFile != nil else {
+            throw ValidationError("--operator-account needs --account-file")
+        }
+        for name in operatorAccounts {
+            guard case .success = Username.validate(name) else {
+                throw ValidationError("--operator-account \(name) is not a valid username")
+            }
+        }
         for fingerprint in operatorFingerprints {
             let hex = fingerprint.lowercased().filter { $0 != ":" }
             guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
@@ -124,6 +138,7 @@ struct HubOptions: ParsableArguments {
         configuration.maximumRooms = maxRooms
         configuration.banFilePath = banFile
         configuration.accountFilePath = accountFile
+        configuration.operatorAccounts = operatorAccounts
         configuration.operatorFingerprints = operatorFingerprints
         configuration.announceLimit = announceLimit
     }

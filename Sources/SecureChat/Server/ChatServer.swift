@@ -57,7 +57,11 @@ public final class ChatServer: Service, Sendable {
             try configuration.banFilePath.flatMap {
                 configuration.cluster == nil ? try BanStore.load(path: $0, logger: logger) : nil
             } ?? BanStore(logger: logger)
-        let accounts = try configuration.accountFilePath.map { try AccountStore.load(path: $0, logger: logger) }
+        let accounts = try configuration.accountFilePath.map {
+            AccountService(
+                store: try AccountStore.load(path: $0, logger: logger), limits: configuration.accountLimits,
+                operatorAccounts: configuration.operatorAccounts)
+        }
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -165,12 +169,14 @@ public final class ChatServer: Service, Sendable {
             // Bans are saved on every way out, a serve error too.
             await metricsServer?.close()
             await hub.saveBans()
-            await context.accounts?.save()
+            await context.accounts?.store.save()
+            await context.accounts?.shutdown()
             throw error
         }
         await metricsServer?.close()
         await hub.saveBans()
-        await context.accounts?.save()
+        await context.accounts?.store.save()
+        await context.accounts?.shutdown()
     }
 
     /// `serveConnections`, with the cluster link running beside it when there is one. When serving ends the

@@ -27,6 +27,10 @@ public struct Configuration: Sendable {
     public var banFilePath: String?
     /// Where accounts (registered names) are kept (`--account-file`); `nil` turns accounts off.
     public var accountFilePath: String?
+    /// Accounts whose owners are operators once logged in (`--operator-account`, with `--account-file`).
+    public var operatorAccounts: [String] = []
+    /// Password attempts, registrations and the hashing pool.
+    public var accountLimits = AccountLimits()
     /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
     public var operatorFingerprints: [String] = []
     /// Rooms with more members than this do not announce joins and leaves.
@@ -213,6 +217,7 @@ public struct Configuration: Sendable {
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
+            operatorAccounts: accountFilePath == nil ? [] : Set(operatorAccounts),
             announceLimit: announceLimit, logMessages: logMessages, historyBytesPerRoom: historyBytesPerRoom,
             historyBytesTotal: historyBytesTotal, roomsCreatedPerMinute: roomsCreatedPerMinute,
             directMessagesPerSecond: directMessagesPerRecipient

@@ -14,7 +14,7 @@ final class ServerContext: Sendable {
     /// The ban list the hub keeps, read here to refuse banned addresses at accept.
     let bans: BanStore
     /// The registered names (`--account-file`); nil when accounts are off.
-    let accounts: AccountStore?
+    let accounts: AccountService?
     let counters: ServerCounters
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
@@ -42,7 +42,7 @@ final class ServerContext: Sendable {
         hub: Hub,
         cluster: ClusterLink?,
         bans: BanStore,
-        accounts: AccountStore? = nil,
+        accounts: AccountService? = nil,
         counters: ServerCounters,
         metrics: ServerMetrics,
         limiter: ConnectionLimiter,
@@ -89,7 +89,8 @@ final class ServerContext: Sendable {
     /// The rules every session starts with.
     var sessionSettings: SessionSettings {
         SessionSettings(
-            maximumLineBytes: configuration.maximumLineBytes, throttle: configuration.lineThrottle, tlsPort: tlsPort
+            maximumLineBytes: configuration.maximumLineBytes, throttle: configuration.lineThrottle, tlsPort: tlsPort,
+            accounts: accounts != nil
         )
     }
 }
