@@ -10,6 +10,9 @@ public struct Account: Codable, Sendable, Equatable {
     public var certificates: [String]
     public var created: Timestamp
     public var lastLogin: Timestamp?
+    /// The password is a one-time password an operator gave out (`/account reset`): the log-in that uses it
+    /// removes it, and the owner sets a new one with `/register <password>`.
+    public var oneTime: Bool? = nil
 
     /// Most certificates one account may bind.
     public static let maximumCertificates = 8

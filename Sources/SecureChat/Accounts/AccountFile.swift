@@ -82,7 +82,6 @@ public actor AccountFile {
         if let hash = account.hash, PasswordHash(phc: hash) == nil {
             return "its hash is not an argon2id hash in PHC form within bounds"
         }
-        if account.hash == nil && account.certificates.isEmpty { return "it has neither a password nor a certificate" }
         if account.certificates.count > Account.maximumCertificates {
             return "more than \(Account.maximumCertificates) certificates"
         }

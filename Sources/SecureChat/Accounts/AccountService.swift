@@ -54,7 +54,13 @@ public final class AccountService: Sendable {
         case nil: return .busy
         case .mismatch: return .wrong
         case .match(let rehashed)?:
-            if let rehashed {
+            if account.oneTime == true {
+                // Used up: nobody can log in with it again. Its owner, logged in now, sets a new one.
+                store.update(key: key) {
+                    $0.hash = nil
+                    $0.oneTime = nil
+                }
+            } else if let rehashed {
                 store.update(key: key) { $0.hash = rehashed.phc }
             }
             return .correct

@@ -143,6 +143,9 @@ final class Session: Sendable {
             case .checkPassword(let account, let password):
                 let check = await checkPassword(password, for: account)
                 pending.insert(contentsOf: machine.receive(check, for: account), at: next)
+            case .account(let request):
+                let reply = await perform(request)
+                pending.insert(contentsOf: machine.receive(reply), at: next)
             case .logInToAccount(let name, let method):
                 let outcome = await logIn(to: name, by: method)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)

@@ -14,6 +14,8 @@ public enum SessionAction: Sendable, Equatable {
     /// Ask the hub to log in to an account, taking the name over from any older connection that holds it; feed
     /// its reply back with `receive(_:)` as for `.login`.
     case logInToAccount(Username, LoginMethod)
+    /// An account command; feed the answer back with `receive(_:)`. Like `.checkPassword`, never logged.
+    case account(AccountRequest)
     /// Ask the hub; feed its reply back with `SessionStateMachine.receive(_:)`.
     case request(HubRequest)
     /// The user is logged in: the login timer stops, the idle clock starts.

@@ -10,6 +10,7 @@ extension SessionStateMachine {
             state = .awaitingName(failures: failures + 1)
             return [.error("The name \(name) is not available; choose another."), Self.prompt]
         case .registered(let account, certificateMatches: true, _):
+            accountMethod = .certificate
             return [.logInToAccount(account, .certificate)]
         case .registered(let account, certificateMatches: false, let hasPassword):
             state = .awaitingName(failures: failures + 1)
@@ -22,7 +23,7 @@ extension SessionStateMachine {
             guard hasPassword else {
                 return [
                     .error(
-                        "\(account) is registered and logs in with its client certificate only; choose another name."),
+                        "\(account) is registered and has no password to log in with; choose another name."),
                     Self.prompt,
                 ]
             }
@@ -46,6 +47,7 @@ extension SessionStateMachine {
         guard case .awaitingPassword(let waiting, let failures) = state, waiting == account else { return [] }
         switch check {
         case .correct:
+            accountMethod = .password
             return [.logInToAccount(account, .password)]
         case .wrong:
             wrongPasswords += 1

@@ -20,6 +20,8 @@ public struct SessionStateMachine: Sendable {
     public internal(set) var state: State = .awaitingName(failures: 0)
     /// Wrong passwords on this connection, whichever names they were for.
     var wrongPasswords = 0
+    /// How this user proved their name is theirs (at log-in, or by registering it since); nil while it is not.
+    var accountMethod: LoginMethod?
     let settings: SessionSettings
     /// How this connection reached the server and when, for `/stats`.
     let transport: Transport
@@ -141,6 +143,7 @@ public struct SessionStateMachine: Sendable {
         case .awaitingName(let count), .awaitingPassword(_, let count): failures = count
         default: return []
         }
+        if case .loggedIn = outcome {} else { accountMethod = nil }
         switch outcome {
         case .loggedIn:
             state = .chatting(name: name, throttle: settings.throttle)

@@ -88,7 +88,6 @@ struct AccountFileTests {
                 #"{"version": 1, "accounts": [\#(entry("alice", hash: "$2b$10$abc"))], "held": []}"#,
                 "not an argon2id hash"
             ),
-            (#"{"version": 1, "accounts": [\#(entry("alice", hash: nil))], "held": []}"#, "neither a password"),
             (
                 #"{"version": 1, "accounts": [\#(entry("alice", certificates: "[\"zz\"]"))], "held": []}"#,
                 "fingerprint is not"
