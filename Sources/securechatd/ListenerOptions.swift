@@ -30,11 +30,20 @@ struct ListenerOptions: ParsableArguments {
     var clientCA: String?
 
     @Option(
+        name: .customLong("client-certs"),
+        help: "any: ask every TLS client for a certificate and accept any, self-signed too (for certificate log-in)."
+    )
+    var clientCertificates: String?
+
+    @Option(
         name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given."
     )
     var certsDirectory: String = "certs"
 
     func validate() throws {
+        if let clientCertificates, clientCertificates != "any" {
+            throw ValidationError("--client-certs takes one value, any (--client-ca verifies against a CA instead)")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port (0-65535)") }
         guard (0...65535).contains(tlsPort) else {
             throw ValidationError("--tls-port \(tlsPort) is not a port (0-65535)")
@@ -52,6 +61,7 @@ struct ListenerOptions: ParsableArguments {
         configuration.plaintextPort = port
         configuration.tlsPort = noTLS ? nil : tlsPort
         configuration.clientCAPath = clientCA
+        configuration.anyClientCertificate = clientCertificates == "any"
         guard !noTLS else { return }
         if let cert, let key {
             configuration.certificatePath = cert

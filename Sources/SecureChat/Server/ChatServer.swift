@@ -69,6 +69,7 @@ public final class ChatServer: Service, Sendable {
             }
             tlsContexts = try TLSContextStore(
                 certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath,
+                anyClientCertificate: configuration.anyClientCertificate,
                 handshakeBudget: TLSHandshakeBudget(
                     ratePerSecond: configuration.fullHandshakeRate, burst: configuration.fullHandshakeBurst
                 )
@@ -241,7 +242,8 @@ public final class ChatServer: Service, Sendable {
             let key = configuration.privateKeyPath
         else { return }
         try tlsContexts.reload(
-            certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath
+            certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath,
+            anyClientCertificate: configuration.anyClientCertificate
         )
         logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(certificate)"])
     }

@@ -16,6 +16,9 @@ public struct Configuration: Sendable {
     /// When set, clients are asked for a certificate, verified against this CA (PEM); a verified client's
     /// fingerprint shows in `/whois` and can make them an operator.
     public var clientCAPath: String?
+    /// `--client-certs any`: ask every TLS client for a certificate and accept any, self-signed included (for
+    /// certificate log-in to accounts). Not with `clientCAPath`, which verifies against a CA instead.
+    public var anyClientCertificate = false
 
     // MARK: Hub
 
@@ -161,6 +164,10 @@ public struct Configuration: Sendable {
     ///   has filled with long lines: one client could keep everyone out.
     public func validate() throws {
         try validatePorts()
+        if anyClientCertificate, clientCAPath != nil {
+            throw ConfigurationError(
+                "--client-certs any and --client-ca are two ways to ask for client certificates; choose one")
+        }
         if cluster != nil, accountFilePath != nil {
             throw ConfigurationError(
                 "--account-file keeps accounts on one node; a cluster cannot use it (its nodes would each have their own)"

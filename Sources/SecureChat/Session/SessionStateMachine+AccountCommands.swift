@@ -59,8 +59,8 @@ extension SessionStateMachine {
             return [.notice("Certificate SHA-256 \(fingerprint) now logs you in.")]
         case .certificates(let fingerprints):
             if fingerprints.isEmpty { return [.notice("No certificate logs you in; /cert add binds this one.")] }
-            let count = "\(fingerprints.count) certificate\(fingerprints.count == 1 ? "" : "s")"
-            return [.notice("\(count) log you in:")] + fingerprints.map { .notice("  SHA-256 \($0)") }
+            let count = fingerprints.count == 1 ? "1 certificate logs" : "\(fingerprints.count) certificates log"
+            return [.notice("\(count) you in:")] + fingerprints.map { .notice("  SHA-256 \($0)") }
         case .certificateRemoved(let fingerprint):
             return [.notice("Certificate SHA-256 \(fingerprint) no longer logs you in.")]
         case .unregistered(let name, let until):
