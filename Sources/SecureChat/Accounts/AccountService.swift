@@ -37,12 +37,14 @@ public final class AccountService: Sendable {
     /// Checks `password` for the account under `key`, from `address`: throttled first, then hashed on the pool
     /// (never on the caller's thread). A right password whose hash was made with other parameters is re-hashed.
     func checkPassword(_ password: String, accountKey key: String, address: String) async -> PasswordCheck {
-        guard throttles.admitAttempt(accountKey: key, address: address) else { return .throttled }
-        guard case .registered(let account) = store.status(ofKey: key), let stored = account.passwordHash else {
+        guard throttles.mayAttempt(accountKey: key, address: address) else { return .throttled }
+        guard case .registered(let account) = store.status(ofKey: key), let stored = account.passwordHash,
+            // A password outside the lengths was never registered: no hash needed to know it is wrong.
+            Self.passwordLengths.contains(password.count)
+        else {
+            throttles.failed(accountKey: key, address: address)
             return .wrong
         }
-        // A password outside the lengths was never registered: no hash needed to know it is wrong.
-        guard Self.passwordLengths.contains(password.count) else { return .wrong }
         let hasher = self.hasher
         let verification: PasswordHasher.Verification?
         do {
@@ -52,7 +54,9 @@ public final class AccountService: Sendable {
         }
         switch verification {
         case nil: return .busy
-        case .mismatch: return .wrong
+        case .mismatch:
+            throttles.failed(accountKey: key, address: address)
+            return .wrong
         case .match(let rehashed)?:
             if account.oneTime == true {
                 // Used up: nobody can log in with it again. Its owner, logged in now, sets a new one.

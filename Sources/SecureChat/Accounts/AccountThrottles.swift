@@ -33,25 +33,35 @@ final class AccountThrottles: Sendable {
         IPAddress(address).map { IPNetwork(host: $0).description } ?? address
     }
 
-    /// Takes a password attempt for `accountKey` from `address`; false when either bucket is empty (then
-    /// neither is charged).
-    func admitAttempt(accountKey: String, address: String, now: NIODeadline = .now()) -> Bool {
+    /// Whether `address` may try a password for `accountKey` now: both buckets hold a token. Nothing is taken:
+    /// only failures are charged (`failed`), so a right password never uses up anyone's allowance, and a crowd
+    /// behind one NAT logging in after a restart is not throttled for succeeding.
+    func mayAttempt(accountKey: String, address: String, now: NIODeadline = .now()) -> Bool {
         let addressKey = Self.addressKey(address)
         return tables.withLockedValue { tables in
-            let pair = limits.attemptsPerAccountAndAddress
-            let single = limits.attemptsPerAddress
-            var pairBucket = tables.pairs.withValue(
-                for: accountKey + " " + addressKey,
-                make: { RateLimiter(ratePerSecond: pair.perSecond, burst: pair.burst) }
-            ) { $0 }
-            var addressBucket = tables.addresses.withValue(
-                for: addressKey, make: { RateLimiter(ratePerSecond: single.perSecond, burst: single.burst) }
-            ) { $0 }
-            guard pairBucket.admit(now: now), addressBucket.admit(now: now) else { return false }
-            tables.pairs.withValue(for: accountKey + " " + addressKey, make: { pairBucket }) { $0 = pairBucket }
-            tables.addresses.withValue(for: addressKey, make: { addressBucket }) { $0 = addressBucket }
-            return true
+            var pair = tables.pairs.withValue(for: accountKey + " " + addressKey, make: makePair) { $0 }
+            var single = tables.addresses.withValue(for: addressKey, make: makeSingle) { $0 }
+            return pair.admit(now: now) && single.admit(now: now)
         }
+    }
+
+    /// Charges a wrong password to both buckets.
+    func failed(accountKey: String, address: String, now: NIODeadline = .now()) {
+        let addressKey = Self.addressKey(address)
+        tables.withLockedValue { tables in
+            _ = tables.pairs.withValue(for: accountKey + " " + addressKey, make: makePair) { $0.admit(now: now) }
+            _ = tables.addresses.withValue(for: addressKey, make: makeSingle) { $0.admit(now: now) }
+        }
+    }
+
+    private func makePair() -> RateLimiter {
+        RateLimiter(
+            ratePerSecond: limits.attemptsPerAccountAndAddress.perSecond,
+            burst: limits.attemptsPerAccountAndAddress.burst)
+    }
+
+    private func makeSingle() -> RateLimiter {
+        RateLimiter(ratePerSecond: limits.attemptsPerAddress.perSecond, burst: limits.attemptsPerAddress.burst)
     }
 
     /// Takes a registration from `address`; false when its bucket or the server's is empty.

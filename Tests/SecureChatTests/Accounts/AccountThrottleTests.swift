@@ -42,6 +42,23 @@ struct AccountThrottleTests {
         }
     }
 
+    @Test("only wrong passwords are charged: right ones from one address go on logging in")
+    func successIsFree() async throws {
+        try await Accounts.withServer(Self.accounts) {
+            $0.accountLimits.attemptsPerAccountAndAddress = .init(perSecond: 0.0001, burst: 2)
+            $0.accountLimits.attemptsPerAddress = .init(perSecond: 0.0001, burst: 2)
+        } _: { server, _ async throws in
+            for _ in 1...4 {
+                let alice = try await Accounts.loggedIn(
+                    "alice", password: "alice's long password", server, from: "127.0.0.6")
+                await alice.close()
+            }
+            #expect(try await Self.wrongAttempt("alice", server, from: "127.0.0.6") == "! Wrong password for alice.")
+            #expect(try await Self.wrongAttempt("alice", server, from: "127.0.0.6") == "! Wrong password for alice.")
+            #expect(try await Self.wrongAttempt("alice", server, from: "127.0.0.6") == Self.throttled)
+        }
+    }
+
     @Test("past the address burst, that address is refused for every account")
     func perAddress() async throws {
         try await Accounts.withServer(Self.accounts) {
