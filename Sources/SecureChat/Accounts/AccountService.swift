@@ -9,6 +9,9 @@ public final class AccountService: Sendable {
     let throttles: AccountThrottles
     /// The look-alike keys of `--operator-account` names.
     let operatorKeys: Set<String>
+    /// Log-ins, wrong passwords and busy refusals are logged at a bounded rate: a storm of log-ins or of guesses
+    /// must not fill the disk (each line that gets through says how many like it were dropped).
+    let log = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
 
     public init(store: AccountStore, limits: AccountLimits = AccountLimits(), operatorAccounts: [String] = []) {
         self.store = store

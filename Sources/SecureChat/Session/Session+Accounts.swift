@@ -1,14 +1,22 @@
+import Logging
+
 /// Carrying out the account actions: the password check and the log-in to an account.
 extension Session {
     /// Checks a password on the hashing pool. Logged without the password, ever.
     func checkPassword(_ password: String, for account: Username) async -> PasswordCheck {
         guard let accounts = context.accounts else { return .wrong }
         let check = await accounts.checkPassword(password, accountKey: account.key, address: info.address)
+        let metadata: Logger.Metadata = [
+            "connection": "\(info.id)", "peer": "\(info.address)", "account": "\(account)",
+        ]
         switch check {
         case .correct: break
-        case .wrong: log.log(.notice, "wrong password", metadata: ["account": "\(account)"])
-        case .throttled: log.log(.notice, "password attempt throttled", metadata: ["account": "\(account)"])
-        case .busy: log.log(.warning, "password check refused: the hashing pool is full")
+        case .wrong: accounts.log.log("wrong password", metadata: metadata, to: context.logger)
+        case .throttled: accounts.log.log("password attempt throttled", metadata: metadata, to: context.logger)
+        case .busy:
+            accounts.log.log(
+                "password check refused: the hashing pool is full", metadata: metadata, level: .warning,
+                to: context.logger)
         }
         return check
     }
@@ -46,7 +54,10 @@ extension Session {
         let outcome = await context.hub.login(info, name: name, outbox: outbox, account: method)
         if case .loggedIn = outcome {
             context.accounts?.loggedIn(key: name.key)
-            log.log(.info, "logged in to an account", metadata: ["account": "\(name)", "method": "\(method)"])
+            context.accounts?.log.log(
+                "logged in to an account",
+                metadata: ["connection": "\(info.id)", "account": "\(name)", "method": "\(method)"], level: .info,
+                to: context.logger)
         }
         return outcome
     }

@@ -27,7 +27,10 @@ extension SessionStateMachine {
                     Self.prompt,
                 ]
             }
-            state = .awaitingPassword(account: account, failures: failures + 1)
+            // Not a refused name: a password prompt, and a busy or throttled answer to it, cost no failure (a
+            // storm of log-ins answered busy would otherwise close its connections). Wrong passwords have their
+            // own count, and the login timeout bounds the rest.
+            state = .awaitingPassword(account: account, failures: failures)
             return [.notice("\(account) is registered. Type its password (it shows on your screen), or another name:")]
         }
     }

@@ -98,6 +98,24 @@ struct SessionStateMachineAccountTests {
         }
     }
 
+    @Test("busy answers are not refused names: a client may retry past the refused-name limit")
+    func busyIsNotARefusal() {
+        var machine = Self.machine()
+        for _ in 1...(Self.settings.maximumFailedLogins + 2) {
+            _ = machine.receive(.line("alice"), now: Self.now)
+            _ = machine.receive(.registered(Self.alice, certificateMatches: false, hasPassword: true), for: Self.alice)
+            _ = machine.receive(.line("the right password"), now: Self.now)
+            #expect(
+                machine.receive(.busy, for: Self.alice) == [
+                    .error("The server is busy; try again shortly."), Self.prompt,
+                ])
+        }
+        _ = machine.receive(.line("alice"), now: Self.now)
+        _ = machine.receive(.registered(Self.alice, certificateMatches: false, hasPassword: true), for: Self.alice)
+        _ = machine.receive(.line("the right password"), now: Self.now)
+        #expect(machine.receive(.correct, for: Self.alice) == [.logInToAccount(Self.alice, .password)])
+    }
+
     @Test("a held name is refused like a banned one")
     func held() {
         var machine = Self.machine()
