@@ -34,6 +34,22 @@ struct AccountLoginTests {
         }
     }
 
+    @Test("a log-in re-hashes a password whose hash was made with other parameters, and the new hash is saved")
+    func rehashAtLogIn() async throws {
+        let today = PasswordHashParameters(memoryKiB: 128, passes: 2, lanes: 1)
+        try await Accounts.withServer([Self.alice]) {
+            $0.accountLimits.hashParameters = today
+        } _: { server, path in
+            let stored = { (try? AccountFile.load(path: path))?.account(forKey: Username.key(for: "alice"))?.hash }
+            #expect(stored()?.hasPrefix("$argon2id$v=19$m=64,t=1,p=1$") == true)
+            _ = try await Accounts.loggedIn("alice", password: Self.alice.password, server)
+            try await eventually("the new hash to be saved") {
+                stored()?.hasPrefix("$argon2id$v=19$m=128,t=2,p=1$") == true
+            }
+            _ = try await Accounts.loggedIn("alice", password: Self.alice.password, server)
+        }
+    }
+
     @Test("plaintext: a registered name or its look-alike is refused with the TLS port named, and the prompt again")
     func plaintextRefuses() async throws {
         try await Accounts.withServer([Self.alice]) { server, _ in
