@@ -74,8 +74,9 @@ struct AccountThrottleTests {
 
     @Test("with the hashing pool full, a password gets the busy reply and the prompt again")
     func busy() async throws {
-        // One thread, nobody waiting, and a hash that takes a while: the second check finds the pool full.
-        let slow = PasswordHashParameters(memoryKiB: 256 * 1024, passes: 8, lanes: 1)
+        // One thread, nobody waiting, and a hash that takes a while (about 0.4 s here; longer on a loaded machine,
+        // which only widens the window): the second check finds the pool full.
+        let slow = PasswordHashParameters(memoryKiB: 128 * 1024, passes: 4, lanes: 1)
         let (directory, path) = try await Accounts.file(
             [(name: "alice", password: "alice's long password")], parameters: slow)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -87,11 +88,10 @@ struct AccountThrottleTests {
         }) { server in
             let first = try await Accounts.atPasswordPrompt("alice", server)
             let second = try await Accounts.atPasswordPrompt("alice", server)
+            // Sent together: whichever is checked first holds the one thread for the whole hash, and the other
+            // finds the pool full.
             first.send("alice's long password")
-            try await Task.sleep(for: .milliseconds(200))
             second.send("alice's long password")
-            // Normally the first is hashing when the second arrives; on a loaded machine it may be the other way
-            // round. Either way one of them finds the pool full, and the other logs in.
             let answers = [try await first.readLine(), try await second.readLine()]
             let busy = try #require(answers.firstIndex(of: "! The server is busy; try again shortly."), "\(answers)")
             #expect(try await [first, second][busy].readLine() == Accounts.prompt)
