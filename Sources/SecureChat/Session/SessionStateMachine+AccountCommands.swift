@@ -6,6 +6,8 @@ extension SessionStateMachine {
         }
         guard case .chatting(let name, _) = state else { return [] }
         let overTLS = settings.tlsPort.map { " (port \($0))" } ?? ""
+        // Dropping an account carries no secret: an operator may do it from either port.
+        if case .drop(let target) = command { return [.account(.drop(target))] }
         guard transport.isEncrypted else {
             if case .register(let password) = command, password.lowercased() != "cert" {
                 return [
@@ -35,7 +37,7 @@ extension SessionStateMachine {
         case .unregister(let password):
             return owns ? [.account(.unregister(name, password: password))] : [notLoggedIn]
         case .drop(let target):
-            return [.account(.drop(target))]
+            return [.account(.drop(target))]  // (handled above)
         case .reset(let target):
             return [.account(.reset(target))]
         }

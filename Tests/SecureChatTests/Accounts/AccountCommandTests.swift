@@ -51,9 +51,9 @@ struct AccountCommandTests {
         }
     }
 
-    @Test("on plaintext the account commands are refused; /register says the password must not be used")
+    @Test("on plaintext the account commands but /account drop are refused; /register says not to use the password")
     func plaintextRefuses() async throws {
-        try await Accounts.withServer([]) { server, path in
+        try await Accounts.withServer([Self.alice]) { server, path in
             let carol = try await server.login("carol")
             #expect(
                 try await Self.answer(carol, "/register carol's long password")
@@ -61,12 +61,17 @@ struct AccountCommandTests {
                     + "Register over TLS (port \(server.tlsPort)) with another one.")
             let refusal =
                 "! Account commands work over TLS only (port \(server.tlsPort)): they carry passwords and certificates."
-            for command in ["/register cert", "/password a b", "/cert add", "/cert list", "/unregister something long"]
-            {
+            for command in [
+                "/register cert", "/password a b", "/cert add", "/cert list", "/unregister something long",
+                "/account reset alice",
+            ] {
                 #expect(try await Self.answer(carol, command) == refusal, "\(command)")
             }
             _ = try await carol.sync()
             #expect(Self.savedAccount(path, "carol") == nil)
+            // Dropping carries no secret: an operator (carol, the first user) may drop from plaintext.
+            #expect(
+                try await Self.answer(carol, "/account drop alice") == "* Dropped the account alice; the name is free.")
         }
     }
 
