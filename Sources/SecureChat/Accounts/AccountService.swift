@@ -1,24 +1,21 @@
 import Logging
 
 /// Everything accounts need at run time, built once when accounts are on: the store, the hasher and its pool,
-/// the throttles, and the operator accounts.
+/// and the throttles. (Operator accounts are the hub's: `HubConfiguration.operatorAccounts`.)
 public final class AccountService: Sendable {
     public let store: AccountStore
     let hasher: PasswordHasher
     let pool: PasswordHashingPool
     let throttles: AccountThrottles
-    /// The look-alike keys of `--operator-account` names.
-    let operatorKeys: Set<String>
     /// Log-ins, wrong passwords and busy refusals are logged at a bounded rate: a storm of log-ins or of guesses
     /// must not fill the disk (each line that gets through says how many like it were dropped).
     let log = LogRateLimiter(maxPerInterval: 20, interval: .seconds(1))
 
-    public init(store: AccountStore, limits: AccountLimits = AccountLimits(), operatorAccounts: [String] = []) {
+    public init(store: AccountStore, limits: AccountLimits = AccountLimits()) {
         self.store = store
         self.hasher = PasswordHasher(parameters: limits.hashParameters)
         self.pool = PasswordHashingPool(threads: limits.hashingThreads, queueCapacity: limits.hashingQueue)
         self.throttles = AccountThrottles(limits: limits)
-        self.operatorKeys = Set(operatorAccounts.map(Username.key(for:)))
     }
 
     /// Passwords are 10 to 128 characters.

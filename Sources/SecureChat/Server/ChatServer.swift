@@ -59,8 +59,7 @@ public final class ChatServer: Service, Sendable {
             } ?? BanStore(logger: logger)
         let accounts = try configuration.accountFilePath.map {
             AccountService(
-                store: try AccountStore.load(path: $0, logger: logger), limits: configuration.accountLimits,
-                operatorAccounts: configuration.operatorAccounts)
+                store: try AccountStore.load(path: $0, logger: logger), limits: configuration.accountLimits)
         }
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
