@@ -60,6 +60,9 @@ public struct PasswordHash: Sendable, Equatable {
         // PHC's base64 has no padding, and a trailing `=` is not valid in it.
         guard !text.contains("="), text.utf8.count <= 128 else { return nil }
         let padded = String(text) + String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
-        return Data(base64Encoded: padded).map { Array($0) }
+        guard let bytes = Data(base64Encoded: padded).map(Array.init) else { return nil }
+        // Canonical only: the decoder ignores the unused low bits of the last character, so `...bH1` would
+        // otherwise read as `...bHQ`, and one hash would have several spellings.
+        return encode(bytes) == text ? bytes : nil
     }
 }
