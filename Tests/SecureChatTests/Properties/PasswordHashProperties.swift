@@ -1,3 +1,4 @@
+import Foundation
 import PropertyBased
 import Testing
 
@@ -40,6 +41,38 @@ struct PasswordHashProperties {
             let text = String(characters)
             if let hash = PasswordHash(phc: text) {
                 #expect(hash.parameters.isUsable && hash.phc == text, "\(text)")
+            }
+        }
+    }
+}
+
+/// The account file is read from disk, where anyone who can write there may have put anything: whatever it holds,
+/// loading it returns accounts that pass every rule or throws, naming the file; it never traps.
+@Suite("AccountFile properties")
+struct AccountFileProperties {
+    static let pieces = [
+        "{", "}", "[", "]", ",", ":", "\"version\"", "1", "2", "\"accounts\"", "\"held\"", "\"name\"", "\"key\"",
+        "\"hash\"", "\"certificates\"", "\"created\"", "\"until\"", "\"alice\"", "\"allce\"", "null", "-1",
+        "9223372036854775807", "1e999", "\"\(PasswordHashProperties.real)\"",
+        "\"\(String(repeating: "ab", count: 32))\"",
+        "\"\\u0000\"", " ",
+    ]
+    static let jsonish = Gen.element(of: pieces).map { $0! }.array(of: 0...60).map { $0.joined() }
+
+    @Test("any JSON-ish file loads into valid accounts or is refused with its path")
+    func anyFile() async throws {
+        let directory = BanFileTests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/accounts.json"
+        await propertyCheck(count: 400, input: Self.jsonish) { text in
+            try? text.write(toFile: path, atomically: false, encoding: .utf8)
+            do {
+                let list = try AccountFile.load(path: path)
+                for account in list.accounts { #expect(AccountFile.problem(with: account) == nil, "\(text)") }
+            } catch let error as AccountFile.LoadError {
+                #expect(error.path == path)
+            } catch {
+                Issue.record("unexpected error \(error) for \(text)")
             }
         }
     }
