@@ -1,9 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
     name: "SecureChat",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "securechatd", targets: ["securechatd"]),
         .library(name: "SecureChat", targets: ["SecureChat"]),
@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // The command line of securechatd.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // securechatd's configuration file (YAML, or JSON) and SECURECHAT_* environment, beside the flags, with a
+        // provider per source in a known precedence (README.md, "Configuration").
+        .package(url: "https://github.com/apple/swift-configuration.git", exact: "1.4.0", traits: ["JSON", "YAML"]),
+        // The YAML file's node marks: swift-configuration reports neither unknown keys nor line numbers.
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         // SIGTERM/SIGINT handling and graceful shutdown of the server as a service.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // The metrics API, so any library's metrics land in the same registry as ours.
@@ -71,6 +76,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -10,9 +10,17 @@ struct ClusterOptions: ParsableArguments {
         help: ArgumentHelp(
             "Join a cluster through PostgreSQL: "
                 + "postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem (libpq's meanings).",
-            discussion: "Or set SECURECHAT_CLUSTER_URL, which keeps the password out of ps.",
+            discussion:
+                "Or set SECURECHAT_CLUSTER_URL, or give --cluster-url-file: either keeps the password out of ps.",
             valueName: "url"))
     var url: String?
+
+    @Option(
+        name: .customLong("cluster-url-file"),
+        help: ArgumentHelp(
+            "A file holding the --cluster URL, readable by its owner only (a secret: never printed or logged).",
+            valueName: "path"))
+    var urlFile: String?
 
     @Option(name: .customLong("node-name"), help: "This node's name in the cluster (default: hostname:port).")
     var nodeName: String?
@@ -31,9 +39,11 @@ struct ClusterOptions: ParsableArguments {
     var nodeTimeout: Double = 10
 
     func validate() throws {
-        guard nodeTimeout >= 0.5, nodeTimeout <= 3600 else {
-            throw ValidationError("--node-timeout must be between 0.5 and 3600 seconds")
+        try OptionBounds.nodeTimeout.check(nodeTimeout, flag: "node-timeout")
+        guard url == nil || urlFile == nil else {
+            throw ValidationError("--cluster and --cluster-url-file: give one, not both")
         }
+        let resolvedURL = try self.resolvedURL()
         if resolvedURL == nil, nodeName != nil {
             throw ValidationError("--node-name needs --cluster (or SECURECHAT_CLUSTER_URL)")
         }
@@ -50,18 +60,20 @@ struct ClusterOptions: ParsableArguments {
     }
 
     /// After the listeners are set (the default node name uses the plaintext port).
-    func apply(to configuration: inout Configuration) {
-        guard let url = resolvedURL else { return }
+    func apply(to configuration: inout Configuration) throws {
+        guard let url = try resolvedURL() else { return }
         let name = nodeName ?? "\(Self.hostname()):\(configuration.plaintextPort)"
         configuration.cluster = ClusterConfiguration(
             url: url, nodeName: name, nodeTimeout: .milliseconds(Int64(nodeTimeout * 1000)))
         configuration.cluster?.incarnationFile = incarnationFile
     }
 
-    /// `--cluster`, else the environment's URL.
-    private var resolvedURL: String? {
-        let environment = ProcessInfo.processInfo.environment["SECURECHAT_CLUSTER_URL"]
-        return url ?? environment.flatMap { $0.isEmpty ? nil : $0 }
+    /// `--cluster`, else the file's URL. (SECURECHAT_CLUSTER_URL reaches `--cluster` through the configuration
+    /// loader, as every SECURECHAT_* variable reaches its flag.)
+    private func resolvedURL() throws -> String? {
+        if let url { return url }
+        guard let urlFile else { return nil }
+        return try SecretFile.read(urlFile, flag: "cluster-url-file")
     }
 
     private static func hostname() -> String {

@@ -84,34 +84,26 @@ struct LimitOptions: ParsableArguments {
         help: "Full TLS handshakes at once before --tls-handshake-rate applies.")
     var fullHandshakeBurst: Int = TLSHandshakeBudget.defaultBurst
 
+    /// Each value against its bounds (``OptionBounds``, shared with the configuration file and environment).
     func validate() throws {
-        guard connectRatePerIPv6Network >= 0, connectRatePerIPv6Network.isFinite else {
-            throw ValidationError("--connect-rate-per-ipv6-48 must be 0 or more")
-        }
-        guard fullHandshakeRate >= 0, fullHandshakeRate.isFinite, fullHandshakeBurst >= 1 else {
-            throw ValidationError("--tls-handshake-rate must be 0 or more and --tls-handshake-burst at least 1")
-        }
-        guard maxLine >= 16 else { throw ValidationError("--max-line must be at least 16 bytes") }
-        guard outboxBytes >= 4096 else { throw ValidationError("--outbox-bytes must be at least 4096") }
-        guard sendBuffer == 0 || (4096...(64 << 20)).contains(sendBuffer) else {
-            throw ValidationError("--send-buffer must be 0 (autotuning) or 4096 to 67108864 bytes")
-        }
-        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or more") }
-        guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
-        guard floodRefusals >= 0 else { throw ValidationError("--flood-refusals must be 0 or more") }
+        try OptionBounds.rate.check(connectRatePerIPv6Network, flag: "connect-rate-per-ipv6-48")
+        try OptionBounds.rate.check(fullHandshakeRate, flag: "tls-handshake-rate")
+        try OptionBounds.oneOrMore.check(fullHandshakeBurst, flag: "tls-handshake-burst")
+        try OptionBounds.maxLine.check(maxLine, flag: "max-line")
+        try OptionBounds.outboxBytes.check(outboxBytes, flag: "outbox-bytes")
+        try OptionBounds.sendBuffer.check(sendBuffer, flag: "send-buffer")
+        try OptionBounds.rate.check(rate, flag: "rate")
+        try OptionBounds.oneOrMore.check(burst, flag: "burst")
+        try OptionBounds.zeroOrMore.check(floodRefusals, flag: "flood-refusals")
         try SecondsOption.check(floodWindow, flag: "flood-window")
-        guard maxConnections.map({ $0 >= 1 }) ?? true, maxPerAddress >= 1 else {
-            throw ValidationError("connection limits must be at least 1")
-        }
-        guard maxPerIPv6Network >= 0 else { throw ValidationError("--max-connections-per-ipv6-48 must be 0 or more") }
-        guard connectRate >= 0, connectRate.isFinite, connectBurst >= 1 else {
-            throw ValidationError("--connect-rate must be 0 or more and --connect-burst at least 1")
-        }
-        guard (1...32767).contains(keepaliveIdle), (1...32767).contains(keepaliveInterval),
-            (1...127).contains(keepaliveProbes)
-        else {
-            throw ValidationError("keepalive: idle and interval 1-32767 s, probes 1-127")
-        }
+        if let maxConnections { try OptionBounds.oneOrMore.check(maxConnections, flag: "max-connections") }
+        try OptionBounds.oneOrMore.check(maxPerAddress, flag: "max-per-address")
+        try OptionBounds.zeroOrMore.check(maxPerIPv6Network, flag: "max-connections-per-ipv6-48")
+        try OptionBounds.rate.check(connectRate, flag: "connect-rate")
+        try OptionBounds.oneOrMore.check(connectBurst, flag: "connect-burst")
+        try OptionBounds.keepaliveSeconds.check(keepaliveIdle, flag: "keepalive-idle")
+        try OptionBounds.keepaliveSeconds.check(keepaliveInterval, flag: "keepalive-interval")
+        try OptionBounds.keepaliveProbes.check(keepaliveProbes, flag: "keepalive-probes")
         try SecondsOption.check(loginTimeout, flag: "login-timeout")
         try SecondsOption.check(writeTimeout, flag: "write-timeout")
         if let idleTimeout { try SecondsOption.check(idleTimeout, flag: "idle-timeout") }

@@ -44,10 +44,8 @@ struct ListenerOptions: ParsableArguments {
         if let clientCertificates, clientCertificates != "any" {
             throw ValidationError("--client-certs takes one value, any (--client-ca verifies against a CA instead)")
         }
-        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port (0-65535)") }
-        guard (0...65535).contains(tlsPort) else {
-            throw ValidationError("--tls-port \(tlsPort) is not a port (0-65535)")
-        }
+        try OptionBounds.port.check(port, flag: "port")
+        try OptionBounds.port.check(tlsPort, flag: "tls-port")
         // Before any certificate is made or port bound (Configuration.validate says it again, with --metrics-port).
         guard noTLS || port == 0 || port != tlsPort else {
             throw ValidationError(
@@ -56,7 +54,9 @@ struct ListenerOptions: ParsableArguments {
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
     }
 
-    func apply(to configuration: inout Configuration, logger: Logger) throws {
+    /// `announce`: print the development CA and the line to connect with when the development certificates are used
+    /// (at start; not again on a reload).
+    func apply(to configuration: inout Configuration, logger: Logger, announce: Bool = true) throws {
         configuration.host = host
         configuration.plaintextPort = port
         configuration.tlsPort = noTLS ? nil : tlsPort
@@ -71,6 +71,7 @@ struct ListenerOptions: ParsableArguments {
         let development = try DevelopmentCertificates.ensure(directory: certsDirectory)
         configuration.certificatePath = development.certificatePath
         configuration.privateKeyPath = development.privateKeyPath
+        guard announce else { return }
         if development.created {
             logger.notice("created development certificates", metadata: ["directory": "\(certsDirectory)"])
         }
@@ -124,9 +125,9 @@ struct HubOptions: ParsableArguments {
     var announceLimit: Int = 500
 
     func validate() throws {
-        guard announceLimit >= 0 else { throw ValidationError("--announce-limit must be 0 or more") }
-        guard history >= 0 else { throw ValidationError("--history must be 0 or more") }
-        guard maxRooms >= 1 else { throw ValidationError("--max-rooms must be at least 1") }
+        try OptionBounds.zeroOrMore.check(announceLimit, flag: "announce-limit")
+        try OptionBounds.zeroOrMore.check(history, flag: "history")
+        try OptionBounds.oneOrMore.check(maxRooms, flag: "max-rooms")
         guard operatorAccounts.isEmpty || accountFile != nil else {
             throw ValidationError("--operator-account needs --account-file")
         }

@@ -39,33 +39,30 @@ struct OperationsOptions: ParsableArguments {
     var eventLoopCount: Int { eventLoops ?? EventLoopCount.automatic() }
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        guard metricsPort.map({ (0...65535).contains($0) }) ?? true else {
-            throw ValidationError("--metrics-port must be 0-65535")
-        }
-        guard eventLoops.map({ (1...1024).contains($0) }) ?? true else {
-            throw ValidationError("--event-loops must be 1-1024")
-        }
+        try OptionBounds.logLevel.check(logLevel, flag: "log-level")
+        if let metricsPort { try OptionBounds.port.check(metricsPort, flag: "metrics-port") }
+        if let eventLoops { try OptionBounds.eventLoops.check(eventLoops, flag: "event-loops") }
         try SecondsOption.check(shutdownGrace, flag: "shutdown-grace", minimum: 0)
     }
 
-    func bootstrapLogging() {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+    /// Sends every logger's lines to standard error in the chosen format, at the level of the switch it returns
+    /// (which a SIGHUP reload may change).
+    func bootstrapLogging() -> LogLevelSwitch {
+        let levelSwitch = LogLevelSwitch(Logger.Level(rawValue: logLevel) ?? .info)
         let format = logFormat
         LoggingSystem.bootstrap { label in
             switch format {
             case .text:
                 var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                handler.logLevel = .trace  // the switch decides
+                return SwitchedLevelLogHandler(wrapped: handler, levelSwitch: levelSwitch)
             case .json:
                 var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
+                handler.logLevel = .trace
+                return SwitchedLevelLogHandler(wrapped: handler, levelSwitch: levelSwitch)
             }
         }
+        return levelSwitch
     }
 
     func apply(to configuration: inout Configuration) {

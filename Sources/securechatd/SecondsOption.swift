@@ -1,5 +1,3 @@
-import ArgumentParser
-
 /// The bounds of an option given in whole seconds.
 ///
 /// Such a value becomes a `TimeAmount` in nanoseconds, and `TimeAmount.seconds` traps past about 292 years: a
@@ -10,8 +8,6 @@ enum SecondsOption {
 
     /// Throws unless `value` is within `minimum...maximum`, naming the flag and the value.
     static func check(_ value: Int, flag: String, minimum: Int = 1) throws {
-        guard (minimum...maximum).contains(value) else {
-            throw ValidationError("--\(flag) must be \(minimum) to \(maximum) seconds, got \(value)")
-        }
+        try OptionBounds.seconds(minimum: minimum).check(value, flag: flag)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import Logging
 import Metrics
 import NIOCore
@@ -32,19 +33,36 @@ struct SecureChatDaemon: AsyncParsableCommand {
     @OptionGroup(title: "Shared budgets: addresses, rooms, history") var budgets: SharedBudgetOptions
     @OptionGroup(title: "Operations: logs, metrics, shutdown") var operations: OperationsOptions
     @OptionGroup(title: "Several nodes as one chat") var cluster: ClusterOptions
+    @OptionGroup(title: "Configuration file") var configurationFile: ConfigurationFileOptions
 
     /// Parses and runs; any error that stops the start is one line on standard error, `Error: ` and a message
     /// naming the flag and value, and the exit status is 64 (EX_USAGE) for a usage error and 1 for any other.
     /// (ArgumentParser's own handling would add the usage text to a validation error, and could print an
     /// error's multi-line description.) Help and version requests are left to ArgumentParser.
+    ///
+    /// Settings from `--config` and SECURECHAT_* variables become flags before parsing (``ConfigurationLoader``);
+    /// each of their problems is a line of its own.
     static func main() async {
         do {
-            var command = try await asyncParseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            let commandLine = Array(CommandLine.arguments.dropFirst())
+            var loaded = LoadedConfiguration(arguments: commandLine, origins: [:])
+            if !CommandLineScan(commandLine).asksForHelp {
+                loaded = try ConfigurationLoader.load(
+                    commandLine: commandLine, environment: ProcessInfo.processInfo.environment)
+            }
+            var command = try parseAsRoot(loaded.arguments)
+            if let daemon = command as? SecureChatDaemon {
+                try await daemon.serve(origins: loaded.origins, commandLine: commandLine)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let problems as ConfigurationProblems {
+            let text = problems.lines.map { "Error: \($0)\n" }.joined()
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            Glibc.exit(ExitCode.validationFailure.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode {
@@ -60,22 +78,22 @@ struct SecureChatDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
-        operations.bootstrapLogging()
+        try await serve(origins: [:], commandLine: [])
+    }
+
+    /// Runs the server, or with `--check-config` checks the configuration and exits. `origins` says where each
+    /// setting came from; `commandLine` is kept to read the configuration again on SIGHUP.
+    func serve(origins: [String: String], commandLine: [String]) async throws {
+        if configurationFile.check {
+            try ConfigurationCheck(command: self, origins: origins).run()
+        }
+        let logLevel = operations.bootstrapLogging()
         let logger = Logger(label: "securechatd")
 
         let files = FileDescriptorLimit.raiseToHardLimit()
         logger.info("open-file limit", metadata: ["soft": "\(files.soft)", "hard": "\(files.hard)"])
 
-        var configuration = Configuration()
-        hub.apply(to: &configuration)
-        limits.apply(to: &configuration)
-        budgets.apply(to: &configuration)
-        operations.apply(to: &configuration)
-        // Unsafe combinations of limits stop the server here, before certificates are created or ports bound.
-        try configuration.validate()
-        try listeners.apply(to: &configuration, logger: logger)
-        cluster.apply(to: &configuration)
-        try configuration.validate()
+        let configuration = try makeConfiguration(logger: logger)
 
         let loops = operations.eventLoopCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
@@ -88,9 +106,11 @@ struct SecureChatDaemon: AsyncParsableCommand {
         if let metricsPort = server.metricsPort { ready += " | metrics on port \(metricsPort)" }
         logger.notice("\(ready)")
 
-        // In a cluster the ban file was imported once; SIGHUP reloads certificates only.
+        // In a cluster the ban file was imported once; SIGHUP reloads the configuration and certificates only.
         let reload = ReloadOnHangup(
-            server: server, banFilePath: configuration.cluster == nil ? configuration.banFilePath : nil, logger: logger)
+            server: server, banFilePath: configuration.cluster == nil ? configuration.banFilePath : nil, logger: logger,
+            reloader: ConfigurationReloader(
+                commandLine: commandLine, running: self, server: server, logLevel: logLevel, logger: logger))
         // The signal sources live as long as this function, which is as long as the process: held here, not
         // leaked on purpose (LeakSanitizer reported the deliberately unreleased ones, and the process exited 1).
         let signalSources = [reload.install(), ExitOnSecondInterrupt.install(server: server, logger: logger)]
@@ -138,40 +158,5 @@ enum ExitOnSecondInterrupt {
             value += 1
             return value
         }
-    }
-}
-
-/// SIGHUP: reload the TLS certificate and key (for new connections) and the ban file. A bad file keeps what
-/// is loaded and logs why.
-struct ReloadOnHangup: Sendable {
-    let server: ChatServer
-    let banFilePath: String?
-    let logger: Logger
-
-    /// Returns the signal source, which the caller keeps for as long as it should work.
-    func install() -> any DispatchSourceSignal {
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler {
-            logger.notice("SIGHUP: reloading certificates and bans")
-            do {
-                try server.reloadCertificates()
-            } catch {
-                logger.error(
-                    "certificate reload failed; keeping the current certificate", metadata: ["error": "\(error)"])
-            }
-            guard banFilePath != nil else { return }
-            Task {
-                do {
-                    // Merged with bans not saved yet; whoever a newly loaded ban matches is disconnected.
-                    let brought = try await server.hub.reloadBans()
-                    logger.notice("ban file reloaded", metadata: ["new bans": "\(brought)"])
-                } catch {
-                    logger.error("ban file reload failed; keeping the current bans", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        source.resume()
-        return source
     }
 }

@@ -32,14 +32,11 @@ struct SharedBudgetOptions: ParsableArguments {
     var historyTotalBytes: Int = 16 << 20
 
     func validate() throws {
-        guard addressRate >= 0, addressRate.isFinite, addressByteRate >= 0, addressByteRate.isFinite,
-            roomCreateRate >= 0, roomCreateRate.isFinite
-        else {
-            throw ValidationError("--address-rate, --address-byte-rate and --room-create-rate must be 0 or more")
-        }
-        guard historyBytes >= 0, historyTotalBytes >= 0 else {
-            throw ValidationError("--history-bytes and --history-total-bytes must be 0 or more")
-        }
+        try OptionBounds.rate.check(addressRate, flag: "address-rate")
+        try OptionBounds.rate.check(addressByteRate, flag: "address-byte-rate")
+        try OptionBounds.rate.check(roomCreateRate, flag: "room-create-rate")
+        try OptionBounds.zeroOrMore.check(historyBytes, flag: "history-bytes")
+        try OptionBounds.zeroOrMore.check(historyTotalBytes, flag: "history-total-bytes")
     }
 
     func apply(to configuration: inout Configuration) {

@@ -20,13 +20,19 @@ extension ClusterLink {
                 let probes = hearProbes(on: connection)
                 defer { probes.cancel() }
                 do {
-                    try await connection.listen(on: Self.channel) { notifications in
-                        try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
-                        await self.linkRestored()
-                        backoff = .milliseconds(100)
-                        for try await notification in notifications {
-                            try await self.handle(notification.payload, on: connection)
+                    // A query does not end when its task is cancelled; closing the connection ends it, so a
+                    // node that stops is never held by a read the database has not answered.
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: Self.channel) { notifications in
+                            try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
+                            await self.linkRestored()
+                            backoff = .milliseconds(100)
+                            for try await notification in notifications {
+                                try await self.handle(notification.payload, on: connection)
+                            }
                         }
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
                     }
                     try? await connection.close()
                     if Task.isCancelled { return }

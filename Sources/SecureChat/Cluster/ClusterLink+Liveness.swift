@@ -134,25 +134,13 @@ extension ClusterLink {
     /// incarnation queued is committed. The heartbeat and the listener may both notice; only the first call for
     /// an incarnation acts, and none while the node is stopping.
     func lostPlace(incarnation dead: Int64) async {
-        let given = state.withLockedValue { state -> ([CommitReceipt], [CheckedContinuation<NameClaim, Never>])? in
+        let given = state.withLockedValue { state -> QueuedWork? in
             guard state.incarnation == dead, state.link.declaredDown() == .rejoin else { return nil }
             state.incarnation = Int64.random(in: 1...Int64.max)
-            var receipts = state.outgoing.compactMap(\.receipt)
-            state.outgoing.removeAll()
-            var claims: [CheckedContinuation<NameClaim, Never>] = []
-            for item in state.work {
-                switch item {
-                case .claim(_, _, let continuation): claims.append(continuation)
-                case .relay(_, let receipt): if let receipt { receipts.append(receipt) }
-                case .banAdded, .bansLifted, .reconcilePresence: break
-                }
-            }
-            state.work.removeAll()
-            return (receipts, claims)
+            return QueuedWork(takingFrom: &state)
         }
-        guard let (receipts, claims) = given else { return }
-        for receipt in receipts { receipt.resolve(.notSent) }
-        for claim in claims { claim.resume(returning: .unavailable) }
+        guard let given else { return }
+        given.refuse()
         metrics.linkUp.set(Int64(0))
         logger.error("this node was declared down by the cluster; disconnecting its users and rejoining")
         await hub?.lostPlaceInCluster()

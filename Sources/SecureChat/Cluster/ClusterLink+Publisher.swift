@@ -57,7 +57,9 @@ extension ClusterLink {
     func publishLoop() async {
         for await _ in publisherSignals {
             while !Task.isCancelled, let batch = nextBatch() {
-                await commit(batch)
+                // Never cut short by cancellation (its deadline bounds it): a commit abandoned halfway might still
+                // land, and its notices, queued again for `retire`, would then be committed twice.
+                await Task { await self.commit(batch) }.value
             }
         }
     }
@@ -151,12 +153,7 @@ extension ClusterLink {
             let notices = batch.filter { $0.receipt == nil }
             state.withLockedValue { state in state.outgoing.insert(contentsOf: notices, at: 0) }
             // The listener decides whether the link is down (and tells everyone); here, only no busy retrying.
-            // Cancelled (the node is stopping), the notices wait for `retire`, which gives up on them.
-            do {
-                try await Task.sleep(for: .milliseconds(250))
-            } catch {
-                return
-            }
+            try? await Task.sleep(for: .milliseconds(250))
         }
     }
 

@@ -161,10 +161,13 @@ public final class ClusterLink: ClusterSeam, Sendable {
 
     /// Leaves the cluster at shutdown: this node's members are announced as gone now, not after the timeout.
     public func retire() async {
+        defer { incarnationFile.release() }
+        // What the sessions queued as they ended (their last lines, their departures) is committed first, fenced
+        // like any batch: `securechat_retire` then returns only the members still here, each announced once.
+        await drainPublisher(timeout: .seconds(2))
         // From here on nothing brings the link back or registers the node again (its own departure, heard by
         // its listener, is not a reason to rejoin).
         _ = state.withLockedValue { $0.link.stop() }
-        defer { incarnationFile.release() }
         do {
             let gone = try await workConnection.run { [logger, nodeName, incarnation] connection in
                 try await Self.departures(
@@ -179,6 +182,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         } catch {
             logger.warning("could not leave the cluster cleanly", metadata: ["error": "\(ClusterError.reason(error))"])
         }
+        // What is still queued will never be committed: nobody waits for it.
+        state.withLockedValue { QueuedWork(takingFrom: &$0) }.refuse()
         await publisherConnection.drop()
         await workConnection.drop()
         await heartbeatConnection.drop()

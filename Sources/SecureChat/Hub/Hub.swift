@@ -37,7 +37,8 @@ public actor Hub {
         var account: LoginMethod? = nil
     }
 
-    let configuration: HubConfiguration
+    /// Its reloadable settings change on SIGHUP (`applyReloadable`, Hub+Reload.swift).
+    var configuration: HubConfiguration
     let logger: Logger
     /// Every change of its count is followed by `publishOnlineCount()`. (Not a `didSet`: that would also run at
     /// every change of a member's fields, several per chat line.)

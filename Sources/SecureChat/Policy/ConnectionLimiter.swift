@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Caps the number of open connections, globally, per client address and per IPv6 /48, and counts what it
 /// refuses.
@@ -62,9 +63,11 @@ public final class ConnectionLimiter: Sendable {
     /// The global cap; `0` (or less) means no global cap.
     public let maxConnections: Int
     /// The per-address cap; `0` (or less) means no per-address cap.
-    public let maxPerAddress: Int
+    public var maxPerAddress: Int { perAddressCap.load(ordering: .relaxed) }
+    private let perAddressCap: Synchronization.Atomic<Int>
     /// The cap per IPv6 network of `networkPrefixLength` bits; `0` (or less) means none.
-    public let maxPerIPv6Network: Int
+    public var maxPerIPv6Network: Int { perNetworkCap.load(ordering: .relaxed) }
+    private let perNetworkCap: Synchronization.Atomic<Int>
 
     /// The IPv6 network the wider cap counts: a /48, the usual assignment to one site or customer.
     public static let networkPrefixLength = 48
@@ -84,8 +87,8 @@ public final class ConnectionLimiter: Sendable {
         maxPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
     ) {
         self.maxConnections = max(maxConnections, 0)
-        self.maxPerAddress = max(maxPerAddress, 0)
-        self.maxPerIPv6Network = max(maxPerIPv6Network, 0)
+        self.perAddressCap = Synchronization.Atomic(max(maxPerAddress, 0))
+        self.perNetworkCap = Synchronization.Atomic(max(maxPerIPv6Network, 0))
     }
 
     /// A limiter whose global cap comes from the process's current open-file limit (call
@@ -199,5 +202,13 @@ public enum AdmissionDecision: Sendable {
     /// The reason if refused.
     public var refusalReason: ConnectionLimiter.RefusalReason? {
         if case .refused(let reason) = self { reason } else { nil }
+    }
+}
+
+extension ConnectionLimiter {
+    /// New caps (a SIGHUP reload); connections already over a lowered cap stay, new ones wait until below it.
+    public func setCaps(maxPerAddress: Int, maxPerIPv6Network: Int) {
+        perAddressCap.store(max(maxPerAddress, 0), ordering: .relaxed)
+        perNetworkCap.store(max(maxPerIPv6Network, 0), ordering: .relaxed)
     }
 }

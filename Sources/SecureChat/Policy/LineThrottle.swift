@@ -17,6 +17,9 @@ public struct LineThrottle: Sendable {
     public private(set) var rateLimiter: RateLimiter
     /// The refusal counter that turns sustained flooding into a disconnect.
     public private(set) var floodGuard: FloodGuard
+    /// Settings a reload may replace (nil: these are fixed), and the generation of them this throttle follows.
+    private var live: LiveThrottleSettings?
+    private var liveGeneration = 0
 
     /// Combines an existing limiter and guard.
     public init(rateLimiter: RateLimiter, floodGuard: FloodGuard = FloodGuard()) {
@@ -41,15 +44,34 @@ public struct LineThrottle: Sendable {
     /// Records a line refused by a limit other than this client's own (its address's shared budget), so that
     /// sustained flooding through it disconnects as well.
     public mutating func refuse(now: NIODeadline) -> ThrottleDecision {
-        self.floodGuard.recordRefusal(now: now) ? .disconnect : .refuse
+        self.followLiveSettings()
+        return self.floodGuard.recordRefusal(now: now) ? .disconnect : .refuse
     }
 
     /// Charges one line.
     /// - Parameter now: the current monotonic time.
     public mutating func check(now: NIODeadline) -> ThrottleDecision {
+        self.followLiveSettings()
         if self.rateLimiter.admit(now: now) {
             return .accept
         }
         return self.floodGuard.recordRefusal(now: now) ? .disconnect : .refuse
+    }
+
+    /// A throttle with `live`'s settings, that follows them when a reload replaces them.
+    public init(following live: LiveThrottleSettings) {
+        let (generation, throttle) = live.current
+        self = throttle
+        self.live = live
+        self.liveGeneration = generation
+    }
+
+    /// A reload replaced the settings: start over with them.
+    private mutating func followLiveSettings() {
+        guard let live, live.generation != liveGeneration else { return }
+        let (generation, throttle) = live.current
+        rateLimiter = throttle.rateLimiter
+        floodGuard = throttle.floodGuard
+        liveGeneration = generation
     }
 }

@@ -183,17 +183,21 @@ public final class ChatServer: Service, Sendable {
     /// node leaves the cluster (its users are announced as gone at once), even when cancelled.
     private func serveInCluster() async throws {
         guard let cluster = context.cluster else { return try await serveConnections() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await cluster.run() }
-            defer { group.cancelAll() }
-            do {
-                try await serveConnections()
-            } catch {
-                await Task { await cluster.retire() }.value
-                throw error
-            }
-            await Task { await cluster.retire() }.value
+        // Not a child of this task: cancelling the server must not stop the link before every session has
+        // ended, since a session that ends first waits for its last lines' commits, which only the link makes.
+        let link = Task { await cluster.run() }
+        let served: Result<Void, any Error>
+        do {
+            try await serveConnections()
+            served = .success(())
+        } catch {
+            served = .failure(error)
         }
+        link.cancel()
+        await link.value
+        // In a task of its own, so that a cancelled server still leaves the cluster in full.
+        await Task { await cluster.retire() }.value
+        try served.get()
     }
 
     /// Accepts until the listeners close, then waits until every connection has ended. Cancelled, it closes the

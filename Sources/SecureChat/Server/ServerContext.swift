@@ -7,7 +7,11 @@ import Synchronization
 /// connection limits, the TLS certificates, and the registry of open connections. The server and every
 /// session hold this one reference instead of copies of its fields.
 final class ServerContext: Sendable {
-    let configuration: Configuration
+    /// The configuration; a SIGHUP reload replaces its reloadable settings (``apply(reloaded:)``).
+    var configuration: Configuration { liveConfiguration.withLockedValue { $0 } }
+    private let liveConfiguration: NIOLockedValueBox<Configuration>
+    /// Rate, burst and flood settings, followed by every session, online ones included.
+    let liveThrottle: LiveThrottleSettings
     let hub: Hub
     /// The link to the other nodes (`--cluster`); nil for a single node.
     let cluster: ClusterLink?
@@ -18,7 +22,9 @@ final class ServerContext: Sendable {
     let counters: ServerCounters
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
-    let acceptThrottle: AcceptThrottle
+    /// Replaced (buckets and all) when a reload changes its settings.
+    var acceptThrottle: AcceptThrottle { liveAcceptThrottle.withLockedValue { $0 } }
+    private let liveAcceptThrottle: NIOLockedValueBox<AcceptThrottle>
     /// Lines and bytes per address, shared by its connections.
     let addressBudget: AddressLineBudget
     /// The TLS certificate in use; nil without a TLS listener.
@@ -50,7 +56,8 @@ final class ServerContext: Sendable {
         logger: Logger,
         group: any EventLoopGroup
     ) {
-        self.configuration = configuration
+        self.liveConfiguration = NIOLockedValueBox(configuration)
+        self.liveThrottle = LiveThrottleSettings(configuration.lineThrottle)
         self.hub = hub
         self.cluster = cluster
         self.bans = bans
@@ -58,10 +65,7 @@ final class ServerContext: Sendable {
         self.counters = counters
         self.metrics = metrics
         self.limiter = limiter
-        self.acceptThrottle = AcceptThrottle(
-            ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst,
-            networkRatePerSecond: configuration.connectRatePerIPv6Network
-        )
+        self.liveAcceptThrottle = NIOLockedValueBox(Self.acceptThrottle(for: configuration))
         self.addressBudget = AddressLineBudget(
             linesPerSecond: configuration.addressLinesPerSecond, bytesPerSecond: configuration.addressBytesPerSecond
         )
@@ -89,8 +93,37 @@ final class ServerContext: Sendable {
     /// The rules every session starts with.
     var sessionSettings: SessionSettings {
         SessionSettings(
-            maximumLineBytes: configuration.maximumLineBytes, throttle: configuration.lineThrottle, tlsPort: tlsPort,
-            accounts: accounts != nil
+            maximumLineBytes: configuration.maximumLineBytes, throttle: LineThrottle(following: liveThrottle),
+            tlsPort: tlsPort, accounts: accounts != nil
+        )
+    }
+
+    /// Takes a reloaded configuration's reloadable settings: new connections get its timeouts and limits, online
+    /// sessions its rate, burst and flood settings from their next line on.
+    func apply(reloaded: Configuration) {
+        let (old, new) = liveConfiguration.withLockedValue { current in
+            let old = current
+            current = current.withReloadableSettings(of: reloaded)
+            return (old, current)
+        }
+        if (old.ratePerSecond, old.burst, old.floodRefusals, old.floodWindow)
+            != (new.ratePerSecond, new.burst, new.floodRefusals, new.floodWindow)
+        {
+            liveThrottle.replace(with: new.lineThrottle)
+        }
+        if (old.connectRatePerAddress, old.connectBurst, old.connectRatePerIPv6Network)
+            != (new.connectRatePerAddress, new.connectBurst, new.connectRatePerIPv6Network)
+        {
+            liveAcceptThrottle.withLockedValue { $0 = Self.acceptThrottle(for: new) }
+        }
+        limiter.setCaps(
+            maxPerAddress: new.maximumConnectionsPerAddress, maxPerIPv6Network: new.maximumConnectionsPerIPv6Network)
+    }
+
+    private static func acceptThrottle(for configuration: Configuration) -> AcceptThrottle {
+        AcceptThrottle(
+            ratePerSecond: configuration.connectRatePerAddress, burst: configuration.connectBurst,
+            networkRatePerSecond: configuration.connectRatePerIPv6Network
         )
     }
 }

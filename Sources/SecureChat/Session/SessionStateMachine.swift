@@ -115,7 +115,9 @@ public struct SessionStateMachine: Sendable {
     }
 
     private var tooFast: String {
-        let rate = settings.throttle.rateLimiter.ratePerSecond
+        // The session's own throttle once chatting: a reload may have changed the rate since it connected.
+        var rate = settings.throttle.rateLimiter.ratePerSecond
+        if case .chatting(_, let throttle) = state { rate = throttle.rateLimiter.ratePerSecond }
         // `Int(exactly:)`: the rate is an operator's Double, and `Int(1e300)` would trap.
         let shown = Int(exactly: rate).map(String.init) ?? String(rate)
         return "You are sending too fast (limit \(shown) lines/s); that line was dropped. Slow down."

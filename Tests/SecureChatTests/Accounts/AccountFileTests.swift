@@ -125,6 +125,28 @@ struct AccountFileTests {
         #expect(result.output.hasPrefix("Error: cannot read account file \(path): not a valid account file"))
     }
 
+    @Test("account-file from a configuration file: --check-config reads it, and a corrupt one is named with its reason")
+    func checkConfig() async throws {
+        let directory = BanFileTests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/accounts.json"
+        let config = directory + "/securechat.yaml"
+        try "account-file: \(path)\noperator-account: [boss]\nclient-certs: any\n".write(
+            toFile: config, atomically: false, encoding: .utf8)
+        let run = {
+            try await ProcessRunner.runToEnd(
+                DaemonProcess.executable, ["--config", config, "--check-config", "--no-tls", "--log-level", "critical"])
+        }
+        let fine = try await run()
+        #expect(fine.status == 0, "\(fine.output)")
+        #expect(fine.output.contains("account-file"), "\(fine.output)")
+        try #"{"version": 1, "accounts": [}"#.write(toFile: path, atomically: false, encoding: .utf8)
+        let corrupt = try await run()
+        #expect(corrupt.status != 0)
+        #expect(
+            corrupt.output.contains("cannot read account file \(path): not a valid account file"), "\(corrupt.output)")
+    }
+
     @Test("--account-file with --cluster is a usage error")
     func notInACluster() throws {
         var configuration = Configuration()

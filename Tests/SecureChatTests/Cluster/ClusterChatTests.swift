@@ -117,7 +117,10 @@ struct ClusterChatTests {
     @Test("two nodes logging in one name (or a look-alike) at the same moment: exactly one wins, every time")
     func sameNameRace() async throws {
         try await withTestCluster { _, nodes in
-            for round in 0..<12 {
+            // A round refused by a node whose link paused (a loaded machine can miss a heartbeat deadline) decided
+            // nothing: it is run again under new names, until 12 rounds have raced.
+            var raced = 0
+            for round in 0..<40 where raced < 12 {
                 let first = try await TestClient.connect(port: nodes[0].port)
                 let second = try await TestClient.connect(port: nodes[1].port)
                 nodes[0].server.track(first)
@@ -131,9 +134,15 @@ struct ClusterChatTests {
                     try await first.readUntil { $0.hasPrefix("* Welcome") || $0.hasPrefix("! ") },
                     try await second.readUntil { $0.hasPrefix("* Welcome") || $0.hasPrefix("! ") },
                 ]
+                if answers.contains(where: { $0.hasPrefix("! Chat is paused") }) {
+                    #expect(answers.filter { $0.hasPrefix("* Welcome") }.count <= 1, "round \(round): \(answers)")
+                    continue
+                }
+                raced += 1
                 #expect(answers.filter { $0.hasPrefix("* Welcome") }.count == 1, "round \(round): \(answers)")
                 #expect(answers.filter { $0.hasSuffix("is taken (names are compared ignoring case).") }.count == 1)
             }
+            #expect(raced == 12)
         }
     }
 

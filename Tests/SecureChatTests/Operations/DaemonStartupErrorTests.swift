@@ -76,6 +76,6 @@ struct DaemonStartupErrorTests {
     @Test func aBadValueIsOneLineAndExit64() async throws {
         let result = try await run(["--port", "0", "--no-tls", "--max-line", "1"])
         #expect(result.status == 64)
-        #expect(result.output == "Error: --max-line must be at least 16 bytes")
+        #expect(result.output == "Error: --max-line must be an integer from 64 to 1048576, got 1")
     }
 }

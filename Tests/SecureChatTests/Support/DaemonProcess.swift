@@ -57,11 +57,13 @@ struct DaemonProcess: Sendable {
 
 /// Starts `securechatd --host 127.0.0.1 --port 0 --tls-port 0 ...arguments`, waits for its ready line, runs
 /// `body`, and stops the process (SIGTERM, SIGKILL 5 s later) whether `body` returned or threw. `environment` is set
-/// over the inherited one.
+/// over the inherited one. Without `loopbackListeners`, the arguments are only `arguments` (a configuration file
+/// then says where to listen).
 func withDaemon<T: Sendable>(
-    arguments extra: [String], environment: [String: String] = [:], _ body: (DaemonProcess) async throws -> T
+    arguments extra: [String], environment: [String: String] = [:], loopbackListeners: Bool = true,
+    _ body: (DaemonProcess) async throws -> T
 ) async throws -> T {
-    let arguments = ["--host", "127.0.0.1", "--port", "0", "--tls-port", "0"] + extra
+    let arguments = (loopbackListeners ? ["--host", "127.0.0.1", "--port", "0", "--tls-port", "0"] : []) + extra
     return try await withProcess(
         DaemonProcess.executable, arguments, collecting: .standardError, environment: environment
     ) { runner in

@@ -61,11 +61,12 @@ final class ProcessRunner: Sendable {
     }
 
     /// Runs a tool to its end (a failsafe stops one that hangs) and returns its status and output (stdout and
-    /// stderr together).
+    /// stderr together). `environment` is set over the inherited one.
     static func runToEnd(
-        _ executable: String, _ arguments: [String], timeout: TimeAmount = TestClient.failsafe
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        timeout: TimeAmount = TestClient.failsafe
     ) async throws -> (status: Int32, output: String) {
-        try await withProcess(executable, arguments) { process in
+        try await withProcess(executable, arguments, environment: environment) { process in
             let status = try await process.waitForExit(timeout: timeout)
             return (status, try await process.readToEnd().joined(separator: "\n"))
         }

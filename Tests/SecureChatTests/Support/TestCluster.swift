@@ -29,8 +29,10 @@ struct TestClusterNode: Sendable {
         return TestClusterNode(name: name, server: TestServer(server: server), running: Task { try await server.run() })
     }
 
-    func stop() async {
-        await server.closeClients()
+    /// Stops the node. With `closingClients: false` its clients stay connected until the server closes them, as
+    /// when an operator stops a node under its users.
+    func stop(closingClients: Bool = true) async {
+        if closingClients { await server.closeClients() }
         running.cancel()
         _ = await running.result
     }
