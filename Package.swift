@@ -45,10 +45,18 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The reference Argon2 library (Debian: libargon2-dev), for account passwords. Only
+        // Sources/SecureChat/Accounts/Hashing imports it.
+        .systemLibrary(
+            name: "CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
         .target(
             name: "SecureChat",
             dependencies: [
                 "COpenSSL",
+                "CArgon2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

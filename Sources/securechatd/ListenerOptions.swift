@@ -30,11 +30,20 @@ struct ListenerOptions: ParsableArguments {
     var clientCA: String?
 
     @Option(
+        name: .customLong("client-certs"),
+        help: "any: ask every TLS client for a certificate and accept any, self-signed too (for certificate log-in)."
+    )
+    var clientCertificates: String?
+
+    @Option(
         name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given."
     )
     var certsDirectory: String = "certs"
 
     func validate() throws {
+        if let clientCertificates, clientCertificates != "any" {
+            throw ValidationError("--client-certs takes one value, any (--client-ca verifies against a CA instead)")
+        }
         try OptionBounds.port.check(port, flag: "port")
         try OptionBounds.port.check(tlsPort, flag: "tls-port")
         // Before any certificate is made or port bound (Configuration.validate says it again, with --metrics-port).
@@ -52,6 +61,7 @@ struct ListenerOptions: ParsableArguments {
         configuration.plaintextPort = port
         configuration.tlsPort = noTLS ? nil : tlsPort
         configuration.clientCAPath = clientCA
+        configuration.anyClientCertificate = clientCertificates == "any"
         guard !noTLS else { return }
         if let cert, let key {
             configuration.certificatePath = cert
@@ -91,6 +101,18 @@ struct HubOptions: ParsableArguments {
     var banFile: String?
 
     @Option(
+        name: .customLong("account-file"),
+        help: "JSON file of registered names and their password hashes (turns accounts on; one node only)."
+    )
+    var accountFile: String?
+
+    @Option(
+        name: .customLong("operator-account"),
+        help: "An account whose owner is an operator once logged in to it (repeatable; needs --account-file)."
+    )
+    var operatorAccounts: [String] = []
+
+    @Option(
         name: .customLong("operator-fingerprint"),
         help:
             "SHA-256 of a TLS client certificate whose holder is an operator (repeatable; turns off the first-user rule)."
@@ -106,6 +128,14 @@ struct HubOptions: ParsableArguments {
         try OptionBounds.zeroOrMore.check(announceLimit, flag: "announce-limit")
         try OptionBounds.zeroOrMore.check(history, flag: "history")
         try OptionBounds.oneOrMore.check(maxRooms, flag: "max-rooms")
+        guard operatorAccounts.isEmpty || accountFile != nil else {
+            throw ValidationError("--operator-account needs --account-file")
+        }
+        for name in operatorAccounts {
+            guard case .success = Username.validate(name) else {
+                throw ValidationError("--operator-account \(name) is not a valid username")
+            }
+        }
         for fingerprint in operatorFingerprints {
             let hex = fingerprint.lowercased().filter { $0 != ":" }
             guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
@@ -118,6 +148,8 @@ struct HubOptions: ParsableArguments {
         configuration.historyLines = history
         configuration.maximumRooms = maxRooms
         configuration.banFilePath = banFile
+        configuration.accountFilePath = accountFile
+        configuration.operatorAccounts = operatorAccounts
         configuration.operatorFingerprints = operatorFingerprints
         configuration.announceLimit = announceLimit
     }

@@ -6,5 +6,6 @@ extension Hub {
         configuration.announceLimit = new.announceLimit
         configuration.logMessages = new.logMessages
         configuration.operatorFingerprints = new.operatorFingerprints
+        configuration.operatorAccounts = new.operatorAccounts
     }
 }

@@ -99,7 +99,7 @@ extension Hub {
         return WhoisListing(
             name: member.name.display, room: member.room, isOperator: member.isOperator,
             transport: member.info.transport, connectedAt: member.info.connectedAt,
-            certificateFingerprint: member.info.certificateFingerprint
+            certificateFingerprint: member.info.certificateFingerprint, account: member.account
         )
     }
 }

@@ -33,6 +33,8 @@ public actor Hub {
         /// `/ignore`: the skeletons of the names whose lines and DMs this member does not get, with the names
         /// as shown. For this session only.
         var ignoring: [String: String] = [:]
+        /// How the member proved a registered name is theirs; nil for an unregistered name.
+        var account: LoginMethod? = nil
     }
 
     /// Its reloadable settings change on SIGHUP (`applyReloadable`, Hub+Reload.swift).
@@ -112,10 +114,21 @@ public actor Hub {
     /// Registers a user, replays `#lobby`'s history to them and announces them — in one step, so the newcomer
     /// sees every line exactly once, either replayed or live. In a cluster the name must first be claimed
     /// cluster-wide: `reserveLogin`, the claim, then `completeLogin`.
-    public func login(_ info: ClientInfo, name: Username, outbox: any ClientOutbox) -> LoginOutcome {
-        if let refusal = refusal(of: info, name: name) { return refusal }
+    ///
+    /// With `account`, the user has proved the name is theirs (a registered name, by password or certificate):
+    /// a connection of this node that holds it is closed first (`You logged in from another connection.`), so
+    /// nobody waits for a dead connection of theirs to time out.
+    public func login(
+        _ info: ClientInfo, name: Username, outbox: any ClientOutbox, account: LoginMethod? = nil
+    ) -> LoginOutcome {
+        if let refusal = refusal(of: info, name: name) {
+            guard refusal == .nameTaken, account != nil, let holder = idsByName[name.key],
+                members[holder]?.node == nil
+            else { return refusal }
+            remove(holder, reason: .loggedInElsewhere)
+        }
         loginSequence += 1
-        return admit(info, name: name, outbox: outbox, loginOrder: loginSequence)
+        return admit(info, name: name, outbox: outbox, loginOrder: loginSequence, account: account)
     }
 
     /// Why `name` cannot log in from `info` right now, or nil if it can.
@@ -139,12 +152,16 @@ public actor Hub {
     }
 
     /// Makes a member of a user whose name is theirs: the welcome, the operator role if it is due, `#lobby`.
-    func admit(_ info: ClientInfo, name: Username, outbox: any ClientOutbox, loginOrder: UInt64) -> LoginOutcome {
-        let isOperator = cluster == nil ? qualifiesAsOperator(info) : isConfiguredOperator(info)
+    func admit(
+        _ info: ClientInfo, name: Username, outbox: any ClientOutbox, loginOrder: UInt64, account: LoginMethod? = nil
+    ) -> LoginOutcome {
+        let isOperator =
+            (account != nil && configuration.operatorAccounts.contains(name.key))
+            || (cluster == nil ? qualifiesAsOperator(info) : isConfiguredOperator(info))
         members[info.id] = Member(
             info: info, name: name, node: nil, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby,
             isOperator: isOperator, loginSequence: loginOrder,
-            lastActive: .now()
+            lastActive: .now(), account: account
         )
         publishOnlineCount()
         idsByName[name.key] = info.id
@@ -157,7 +174,13 @@ public actor Hub {
         )
 
         let others = rooms[.lobby]?.population ?? 0
-        var welcome = "Welcome, \(name)! You are in #lobby with \(others) other\(others == 1 ? "" : "s")."
+        var welcome =
+            switch account {
+            case nil: "Welcome, \(name)!"
+            case .password: "Welcome back, \(name)!"
+            case .certificate: "Welcome back, \(name) (certificate)."
+            }
+        welcome += " You are in #lobby with \(others) other\(others == 1 ? "" : "s")."
         welcome += " Type /help for commands."
         deliver(ServerLine.notice(welcome), to: .connection(info.id))
         if isOperator {

@@ -9,6 +9,9 @@ public struct HubConfiguration: Sendable {
     /// SHA-256 fingerprints (lowercase hex, no colons) of TLS client certificates whose holders are operators.
     /// When empty, the first user to log in is operator and the role passes on when they leave.
     public var operatorFingerprints: Set<String> = []
+    /// Look-alike keys of accounts whose owners are operators once logged in to them (`--operator-account`).
+    /// Like configured fingerprints, they replace the first-user rule.
+    public var operatorAccounts: Set<String> = []
     /// Rooms with more members than this do not announce joins and leaves (kicks and bans still are).
     public var announceLimit: Int = 500
     /// Under the first-user rule, an operator who has sent nothing for this long hands the role to the
@@ -37,6 +40,7 @@ public struct HubConfiguration: Sendable {
         historyLines: Int = 50,
         maximumRooms: Int = 1000,
         operatorFingerprints: Set<String> = [],
+        operatorAccounts: Set<String> = [],
         announceLimit: Int = 500,
         logMessages: Bool = false,
         historyBytesPerRoom: Int = 64 * 1024,
@@ -54,5 +58,6 @@ public struct HubConfiguration: Sendable {
         self.announceLimit = announceLimit
         // Canonical, so a TLS peer's fingerprint matches as it is; the command line checks they are SHA-256.
         self.operatorFingerprints = Set(operatorFingerprints.map(CertificateFingerprint.normalize))
+        self.operatorAccounts = Set(operatorAccounts.map(Username.key(for:)))
     }
 }

@@ -22,6 +22,8 @@ public struct WhoisListing: Sendable, Equatable {
     public let transport: Transport
     public let connectedAt: Timestamp
     public let certificateFingerprint: String?
+    /// How they logged in to their registered name; nil when the name is not registered to them.
+    public var account: LoginMethod? = nil
 }
 
 /// `/users`: at most ``Hub/listLimit`` entries, sorted by name, and how many there are in all.

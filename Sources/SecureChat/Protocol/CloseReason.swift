@@ -32,6 +32,8 @@ public enum CloseReason: Sendable, Equatable {
     /// In a cluster: the member's node stopped answering and the others declared it down (or this node
     /// learned that it had been).
     case serverLost
+    /// The user logged in to their account from another connection, which took the name over.
+    case loggedInElsewhere
 
     /// An operator's removal of a user.
     public struct Moderation: Sendable, Equatable {
@@ -80,6 +82,7 @@ public enum CloseReason: Sendable, Equatable {
         case .refused: return "refused by the connection limits"
         case .serverShutdown: return "server shutting down"
         case .serverLost: return "server lost"
+        case .loggedInElsewhere: return "logged in elsewhere"
         }
     }
 
@@ -108,6 +111,7 @@ public enum CloseReason: Sendable, Equatable {
 
     /// The line the removed user gets before the connection closes, if any.
     var farewell: String? {
+        if self == .loggedInElsewhere { return "You logged in from another connection." }
         if self == .serverLost {
             return "This server lost its place in the cluster (the other servers declared it down); please reconnect."
         }

@@ -18,6 +18,21 @@ public enum Command: Equatable, Sendable {
     /// `/ignore [user]`: without a user, the list.
     case ignore(user: String?)
     case unignore(user: String)
+    /// `/register <password>`, `/register cert`, `/password`, `/cert ...`, `/unregister`, `/account ...`: the
+    /// commands of registered names. They carry passwords, so they are never logged or echoed.
+    case account(AccountCommand)
+
+    public enum AccountCommand: Equatable, Sendable {
+        case register(password: String)
+        case registerCertificate
+        case changePassword(old: String, new: String)
+        case addCertificate
+        case listCertificates
+        case deleteCertificate(fingerprint: String)
+        case unregister(password: String)
+        case drop(name: String)
+        case reset(name: String)
+    }
 
     /// Why a command line could not be parsed, worded for the user.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -91,6 +106,8 @@ public enum Command: Equatable, Sendable {
             guard let argument else { return .success(.bans(page: nil)) }
             guard tail == nil, let page = Int(argument), page >= 1 else { return .failure(.usage("/bans [page]")) }
             return .success(.bans(page: page))
+        case "register", "password", "cert", "unregister", "account":
+            return parseAccount(name, rest: String(rest), argument: argument, tail: tail).map { .account($0) }
         default:
             return .failure(.unknown(String(String(body[..<nameEnd]).prefix(32))))
         }

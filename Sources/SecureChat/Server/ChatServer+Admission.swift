@@ -13,7 +13,7 @@ extension ChatServer {
         // can tell who holds one, so there the hub refuses at login instead.
         let operatorsMayHoldCertificates =
             kind == .tls && !context.configuration.operatorFingerprints.isEmpty
-            && context.configuration.clientCAPath != nil
+            && (context.configuration.clientCAPath != nil || context.configuration.anyClientCertificate)
         if !operatorsMayHoldCertificates, let peer = channel.remoteAddress.flatMap(IPAddress.init),
             context.bans.matching(address: peer) != nil
         {

@@ -7,7 +7,8 @@ extension ChatServer {
         let next = configuration.withReloadableSettings(of: new)
         if let tlsContexts, let certificate = next.certificatePath, let key = next.privateKeyPath {
             try tlsContexts.reload(
-                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: next.clientCAPath)
+                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: next.clientCAPath,
+                anyClientCertificate: next.anyClientCertificate)
             logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(certificate)"])
         }
         context.apply(reloaded: next)

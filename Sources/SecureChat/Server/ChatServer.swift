@@ -57,6 +57,10 @@ public final class ChatServer: Service, Sendable {
             try configuration.banFilePath.flatMap {
                 configuration.cluster == nil ? try BanStore.load(path: $0, logger: logger) : nil
             } ?? BanStore(logger: logger)
+        let accounts = try configuration.accountFilePath.map {
+            AccountService(
+                store: try AccountStore.load(path: $0, logger: logger), limits: configuration.accountLimits)
+        }
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -64,6 +68,7 @@ public final class ChatServer: Service, Sendable {
             }
             tlsContexts = try TLSContextStore(
                 certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath,
+                anyClientCertificate: configuration.anyClientCertificate,
                 handshakeBudget: TLSHandshakeBudget(
                     ratePerSecond: configuration.fullHandshakeRate, burst: configuration.fullHandshakeBurst
                 )
@@ -88,6 +93,7 @@ public final class ChatServer: Service, Sendable {
             hub: hub,
             cluster: cluster,
             bans: bans,
+            accounts: accounts,
             counters: counters,
             metrics: metrics,
             limiter: ConnectionLimiter(
@@ -163,10 +169,14 @@ public final class ChatServer: Service, Sendable {
             // Bans are saved on every way out, a serve error too.
             await metricsServer?.close()
             await hub.saveBans()
+            await context.accounts?.store.save()
+            await context.accounts?.shutdown()
             throw error
         }
         await metricsServer?.close()
         await hub.saveBans()
+        await context.accounts?.store.save()
+        await context.accounts?.shutdown()
     }
 
     /// `serveConnections`, with the cluster link running beside it when there is one. When serving ends the
@@ -258,7 +268,8 @@ public final class ChatServer: Service, Sendable {
             let key = configuration.privateKeyPath
         else { return }
         try tlsContexts.reload(
-            certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath
+            certificateChainPath: certificate, privateKeyPath: key, clientCAPath: configuration.clientCAPath,
+            anyClientCertificate: configuration.anyClientCertificate
         )
         logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(certificate)"])
     }

@@ -23,10 +23,12 @@ extension Configuration {
         result.maximumRooms = new.maximumRooms
         result.logMessages = new.logMessages
         result.operatorFingerprints = new.operatorFingerprints
+        result.operatorAccounts = new.operatorAccounts
         // The certificate, its key and the client CA.
         result.certificatePath = new.certificatePath
         result.privateKeyPath = new.privateKeyPath
         result.clientCAPath = new.clientCAPath
+        result.anyClientCertificate = new.anyClientCertificate
         return result
     }
 }

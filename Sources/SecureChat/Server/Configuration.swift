@@ -16,6 +16,9 @@ public struct Configuration: Sendable {
     /// When set, clients are asked for a certificate, verified against this CA (PEM); a verified client's
     /// fingerprint shows in `/whois` and can make them an operator.
     public var clientCAPath: String?
+    /// `--client-certs any`: ask every TLS client for a certificate and accept any, self-signed included (for
+    /// certificate log-in to accounts). Not with `clientCAPath`, which verifies against a CA instead.
+    public var anyClientCertificate = false
 
     // MARK: Hub
 
@@ -25,6 +28,12 @@ public struct Configuration: Sendable {
     public var maximumRooms: Int = 1000
     /// Where bans are kept across restarts; `nil` keeps them in memory only.
     public var banFilePath: String?
+    /// Where accounts (registered names) are kept (`--account-file`); `nil` turns accounts off.
+    public var accountFilePath: String?
+    /// Accounts whose owners are operators once logged in (`--operator-account`, with `--account-file`).
+    public var operatorAccounts: [String] = []
+    /// Password attempts, registrations and the hashing pool.
+    public var accountLimits = AccountLimits()
     /// SHA-256 fingerprints of TLS client certificates whose holders are operators.
     public var operatorFingerprints: [String] = []
     /// Rooms with more members than this do not announce joins and leaves.
@@ -155,6 +164,15 @@ public struct Configuration: Sendable {
     ///   has filled with long lines: one client could keep everyone out.
     public func validate() throws {
         try validatePorts()
+        if anyClientCertificate, clientCAPath != nil {
+            throw ConfigurationError(
+                "--client-certs any and --client-ca are two ways to ask for client certificates; choose one")
+        }
+        if cluster != nil, accountFilePath != nil {
+            throw ConfigurationError(
+                "--account-file keeps accounts on one node; a cluster cannot use it (its nodes would each have their own)"
+            )
+        }
         if let cluster {
             _ = try ClusterURL(cluster.url)
             guard (1...64).contains(cluster.nodeName.utf8.count),
@@ -206,6 +224,7 @@ public struct Configuration: Sendable {
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
+            operatorAccounts: accountFilePath == nil ? [] : Set(operatorAccounts),
             announceLimit: announceLimit, logMessages: logMessages, historyBytesPerRoom: historyBytesPerRoom,
             historyBytesTotal: historyBytesTotal, roomsCreatedPerMinute: roomsCreatedPerMinute,
             directMessagesPerSecond: directMessagesPerRecipient

@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     let cluster: ClusterLink?
     /// The ban list the hub keeps, read here to refuse banned addresses at accept.
     let bans: BanStore
+    /// The registered names (`--account-file`); nil when accounts are off.
+    let accounts: AccountService?
     let counters: ServerCounters
     let metrics: ServerMetrics
     let limiter: ConnectionLimiter
@@ -46,6 +48,7 @@ final class ServerContext: Sendable {
         hub: Hub,
         cluster: ClusterLink?,
         bans: BanStore,
+        accounts: AccountService? = nil,
         counters: ServerCounters,
         metrics: ServerMetrics,
         limiter: ConnectionLimiter,
@@ -58,6 +61,7 @@ final class ServerContext: Sendable {
         self.hub = hub
         self.cluster = cluster
         self.bans = bans
+        self.accounts = accounts
         self.counters = counters
         self.metrics = metrics
         self.limiter = limiter
@@ -90,7 +94,7 @@ final class ServerContext: Sendable {
     var sessionSettings: SessionSettings {
         SessionSettings(
             maximumLineBytes: configuration.maximumLineBytes, throttle: LineThrottle(following: liveThrottle),
-            tlsPort: tlsPort
+            tlsPort: tlsPort, accounts: accounts != nil
         )
     }
 

@@ -137,6 +137,18 @@ final class Session: Sendable {
             case .login(let name):
                 let outcome = await logIn(name)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
+            case .lookUpAccount(let name):
+                let lookup = context.accounts?.lookUp(name, certificate: info.certificateFingerprint) ?? .unregistered
+                pending.insert(contentsOf: machine.receive(lookup, for: name), at: next)
+            case .checkPassword(let account, let password):
+                let check = await checkPassword(password, for: account)
+                pending.insert(contentsOf: machine.receive(check, for: account), at: next)
+            case .account(let request):
+                let reply = await perform(request)
+                pending.insert(contentsOf: machine.receive(reply), at: next)
+            case .logInToAccount(let name, let method):
+                let outcome = await logIn(to: name, by: method)
+                pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
             case .request(let request):
                 let isChatLine = if case .say = request { true } else { false }
                 if !isChatLine { await uncommitted.settle() }

@@ -6,6 +6,16 @@ public enum SessionAction: Sendable, Equatable {
     case error(String)
     /// Ask the hub to log in under this name; feed its reply back with `SessionStateMachine.receive(_:)`.
     case login(Username)
+    /// Look the name up among the accounts; feed the answer back with `receive(_:for:)`.
+    case lookUpAccount(Username)
+    /// Check a password for an account (throttled, on the hashing pool); feed the answer back with
+    /// `receive(_:for:)`. The password is in this action and nowhere else: it is never logged or stored.
+    case checkPassword(Username, password: String)
+    /// Ask the hub to log in to an account, taking the name over from any older connection that holds it; feed
+    /// its reply back with `receive(_:)` as for `.login`.
+    case logInToAccount(Username, LoginMethod)
+    /// An account command; feed the answer back with `receive(_:)`. Like `.checkPassword`, never logged.
+    case account(AccountRequest)
     /// Ask the hub; feed its reply back with `SessionStateMachine.receive(_:)`.
     case request(HubRequest)
     /// The user is logged in: the login timer stops, the idle clock starts.

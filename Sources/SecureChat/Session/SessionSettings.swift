@@ -9,11 +9,19 @@ public struct SessionSettings: Sendable {
     /// Refused usernames one connection may try before it is closed: enough for any person, too few to make
     /// the hub a target (every well-formed attempt is a hub request).
     public var maximumFailedLogins: Int
+    /// Accounts are on (`--account-file`): typed names are looked up, registered ones need their owner.
+    public var accounts: Bool
+    /// Wrong passwords one connection may type; the last one closes it.
+    public var maximumWrongPasswords = 3
 
-    public init(maximumLineBytes: Int, throttle: LineThrottle, tlsPort: Int?, maximumFailedLogins: Int = 10) {
+    public init(
+        maximumLineBytes: Int, throttle: LineThrottle, tlsPort: Int?, maximumFailedLogins: Int = 10,
+        accounts: Bool = false
+    ) {
         self.maximumLineBytes = maximumLineBytes
         self.throttle = throttle
         self.tlsPort = tlsPort
         self.maximumFailedLogins = maximumFailedLogins
+        self.accounts = accounts
     }
 }

@@ -38,6 +38,7 @@ extension SessionStateMachine {
         case .bans(let page): return [.request(.bans(page: page ?? 1))]
         case .ignore(let target): return [.request(.ignore(target))]
         case .unignore(let target): return [.request(.unignore(target))]
+        case .account(let command): return execute(command)
         }
     }
 
@@ -54,11 +55,18 @@ extension SessionStateMachine {
         "  /ignore [user]         stop seeing a user's lines and DMs (this session); alone, the list",
         "  /unignore <user>       see them again",
         "  /quit [reason]         leave",
+        "Accounts (over TLS, on servers with accounts):",
+        "  /register <password>   register the name you use (10-128 characters); /register cert binds your",
+        "                         client certificate instead",
+        "  /password <old> <new>  change it (quote an old password with spaces: \"old one\" new)",
+        "  /cert add|list|del <fingerprint>  the client certificates that log you in",
+        "  /unregister <password> give the name up (nobody may take it for 30 days)",
         "Operators:",
         "  /kick <user> [reason]  disconnect a user",
         "  /ban <user> [reason]   disconnect and ban their name and address",
         "  /ban <network> [reason] ban a network (203.0.113.0/24, 2001:db8::/48)",
         "  /unban <user|#n>       lift a ban (#n as /bans shows it);  /bans [page] lists them",
+        "  /account drop <name>   delete an account;  /account reset <name> gives a one-time password",
         "Anything else is a chat line to your room. Start a line with // to send a literal /.",
     ]
 }

@@ -31,6 +31,13 @@ extension SessionStateMachine {
             var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
             line += " connected since \(who.connectedAt.dateTime), over \(who.transport)"
             if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
+            if settings.accounts {
+                switch who.account {
+                case nil: line += "; not registered"
+                case .password: line += "; registered, logged in with a password"
+                case .certificate: line += "; registered, logged in with a client certificate"
+                }
+            }
             return [.notice(line + ".")]
         case .stats(let report):
             return describe(report)

@@ -8,13 +8,20 @@ public struct SessionStateMachine: Sendable {
         /// Before login, with the number of names refused so far (login lines are bounded by count and the
         /// login timeout, not by rate).
         case awaitingName(failures: Int)
+        /// A registered name was typed on the TLS port: the next line is its password, or (if it cannot be a
+        /// password) another name.
+        case awaitingPassword(account: Username, failures: Int)
         /// Logged in.
         case chatting(name: Username, throttle: LineThrottle)
         /// The connection is ending; every later input is ignored.
         case closing(CloseReason)
     }
 
-    public private(set) var state: State = .awaitingName(failures: 0)
+    public internal(set) var state: State = .awaitingName(failures: 0)
+    /// Wrong passwords on this connection, whichever names they were for.
+    var wrongPasswords = 0
+    /// How this user proved their name is theirs (at log-in, or by registering it since); nil while it is not.
+    var accountMethod: LoginMethod?
     let settings: SessionSettings
     /// How this connection reached the server and when, for `/stats`.
     let transport: Transport
@@ -59,6 +66,8 @@ public struct SessionStateMachine: Sendable {
             switch state {
             case .awaitingName(let failures):
                 return chooseName(text, failures: failures)
+            case .awaitingPassword(let account, let failures):
+                return passwordLine(text, for: account, failures: failures)
             case .chatting(let name, var throttle):
                 let decision = throttle.check(now: now)
                 state = .chatting(name: name, throttle: throttle)
@@ -116,7 +125,7 @@ public struct SessionStateMachine: Sendable {
 
     // MARK: - Login
 
-    private mutating func chooseName(_ text: String, failures: Int) -> [SessionAction] {
+    mutating func chooseName(_ text: String, failures: Int) -> [SessionAction] {
         if failures >= settings.maximumFailedLogins {
             return [.error("Too many refused names; goodbye.")] + close(.tooManyLoginAttempts)
         }
@@ -125,12 +134,18 @@ public struct SessionStateMachine: Sendable {
             state = .awaitingName(failures: failures + 1)
             return [.error("Cannot use that name: \(problem)."), Self.prompt]
         case .success(let name):
-            return [.login(name)]
+            // With accounts on, the name is looked up first: a registered one (or a look-alike) needs its owner.
+            return [settings.accounts ? .lookUpAccount(name) : .login(name)]
         }
     }
 
     mutating func loginReplied(_ name: Username, _ outcome: LoginOutcome) -> [SessionAction] {
-        guard case .awaitingName(let failures) = state else { return [] }
+        let failures: Int
+        switch state {
+        case .awaitingName(let count), .awaitingPassword(_, let count): failures = count
+        default: return []
+        }
+        if case .loggedIn = outcome {} else { accountMethod = nil }
         switch outcome {
         case .loggedIn:
             state = .chatting(name: name, throttle: settings.throttle)

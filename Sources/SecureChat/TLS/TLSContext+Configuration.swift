@@ -68,6 +68,32 @@ extension TLSContext {
         return X509_verify_cert(storeContext)
     }
 
+    /// `--client-certs any`: any certificate is accepted, self-signed ones too, after the same bound on the chain
+    /// a client may send. The handshake itself proves that the client holds the certificate's private key
+    /// (its CertificateVerify signature), which is all that binding a certificate to an account needs: the
+    /// account, not a CA, says which certificate is whose.
+    private static let anyCertificate: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> CInt = {
+        storeContext, _ in
+        guard let storeContext else { return 0 }
+        if let sent = X509_STORE_CTX_get0_untrusted(storeContext),
+            Int(sc_sk_X509_num(sent)) > TLSContext.maximumClientChainCertificates
+        {
+            X509_STORE_CTX_set_error(storeContext, X509_V_ERR_CERT_CHAIN_TOO_LONG)
+            return 0
+        }
+        return 1
+    }
+
+    /// Asks every client for a certificate and accepts whichever it presents (see ``anyCertificate``); a
+    /// client without one still gets in.
+    func requestAnyClientCertificate() {
+        let ctx = self.sslContext
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        _ = sc_SSL_CTX_set_max_cert_list(ctx, CLong(Self.maximumCertificateListBytes))
+        SSL_CTX_set_cert_verify_callback(ctx, Self.anyCertificate, nil)
+        _ = sc_SSL_CTX_sess_set_cache_size(ctx, CLong(Self.sessionCacheSize(clientCertificates: true)))
+    }
+
     func applyProtocolPolicy(minimumVersion: TLSProtocolVersion, maximumVersion: TLSProtocolVersion) throws {
         let ctx = self.sslContext
         OpenSSLErrorQueue.clear()

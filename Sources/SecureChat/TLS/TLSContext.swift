@@ -46,6 +46,8 @@ public final class TLSContext: @unchecked Sendable {
     ///   - clientCAPath: PEM file of CA certificates. When given, clients are asked for a certificate and
     ///     one that is presented must verify against these CAs; a client without a certificate still
     ///     connects (``TLSHandshakeCompleted/peerCertificateFingerprint`` is then `nil`).
+    ///   - anyClientCertificate: without `clientCAPath`, ask every client for a certificate and accept any,
+    ///     self-signed included (`--client-certs any`): the handshake proves the client holds its key.
     ///   - handshakeBudget: full (not resumed) handshakes beyond this budget fail; shared by every context
     ///     the server builds, so a certificate reload does not refill it.
     /// - Throws: ``TLSError`` naming the file and OpenSSL's reason when a file is missing, unreadable,
@@ -54,6 +56,7 @@ public final class TLSContext: @unchecked Sendable {
         certificateChainPath: String,
         privateKeyPath: String,
         clientCAPath: String? = nil,
+        anyClientCertificate: Bool = false,
         handshakeBudget: TLSHandshakeBudget? = nil
     ) throws -> TLSContext {
         let context = try TLSContext(role: .server, handshakeBudget: handshakeBudget)
@@ -62,6 +65,8 @@ public final class TLSContext: @unchecked Sendable {
         try context.enableServerSessionCache()
         if let clientCAPath {
             try context.requestClientCertificates(caPath: clientCAPath)
+        } else if anyClientCertificate {
+            context.requestAnyClientCertificate()
         }
         return context
     }

@@ -23,6 +23,7 @@ public final class TLSContextStore: @unchecked Sendable {
         certificateChainPath: String,
         privateKeyPath: String,
         clientCAPath: String? = nil,
+        anyClientCertificate: Bool = false,
         handshakeBudget: TLSHandshakeBudget? = nil
     ) throws {
         try self.init(
@@ -30,6 +31,7 @@ public final class TLSContextStore: @unchecked Sendable {
                 certificateChainPath: certificateChainPath,
                 privateKeyPath: privateKeyPath,
                 clientCAPath: clientCAPath,
+                anyClientCertificate: anyClientCertificate,
                 handshakeBudget: handshakeBudget
             ),
             handshakeBudget: handshakeBudget
@@ -43,12 +45,16 @@ public final class TLSContextStore: @unchecked Sendable {
 
     /// Builds a new context from the files and makes it current. If anything is wrong with them, the
     /// current context stays in place and the ``TLSError`` saying why is thrown, for the caller to log.
-    public func reload(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) throws {
+    public func reload(
+        certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil,
+        anyClientCertificate: Bool = false
+    ) throws {
         // Built outside the lock: loading files and keys is slow, and connections must not wait for it.
         let fresh = try TLSContext.server(
             certificateChainPath: certificateChainPath,
             privateKeyPath: privateKeyPath,
             clientCAPath: clientCAPath,
+            anyClientCertificate: anyClientCertificate,
             handshakeBudget: self.handshakeBudget
         )
         self.lock.withLock { self.context = fresh }

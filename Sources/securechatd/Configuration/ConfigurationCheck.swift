@@ -40,12 +40,20 @@ struct ConfigurationCheck {
         configuration.plaintextPort = listeners.port
         configuration.tlsPort = listeners.noTLS ? nil : listeners.tlsPort
         configuration.clientCAPath = listeners.clientCA
+        configuration.anyClientCertificate = listeners.clientCertificates == "any"
         try command.cluster.apply(to: &configuration)
         try configuration.validate()
         if let banFile = configuration.banFilePath, FileManager.default.fileExists(atPath: banFile),
             !FileManager.default.isReadableFile(atPath: banFile)
         {
             throw ValidationError("--ban-file \(banFile) cannot be read")
+        }
+        if let accountFile = configuration.accountFilePath {
+            do {
+                _ = try AccountFile.load(path: accountFile)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
         guard !listeners.noTLS else { return }
         var certificate = listeners.cert
@@ -61,7 +69,8 @@ struct ConfigurationCheck {
         }
         if let certificate, let key {
             _ = try TLSContext.server(
-                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: listeners.clientCA)
+                certificateChainPath: certificate, privateKeyPath: key, clientCAPath: listeners.clientCA,
+                anyClientCertificate: listeners.clientCertificates == "any")
         }
     }
 }

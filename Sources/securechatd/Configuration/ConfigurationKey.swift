@@ -50,11 +50,14 @@ extension ConfigurationKey {
             .init("cert", .text, .reloadable, \.listeners.cert),
             .init("key", .text, .reloadable, \.listeners.key),
             .init("client-ca", .text, .reloadable, \.listeners.clientCA),
+            .init("client-certs", .text, .reloadable, \.listeners.clientCertificates),
             .init("certs-dir", .text, .restartOnly, \.listeners.certsDirectory),
             // Rooms, history and operators
             .init("history", OptionBounds.zeroOrMore, .restartOnly, \.hub.history),
             .init("max-rooms", OptionBounds.oneOrMore, .reloadable, \.hub.maxRooms),
             .init("ban-file", .text, .restartOnly, \.hub.banFile),
+            .init("account-file", .text, .restartOnly, \.hub.accountFile),
+            .init("operator-account", .list, .reloadable, \.hub.operatorAccounts),
             .init("operator-fingerprint", .list, .reloadable, \.hub.operatorFingerprints),
             .init("announce-limit", OptionBounds.zeroOrMore, .reloadable, \.hub.announceLimit),
             // Limits and timeouts

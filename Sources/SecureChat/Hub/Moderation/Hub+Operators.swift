@@ -4,8 +4,13 @@ import NIOCore
 extension Hub {
     /// With configured fingerprints, exactly their holders are operators. Without, the first user to log in is.
     func qualifiesAsOperator(_ info: ClientInfo) -> Bool {
-        if configuration.operatorFingerprints.isEmpty { return operators.isEmpty }
+        if hasFirstUserRule { return operators.isEmpty }
         return isConfiguredOperator(info)
+    }
+
+    /// Without configured operators (certificates or accounts) the first user is operator.
+    var hasFirstUserRule: Bool {
+        configuration.operatorFingerprints.isEmpty && configuration.operatorAccounts.isEmpty
     }
 
     /// Holds a configured operator certificate (whatever the role says now).
@@ -17,7 +22,7 @@ extension Hub {
     /// Under the first-client rule, the role passes to the longest-connected remaining user, announced to all.
     /// Configured operators are never replaced by someone else.
     func passOperatorRole(from previous: Member) {
-        guard configuration.operatorFingerprints.isEmpty, operators.isEmpty else { return }
+        guard hasFirstUserRule, operators.isEmpty else { return }
         guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
         hand(to: heir, announcing: "\(heir.name) is now the operator (\(previous.name) left).")
     }
@@ -28,7 +33,7 @@ extension Hub {
     /// the heir is a walk over everyone).
     func replaceIdleOperator(now: NIODeadline) {
         // In a cluster the role goes by login order alone (activity is not shared between nodes).
-        guard cluster == nil, configuration.operatorFingerprints.isEmpty, let operatorID = operators.first,
+        guard cluster == nil, hasFirstUserRule, let operatorID = operators.first,
             let current = members[operatorID], now - current.lastActive > configuration.operatorIdleLimit,
             now - lastIdleOperatorCheck >= Self.idleOperatorCheckInterval
         else { return }
