@@ -101,7 +101,7 @@ struct ClusterFailureTests {
         "PostgreSQL stopped for 5 s under a steady chat: nothing committed is lost or duplicated, senders of refused lines are told"
     )
     func databaseOutage() async throws {
-        try await withTestCluster(nodeTimeout: .seconds(3)) { postgres, nodes in
+        try await withTestCluster(named: "outage", nodeTimeout: .seconds(3)) { postgres, nodes in
             let alice = try await nodes[0].login("alice")
             let bob = try await nodes[1].login("bob", tls: true)
             try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
