@@ -25,6 +25,24 @@ private func render(_ command: Command) -> String {
     case .bans(let page): return page.map { "/bans \($0)" } ?? "/bans"
     case .ignore(let user): return user.map { "/ignore \($0)" } ?? "/ignore"
     case .unignore(let user): return "/unignore \(user)"
+    case .account(let command): return render(command)
+    }
+}
+
+private func render(_ command: Command.AccountCommand) -> String {
+    switch command {
+    case .register(let password): return "/register \(password)"
+    case .registerCertificate: return "/register cert"
+    case .changePassword(let old, let new):
+        // The old password in quotes when it could not be read as one word.
+        let quoted = old.isEmpty || old.contains(" ") || old.hasPrefix("\"")
+        return quoted ? "/password \"\(old)\" \(new)" : "/password \(old) \(new)"
+    case .addCertificate: return "/cert add"
+    case .listCertificates: return "/cert list"
+    case .deleteCertificate(let fingerprint): return "/cert del \(fingerprint)"
+    case .unregister(let password): return "/unregister \(password)"
+    case .drop(let name): return "/account drop \(name)"
+    case .reset(let name): return "/account reset \(name)"
     }
 }
 
