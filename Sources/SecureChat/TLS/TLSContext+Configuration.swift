@@ -54,17 +54,22 @@ extension TLSContext {
         return min(maximumCachedSessions, sessionCacheBytes / (sessionOverheadBytes + chain))
     }
 
+    /// Whether the client sent more than ``maximumClientChainCertificates`` certificates; if so, the store's
+    /// error says so. Both verification callbacks check this first.
+    private static func refusesLongChain(_ storeContext: OpaquePointer) -> Bool {
+        guard let sent = X509_STORE_CTX_get0_untrusted(storeContext),
+            Int(sc_sk_X509_num(sent)) > TLSContext.maximumClientChainCertificates
+        else { return false }
+        X509_STORE_CTX_set_error(storeContext, X509_V_ERR_CERT_CHAIN_TOO_LONG)
+        return true
+    }
+
     /// Refuses a client chain of more than ``maximumClientChainCertificates`` certificates, then verifies as
     /// OpenSSL would. (The verify depth only limits the path that is built, not what the client sent.)
     private static let boundedChainVerification: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> CInt = {
         storeContext, _ in
         guard let storeContext else { return 0 }
-        if let sent = X509_STORE_CTX_get0_untrusted(storeContext),
-            Int(sc_sk_X509_num(sent)) > TLSContext.maximumClientChainCertificates
-        {
-            X509_STORE_CTX_set_error(storeContext, X509_V_ERR_CERT_CHAIN_TOO_LONG)
-            return 0
-        }
+        if refusesLongChain(storeContext) { return 0 }
         return X509_verify_cert(storeContext)
     }
 
@@ -75,12 +80,7 @@ extension TLSContext {
     private static let anyCertificate: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> CInt = {
         storeContext, _ in
         guard let storeContext else { return 0 }
-        if let sent = X509_STORE_CTX_get0_untrusted(storeContext),
-            Int(sc_sk_X509_num(sent)) > TLSContext.maximumClientChainCertificates
-        {
-            X509_STORE_CTX_set_error(storeContext, X509_V_ERR_CERT_CHAIN_TOO_LONG)
-            return 0
-        }
+        if refusesLongChain(storeContext) { return 0 }
         return 1
     }
 
