@@ -108,7 +108,7 @@ struct HubOptions: ParsableArguments {
 
     @Option(
         name: .customLong("operator-account"),
-        help: "An account whose owner is an operator once logged in to it (repeatable; needs --account-file)."
+        help: "An account whose owner is an operator once logged in (repeatable; needs --account-file or --cluster)."
     )
     var operatorAccounts: [String] = []
 
@@ -128,9 +128,6 @@ struct HubOptions: ParsableArguments {
         try OptionBounds.zeroOrMore.check(announceLimit, flag: "announce-limit")
         try OptionBounds.zeroOrMore.check(history, flag: "history")
         try OptionBounds.oneOrMore.check(maxRooms, flag: "max-rooms")
-        guard operatorAccounts.isEmpty || accountFile != nil else {
-            throw ValidationError("--operator-account needs --account-file")
-        }
         for name in operatorAccounts {
             guard case .success = Username.validate(name) else {
                 throw ValidationError("--operator-account \(name) is not a valid username")

@@ -38,6 +38,12 @@ public struct AccountList: Sendable, Equatable {
         return heldByKey.count != before
     }
 
+    /// Makes `key` what the cluster's database says: an account, a hold, or neither.
+    mutating func replace(key: String, account: Account?, held: HeldName?) {
+        byKey[key] = account
+        heldByKey[key] = held
+    }
+
     mutating func update(key: String, _ change: (inout Account) -> Void) {
         guard var account = byKey[key] else { return }
         change(&account)

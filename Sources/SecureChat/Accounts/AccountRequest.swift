@@ -42,4 +42,6 @@ public enum AccountReply: Sendable, Equatable {
     /// Removing it would leave the account no way to log in.
     case lastCredential
     case notOperator
+    /// In a cluster: the database could not be asked, so nothing changed.
+    case unavailable
 }

@@ -7,15 +7,27 @@ extension AccountService {
         let certificate: String?
     }
 
+    /// In a cluster, a database that cannot be asked makes the reply `.unavailable`, and nothing changed.
     func perform(_ request: AccountRequest, from caller: Caller, isOperator: Bool) async -> AccountReply {
+        do {
+            return try await performThrowing(request, from: caller, isOperator: isOperator)
+        } catch {
+            return .unavailable
+        }
+    }
+
+    private func performThrowing(_ request: AccountRequest, from caller: Caller, isOperator: Bool) async throws
+        -> AccountReply
+    {
         switch request {
         case .register(let name, let password, let ownsAccount):
-            return await register(name, password: password, ownsAccount: ownsAccount, caller)
+            return try await register(name, password: password, ownsAccount: ownsAccount, caller)
         case .changePassword(let name, let old, let new):
             guard Self.passwordLengths.contains(new.count) else { return .passwordLength }
             if let refusal = await verify(old, for: name, caller) { return refusal }
             guard let hash = await hash(new) else { return .busy }
-            return store.update(key: name.key, { $0.hash = hash.phc }) ? .passwordChanged : .notRegistered(name.display)
+            return try await update(key: name.key, { $0.hash = hash.phc })
+                ? .passwordChanged : .notRegistered(name.display)
         case .addCertificate(let name):
             guard let fingerprint = caller.certificate else { return .noCertificate }
             if let owner = store.list.account(withCertificate: fingerprint) {
@@ -25,7 +37,7 @@ extension AccountService {
                 return .notRegistered(name.display)
             }
             guard account.certificates.count < Account.maximumCertificates else { return .tooManyCertificates }
-            store.update(key: name.key) { $0.certificates.append(fingerprint) }
+            try await update(key: name.key) { $0.certificates.append(fingerprint) }
             return .certificateAdded(fingerprint)
         case .listCertificates(let name):
             guard case .registered(let account) = store.status(ofKey: name.key) else {
@@ -39,16 +51,16 @@ extension AccountService {
             }
             guard account.certificates.contains(fingerprint) else { return .noSuchCertificate }
             guard account.hash != nil || account.certificates.count > 1 else { return .lastCredential }
-            store.update(key: name.key) { $0.certificates.removeAll { $0 == fingerprint } }
+            try await update(key: name.key) { $0.certificates.removeAll { $0 == fingerprint } }
             return .certificateRemoved(fingerprint)
         case .unregister(let name, let password):
             if let refusal = await verify(password, for: name, caller) { return refusal }
             let until = Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + HeldName.holdSeconds)
-            guard store.remove(key: name.key, holdUntil: until) != nil else { return .notRegistered(name.display) }
+            guard try await remove(key: name.key, holdUntil: until) != nil else { return .notRegistered(name.display) }
             return .unregistered(name.display, heldUntil: until)
         case .drop(let typed):
             guard isOperator else { return .notOperator }
-            guard let account = store.remove(key: Username.key(for: typed)) else {
+            guard let account = try await remove(key: Username.key(for: typed)) else {
                 return .notRegistered(BanFile.sanitized(String(typed.prefix(Username.maximumLength))))
             }
             return .dropped(account.name)
@@ -60,7 +72,7 @@ extension AccountService {
             }
             let password = Self.oneTimePassword()
             guard let hash = await hash(password) else { return .busy }
-            store.update(key: key) {
+            try await update(key: key) {
                 $0.hash = hash.phc
                 $0.oneTime = true
             }
@@ -70,14 +82,14 @@ extension AccountService {
 
     private func register(
         _ name: Username, password: String?, ownsAccount: Bool, _ caller: Caller
-    ) async -> AccountReply {
+    ) async throws -> AccountReply {
         if let password, !Self.passwordLengths.contains(password.count) { return .passwordLength }
         if password == nil, caller.certificate == nil { return .noCertificate }
         if case .registered(let account) = store.status(ofKey: name.key) {
             // The owner of an account without a password (its one-time password used up) sets a new one.
             guard ownsAccount, account.hash == nil, let password else { return .alreadyRegistered(account.name) }
             guard let hash = await hash(password) else { return .busy }
-            store.update(key: name.key) { $0.hash = hash.phc }
+            try await update(key: name.key) { $0.hash = hash.phc }
             return .passwordSet(account.name)
         }
         if let certificate = caller.certificate, password == nil,
@@ -94,7 +106,7 @@ extension AccountService {
         let account = Account(
             name: name, hash: hash, certificates: password == nil ? [caller.certificate!] : [], created: .now(),
             lastLogin: .now())
-        switch store.register(account) {
+        switch try await register(account) {
         case .registered: return .registered(name.display, byCertificate: password == nil)
         case .taken: return .alreadyRegistered(name.display)
         case .held: return .held(name.display)

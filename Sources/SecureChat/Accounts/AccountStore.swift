@@ -1,7 +1,8 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// The one owner of the accounts: the list, and saving it to the account file.
+/// The one owner of the accounts on this node: the list, and saving it to the account file. In a cluster the
+/// database is the owner (``AccountDatabase``) and this is its copy, brought up to date by ``apply(_:)``.
 ///
 /// Thread-safe behind one lock (never held across a hash or a write). Every change marks the list dirty and
 /// makes sure one writer is running; the writer saves the newest list, and again while changes keep coming, so
@@ -18,6 +19,9 @@ public final class AccountStore: Sendable {
         /// Bumped at every change, so `save()` knows when what it asked for is on disk.
         var version = 0
         var savedVersion = 0
+        /// In a cluster: the revision of each key's last change applied, and the highest revision applied.
+        var revisions: [String: Int64] = [:]
+        var revision: Int64 = 0
     }
 
     private let state: NIOLockedValueBox<State>
@@ -101,6 +105,46 @@ public final class AccountStore: Sendable {
         }
     }
 
+    /// The highest database revision applied (in a cluster): the next read of changes starts after it.
+    public var revision: Int64 { state.withLockedValue { $0.revision } }
+
+    /// Applies changes read from the cluster's database, in revision order: the next read starts after the
+    /// last. A change older than one already applied to its key is skipped: a node's own write and the read of
+    /// it can arrive in either order.
+    public func apply(_ changes: [AccountChange]) {
+        state.withLockedValue { Self.apply(changes, to: &$0) }
+    }
+
+    /// Applies a change this node has just written, so that its user sees it at once. It does not move the
+    /// next read on: changes other nodes committed before it may not have been read yet.
+    public func applyOwnWrite(_ change: AccountChange) {
+        state.withLockedValue { state in
+            guard change.revision > state.revisions[change.key, default: 0] else { return }
+            state.revisions[change.key] = change.revision
+            state.list.replace(key: change.key, account: change.account, held: change.held)
+        }
+    }
+
+    private static func apply(_ changes: [AccountChange], to state: inout State) {
+        for change in changes {
+            state.revision = max(state.revision, change.revision)
+            guard change.revision > state.revisions[change.key, default: 0] else { continue }
+            state.revisions[change.key] = change.revision
+            state.list.replace(key: change.key, account: change.account, held: change.held)
+        }
+    }
+
+    /// Replaces the whole copy with `changes` (every account the database has), at once: a look-up never sees
+    /// the copy half-loaded.
+    public func replaceCopy(with changes: [AccountChange]) {
+        state.withLockedValue { state in
+            state.list = AccountList()
+            state.revisions = [:]
+            state.revision = 0
+            Self.apply(changes, to: &state)
+        }
+    }
+
     private func change<Result>(_ body: (inout AccountList) -> Result, changed: (Result) -> Bool) -> Result {
         let (result, startWriter): (Result, Bool) = state.withLockedValue { state in
             let result = body(&state.list)
@@ -148,5 +192,21 @@ public final class AccountStore: Sendable {
         } catch {
             logger.error("could not save the account file", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// One account's state after a change in the cluster's database: its account, or the hold on its name, or
+/// neither (dropped, or the hold ended).
+public struct AccountChange: Sendable, Equatable {
+    public let key: String
+    public let account: Account?
+    public let held: HeldName?
+    public let revision: Int64
+
+    public init(key: String, account: Account?, held: HeldName?, revision: Int64) {
+        self.key = key
+        self.account = account
+        self.held = held
+        self.revision = revision
     }
 }

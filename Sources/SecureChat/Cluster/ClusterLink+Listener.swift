@@ -4,7 +4,7 @@ import NIOCore
 import PostgresNIO
 
 /// Notifications in: each one becomes a hub step, in commit order. After every (re)connect the listener
-/// first catches up from the tables (bans, who is online, every room from its last delivered sequence), so
+/// first catches up from the tables (bans, accounts, who is online, every room from its last delivered sequence), so
 /// nothing committed while it was away is missed or delivered twice.
 extension ClusterLink {
     func listen() async {
@@ -53,12 +53,20 @@ extension ClusterLink {
     /// postgres-nio's LISTEN does not always return when its connection is cut while it starts: a listener that
     /// waited for it stayed deaf for good, reconnecting never. So the start has a deadline of its own (5 s), and
     /// after a start that missed it (or a cancellation) the connection is closed and left behind, never waited
-    /// for. Once started, closing the connection (by the watchdog, or at a stop) ends the listening.
+    /// for. Once started, the session is waited for until it ends, or until the watchdog gives it up (it heard no
+    /// probe) or the node stops: then it is left behind too, with its connection closed. postgres-nio does not
+    /// always end a LISTEN whose connection the database terminated (a restart), and a listener that waited for
+    /// one was deaf until the node stopped.
     private func listenAndAnswer(on connection: PostgresConnection) async throws {
         let started = FirstOutcome()
+        let finished = FirstOutcome()
+        state.withLockedValue { $0.listenerSession = finished }
         let session = Task {
             // A LISTEN that fails (rather than hangs) is not waited out either.
-            defer { started.settle(false) }
+            defer {
+                started.settle(false)
+                finished.settle(true)
+            }
             try await connection.listen(on: Self.channel) { notifications in
                 started.settle(true)
                 try await withDeadline(.seconds(30)) { try await self.catchUp(on: connection) }
@@ -82,14 +90,19 @@ extension ClusterLink {
             try? await connection.close()
             throw Task.isCancelled ? CancellationError() : DatabaseTimeout()
         }
-        // A query does not end when its task is cancelled; closing the connection ends it, so a node that stops
-        // is never held by a read the database has not answered.
-        try await withTaskCancellationHandler {
-            try await session.value
+        let ended = await withTaskCancellationHandler {
+            await finished.value()
         } onCancel: {
+            finished.settle(false)
+        }
+        guard ended else {
+            // A query does not end when its task is cancelled; closing the connection ends it, so a node that
+            // stops is never held by a read the database has not answered.
             session.cancel()
             connection.close().whenComplete { _ in }
+            throw Task.isCancelled ? CancellationError() : DatabaseTimeout()
         }
+        try await session.value
     }
 
     /// Takes every notification as it arrives into a bounded backlog (``DoorbellBacklog``), and acts on the
@@ -185,6 +198,8 @@ extension ClusterLink {
             }
         case .bansChanged:
             try await reloadBans(on: connection)
+        case .accountsChanged:
+            try await readAccountChanges(on: connection)
         case .relays(let node):
             guard node == nodeName else { return }
             try await takeRelays(on: connection)
@@ -221,6 +236,7 @@ extension ClusterLink {
             return
         }
         try await reloadBans(on: connection)
+        try await readAccountChanges(on: connection)
         await hub.replaceRemotePresence(try await remotePresence(on: connection))
         // Only after an outage (while logins are refused): on a link that never dropped, a login's claim may
         // be in the table and not yet in the hub, and putting presence "right" would delete it.

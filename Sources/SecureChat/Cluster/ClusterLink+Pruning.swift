@@ -28,6 +28,7 @@ extension ClusterLink {
             guard isLinked else { continue }
             do {
                 _ = try await prune()
+                try await pruneAccounts()
             } catch {
                 logger.debug("pruning failed", metadata: ["error": "\(ClusterError.reason(error))"])
             }
@@ -72,6 +73,29 @@ extension ClusterLink {
         }
         if deleted > 0 { logger.debug("pruned old history", metadata: ["events": "\(deleted)"]) }
         return .pruned(deleted)
+    }
+
+    /// Deletes password-attempt buckets untouched for an hour (full again by then: the slowest default refills
+    /// in 5 minutes, and a bucket that does not exist is full), and accounts removed more than a day ago whose
+    /// hold has ended. The highest revision deleted is recorded, so that a node whose copy is older than it
+    /// reads all accounts afresh instead of missing a removal (``readAccountChanges(on:)``).
+    func pruneAccounts() async throws {
+        _ = try await pruneConnection.run(timeout: .seconds(30)) { [logger] connection in
+            try await connection.query(
+                "DELETE FROM securechat_login_buckets WHERE at < now() - interval '1 hour'", logger: logger)
+            try await connection.query(
+                """
+                WITH gone AS (
+                    DELETE FROM securechat_accounts
+                    WHERE account IS NULL AND coalesce(held_until, 0) < extract(epoch FROM now())
+                        AND changed_at < now() - interval '1 day'
+                    RETURNING revision),
+                highest AS (SELECT max(revision) AS revision FROM gone)
+                INSERT INTO securechat_settings (name, value)
+                SELECT \(Self.accountsPrunedSetting), revision FROM highest WHERE revision IS NOT NULL
+                ON CONFLICT (name) DO UPDATE SET value = greatest(securechat_settings.value, excluded.value)
+                """, logger: logger)
+        }
     }
 
     /// The cluster's history length: the first node to register stores its own; a node started with another

@@ -20,6 +20,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
     let connectionConfiguration: PostgresConnection.Configuration
     let historyLines: Int
     let bans: BanStore
+    /// This node's copy of the accounts (``ClusterLink+Accounts``).
+    let accounts: AccountStore
     let metrics: ClusterMetrics
     let logger: Logger
     let group: any EventLoopGroup
@@ -45,6 +47,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
         var incarnation = Int64.random(in: 1...Int64.max)
         /// The listener's current connection, so that the watchdog can close it when it has gone deaf.
         var listenerConnection: PostgresConnection?
+        /// Settled `false` by the watchdog to make the listener give its current session up (``listenAndAnswer``).
+        var listenerSession: FirstOutcome?
         /// The last listener connection that caught up.
         var caughtUpOn: PostgresConnection?
         /// The number of the last probe a heartbeat sent.
@@ -76,6 +80,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
         configuration: ClusterConfiguration,
         historyLines: Int,
         bans: BanStore,
+        accounts: AccountStore,
         registry: PrometheusCollectorRegistry,
         logger: Logger,
         group: any EventLoopGroup
@@ -84,6 +89,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
         self.configuration = configuration
         self.historyLines = historyLines
         self.bans = bans
+        self.accounts = accounts
         self.metrics = ClusterMetrics(registry: registry)
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.nodeName)"
@@ -272,8 +278,10 @@ public final class ClusterLink: ClusterSeam, Sendable {
             logger.error("no heartbeat for a full node timeout; this node treats itself as out of the cluster")
         case .restartListener:
             logger.warning("the listener did not hear this node's own probe in time; reconnecting it")
-            let connection = state.withLockedValue { $0.listenerConnection }
-            // Closing ends the listener's wait for notifications; it then reports the loss and reconnects.
+            let (connection, session) = state.withLockedValue { ($0.listenerConnection, $0.listenerSession) }
+            // The listener stops waiting for its session, whatever that waits for, reports the loss and reconnects;
+            // closing the connection ends the session.
+            session?.settle(false)
             if let connection { Task { try? await connection.close() } }
         case .rejoin:
             // Carried out by `lostPlace`, which knows the incarnation that was declared down.

@@ -18,6 +18,8 @@ enum ClusterNotification: Sendable, Equatable {
     /// `node`'s incarnation `incarnation` was declared down, or left.
     case nodeDown(node: String, incarnation: Int64)
     case bansChanged
+    /// Accounts changed: each node reads the changes past its copy's revision.
+    case accountsChanged
     /// Direct messages or kicks wait for `node` in the relay table.
     case relays(node: String)
 
@@ -53,6 +55,8 @@ enum ClusterNotification: Sendable, Equatable {
             return .nodeDown(node: node, incarnation: incarnation)
         case "b":
             return .bansChanged
+        case "a":
+            return .accountsChanged
         case "m":
             guard let node = field(envelope.n) else { return nil }
             return .relays(node: node)

@@ -19,6 +19,9 @@ import PostgresNIO
 ///
 /// Version 3 (``ClusterSchemaVersion3``) makes notifications doorbells: events carry their sender, direct
 /// messages and kicks are stored for their node, and a node can take over its own name after a crash.
+///
+/// Version 4 (``ClusterSchemaVersion4``) stores the settings the cluster shares; version 5
+/// (``ClusterSchemaVersion5``) the accounts and the password-attempt buckets.
 public enum ClusterSchema {
     /// The newest schema version this build knows.
     public static var currentVersion: Int { migrations.count }
@@ -79,6 +82,7 @@ public enum ClusterSchema {
         ClusterSchemaVersion2.statements,
         ClusterSchemaVersion3.statements,
         ClusterSchemaVersion4.statements,
+        ClusterSchemaVersion5.statements,
     ]
 
     /// Brings the database to `currentVersion` and returns the version it found. A database newer than this

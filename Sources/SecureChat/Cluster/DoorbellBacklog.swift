@@ -8,7 +8,7 @@
 /// everything a doorbell could point at.
 struct DoorbellBacklog: Sendable {
     /// What acting on the backlog takes, in this order: departures of nodes and names first, so that no node
-    /// shows a line before it knows who is gone, then bans, relays, and the rooms' lines.
+    /// shows a line before it knows who is gone, then bans, accounts, relays, and the rooms' lines.
     enum Step: Sendable, Equatable {
         case catchUp
         case notification(ClusterNotification)
@@ -22,6 +22,7 @@ struct DoorbellBacklog: Sendable {
     private var nodesDown: [String: Int64] = [:]
     private var presence: Set<PresenceKey> = []
     private var bansChanged = false
+    private var accountsChanged = false
     private var relays = false
     /// Rooms with new lines, each with the highest sequence hinted (``unknownSequence`` when a ring gave none).
     private var rooms: [RoomName: Int64] = [:]
@@ -41,7 +42,8 @@ struct DoorbellBacklog: Sendable {
     }
 
     var isEmpty: Bool {
-        !needsCatchUp && nodesDown.isEmpty && presence.isEmpty && !bansChanged && !relays && rooms.isEmpty
+        !needsCatchUp && nodesDown.isEmpty && presence.isEmpty && !bansChanged && !accountsChanged && !relays
+            && rooms.isEmpty
             && !allRooms
     }
 
@@ -86,6 +88,9 @@ struct DoorbellBacklog: Sendable {
         case .bansChanged:
             defer { bansChanged = true }
             return !bansChanged
+        case .accountsChanged:
+            defer { accountsChanged = true }
+            return !accountsChanged
         case .relays(let target):
             guard target == node else { return false }
             defer { relays = true }
@@ -114,6 +119,7 @@ struct DoorbellBacklog: Sendable {
             steps.append(.notification(.presence(nameKey: key.nameKey, node: key.node)))
         }
         if bansChanged { steps.append(.notification(.bansChanged)) }
+        if accountsChanged { steps.append(.notification(.accountsChanged)) }
         if relays { steps.append(.notification(.relays(node: node))) }
         if allRooms {
             steps.append(

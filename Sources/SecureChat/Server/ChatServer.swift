@@ -57,10 +57,12 @@ public final class ChatServer: Service, Sendable {
             try configuration.banFilePath.flatMap {
                 configuration.cluster == nil ? try BanStore.load(path: $0, logger: logger) : nil
             } ?? BanStore(logger: logger)
-        let accounts = try configuration.accountFilePath.map {
-            AccountService(
-                store: try AccountStore.load(path: $0, logger: logger), limits: configuration.accountLimits)
-        }
+        // Accounts are on when they have somewhere to live: the account file, or the cluster's database (whose
+        // copy on this node starts empty and is filled as the node joins).
+        let accountStore =
+            configuration.cluster != nil
+            ? AccountStore(logger: logger)
+            : try configuration.accountFilePath.map { try AccountStore.load(path: $0, logger: logger) }
         var tlsContexts: TLSContextStore?
         if configuration.tlsPort != nil {
             guard let certificate = configuration.certificatePath, let key = configuration.privateKeyPath else {
@@ -83,7 +85,11 @@ public final class ChatServer: Service, Sendable {
             try cluster.warnIfPasswordExposed(logger: logger)
             return try ClusterLink(
                 configuration: cluster, historyLines: configuration.historyLines, bans: bans,
-                registry: metrics.registry, logger: logger, group: group)
+                accounts: accountStore ?? AccountStore(logger: logger), registry: metrics.registry, logger: logger,
+                group: group)
+        }
+        let accounts = accountStore.map {
+            AccountService(store: $0, database: cluster, limits: configuration.accountLimits)
         }
         let hub = Hub(configuration: configuration.hubConfiguration, bans: bans, cluster: cluster, logger: logger)
         // Before any listener opens: the node is in the cluster, with its rooms and bans, when users arrive.

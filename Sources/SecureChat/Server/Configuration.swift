@@ -173,6 +173,9 @@ public struct Configuration: Sendable {
                 "--account-file keeps accounts on one node; a cluster cannot use it (its nodes would each have their own)"
             )
         }
+        if !operatorAccounts.isEmpty, !accountsOn {
+            throw ConfigurationError("--operator-account needs accounts: --account-file, or --cluster")
+        }
         if let cluster {
             _ = try ClusterURL(cluster.url)
             guard (1...64).contains(cluster.nodeName.utf8.count),
@@ -221,10 +224,13 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// Accounts are on when they have somewhere to live: the account file, or the cluster's database.
+    public var accountsOn: Bool { accountFilePath != nil || cluster != nil }
+
     var hubConfiguration: HubConfiguration {
         HubConfiguration(
             historyLines: historyLines, maximumRooms: maximumRooms, operatorFingerprints: Set(operatorFingerprints),
-            operatorAccounts: accountFilePath == nil ? [] : Set(operatorAccounts),
+            operatorAccounts: accountsOn ? Set(operatorAccounts) : [],
             announceLimit: announceLimit, logMessages: logMessages, historyBytesPerRoom: historyBytesPerRoom,
             historyBytesTotal: historyBytesTotal, roomsCreatedPerMinute: roomsCreatedPerMinute,
             directMessagesPerSecond: directMessagesPerRecipient

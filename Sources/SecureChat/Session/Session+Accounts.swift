@@ -53,7 +53,7 @@ extension Session {
     func logIn(to name: Username, by method: LoginMethod) async -> LoginOutcome {
         let outcome = await context.hub.login(info, name: name, outbox: outbox, account: method)
         if case .loggedIn = outcome {
-            context.accounts?.loggedIn(key: name.key)
+            await context.accounts?.loggedIn(key: name.key)
             context.accounts?.log.log(
                 "logged in to an account",
                 metadata: ["connection": "\(info.id)", "account": "\(name)", "method": "\(method)"], level: .info,

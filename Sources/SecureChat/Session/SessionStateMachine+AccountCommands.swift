@@ -104,6 +104,8 @@ extension SessionStateMachine {
                 .error("That is the only way to log in to this account; add a password or another certificate first.")
             ]
         case .notOperator: return [.error("That command is for operators only.")]
+        case .unavailable:
+            return [.error("Accounts cannot be changed while the cluster's database is out of reach; nothing changed.")]
         }
     }
 }

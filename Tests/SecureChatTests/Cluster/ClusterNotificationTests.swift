@@ -22,6 +22,7 @@ struct ClusterNotificationTests {
         #expect(ClusterNotification.decode(##"{"k":"p","u":"bob","n":"a"}"##) == .presence(nameKey: "bob", node: "a"))
         #expect(ClusterNotification.decode(##"{"k":"d","n":"a","i":-1}"##) == .nodeDown(node: "a", incarnation: -1))
         #expect(ClusterNotification.decode(##"{"k":"m","n":"a","x":"[dm] x"}"##) == .relays(node: "a"))
+        #expect(ClusterNotification.decode(##"{"k":"a","u":"alice"}"##) == .accountsChanged)
         let refused = [
             ##"{"k":"e","n":"a","ms":1e30}"##,
             ##"{"k":"e","n":"a","r":["not a room"]}"##,

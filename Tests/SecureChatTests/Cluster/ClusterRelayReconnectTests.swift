@@ -24,6 +24,7 @@ struct ClusterRelayReconnectTests {
             try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
             var confirmed: [String] = []
             var refused: [String] = []
+            var uncertain: [String] = []
             for round in 1...3 {
                 // node2's listener is cut by the database; the DMs that follow at once land while it reconnects.
                 try await Self.terminateListener(of: "node2", on: postgres)
@@ -31,9 +32,15 @@ struct ClusterRelayReconnectTests {
                     let text = "dm \(round).\(number)"
                     alice.send("/msg bob \(text)")
                     let answer = try await alice.readUntil("the DM's answer") {
-                        $0.hasPrefix("[dm -> bob]") || $0.hasPrefix("! ")
+                        $0.hasPrefix("[dm -> bob]") || ($0.hasPrefix("! ") && !isLinkNotice($0))
                     }
-                    if answer == "[dm -> bob] \(text)" { confirmed.append(text) } else { refused.append(text) }
+                    if answer == "[dm -> bob] \(text)" {
+                        confirmed.append(text)
+                    } else if answer.contains("it may not have been sent") {
+                        uncertain.append(text)  // the link broke mid-commit: it may arrive or not
+                    } else {
+                        refused.append(text)
+                    }
                 }
             }
             #expect(!confirmed.isEmpty)
@@ -43,7 +50,7 @@ struct ClusterRelayReconnectTests {
             // Generous, as above.
             let bobSaw = try await bob.collect(within: .seconds(90)) { $0 == "[dm] alice: last" }
             let received = bobSaw.filter { $0.hasPrefix("[dm] alice: dm ") }.map { String($0.dropFirst(12)) }
-            #expect(received == confirmed, "refused: \(refused)")
+            #expect(received.filter { !uncertain.contains($0) } == confirmed, "refused: \(refused)")
         }
     }
 

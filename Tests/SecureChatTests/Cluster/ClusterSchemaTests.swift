@@ -57,7 +57,7 @@ struct ClusterSchemaTests {
                     "SELECT count(*)::bigint FROM information_schema.tables WHERE table_name LIKE 'securechat_%'",
                     client
                 )
-                #expect(tables == 9)  // version 4 added securechat_settings
+                #expect(tables == 11)  // version 4 added securechat_settings, version 5 the accounts and buckets
                 #expect(try await ClusterSchema.migrate(client, logger: Self.logger) == ClusterSchema.currentVersion)
                 let versions = try await Self.count("SELECT count(*)::bigint FROM securechat_schema", client)
                 #expect(versions == ClusterSchema.currentVersion)

@@ -19,7 +19,8 @@ struct ClusterWorkQueueBoundTests {
         // Never started: its work loop does not run, as when a query hangs on a stalled database.
         let link = try ClusterLink(
             configuration: configuration, historyLines: 10, bans: BanStore(logger: TestServer.quietLogger()),
-            registry: PrometheusCollectorRegistry(), logger: TestServer.quietLogger(),
+            accounts: AccountStore(logger: TestServer.quietLogger()), registry: PrometheusCollectorRegistry(),
+            logger: TestServer.quietLogger(),
             group: MultiThreadedEventLoopGroup.singleton)
         func info(_ id: UInt64) -> ClientInfo {
             ClientInfo(id: ConnectionID(id), address: "192.0.2.1", transport: .plaintext, connectedAt: .now())

@@ -38,7 +38,7 @@ struct DoorbellBacklogTests {
     }
 
     @Test(
-        "departures and presence come before bans, relays and lines; other nodes' relays and this node's presence are dropped"
+        "departures and presence come before bans, accounts, relays and lines; other nodes' relays and this node's presence are dropped"
     )
     func order() {
         var backlog = DoorbellBacklog(node: "node1")
@@ -49,6 +49,9 @@ struct DoorbellBacklogTests {
         #expect(!added)
         backlog.add(.bansChanged)
         added = backlog.add(.bansChanged)
+        #expect(!added)
+        backlog.add(.accountsChanged)
+        added = backlog.add(.accountsChanged)
         #expect(!added)
         added = backlog.add(.presence(nameKey: "alice", node: "node1"))
         #expect(!added)
@@ -63,6 +66,7 @@ struct DoorbellBacklogTests {
                 .notification(.nodeDown(node: "node3", incarnation: 5)),
                 .notification(.presence(nameKey: "bob", node: "node2")),
                 .notification(.bansChanged),
+                .notification(.accountsChanged),
                 .notification(.relays(node: "node1")),
                 .notification(
                     .roomLines(node: "", committedAtMilliseconds: nil, rooms: [lobby], lastSequences: [1])),

@@ -84,3 +84,16 @@ func withTestCluster<T: Sendable>(
         }
     }
 }
+
+/// `lines` without the notices of the node's link pausing and resuming: on a loaded machine (a sanitized build
+/// beside other tests) a heartbeat can miss its deadline and pause a node for a moment, which tests of other
+/// things must not mistake for what they test.
+func withoutLinkNotices(_ lines: [String]) -> [String] {
+    lines.filter { !isLinkNotice($0) }
+}
+
+/// The broadcast that chat paused or resumed (not a refusal of something the user sent).
+func isLinkNotice(_ line: String) -> Bool {
+    line == ClusterFaultTests.resumed
+        || (line.hasPrefix(ClusterFaultTests.paused) && line.contains("Lines you send are refused until it is back"))
+}
