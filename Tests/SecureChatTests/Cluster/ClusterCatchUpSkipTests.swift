@@ -54,6 +54,24 @@ struct ClusterCatchUpSkipTests {
                 let alice = try await nodes[0].login("alice")
                 let bob = try await nodes[1].login("bob")
                 try await alice.readUntil("bob's arrival") { $0 == "* bob joined #lobby" }
+                // node1 has applied every event of #lobby so far (alice's own join notice included, which she is
+                // never shown): the number skipped counts from there.
+                let lobby = RoomName(parsing: "#lobby")!
+                try await eventually("node1 to have applied #lobby up to the database's last sequence") {
+                    let last = try await ClusterForgedNotificationTests.withConnection(to: postgres, as: postgres.user)
+                    {
+                        connection in
+                        var last: Int64 = 0
+                        for try await value in try await connection.query(
+                            "SELECT last_sequence FROM securechat_rooms WHERE name = '#lobby'",
+                            logger: ClusterForgedNotificationTests.logger
+                        ).decode(Int64.self) {
+                            last = value
+                        }
+                        return last
+                    }
+                    return await nodes[0].hub.lastSequences()[lobby] == last
+                }
 
                 proxy.cut()
                 var aliceSaw = try await alice.collect(within: nodeTimeout) { $0.hasPrefix(ClusterFaultTests.paused) }

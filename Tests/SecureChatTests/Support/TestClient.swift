@@ -71,7 +71,7 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
 final class TestClient: Sendable {
     let channel: any Channel
     private let collector: NIOLoopBound<LineCollector>
-    static let failsafe: TimeAmount = .seconds(20)
+    static let failsafe: TimeAmount = SanitizedBuild.scaled(.seconds(20))
 
     private init(channel: any Channel, collector: NIOLoopBound<LineCollector>) {
         self.channel = channel
