@@ -13,11 +13,13 @@ struct TestClusterNode: Sendable {
     var tlsPort: Int { server.tlsPort }
     var hub: Hub { server.hub }
 
-    /// Starts a node named `name` on `postgres`; `configure` adjusts the test configuration first.
+    /// Starts a node named `name` on `postgres`; `configure` adjusts the test configuration first. The default node
+    /// timeout (3 s) is scaled in a sanitized build, whose heartbeats on a loaded machine would otherwise miss their
+    /// deadline (a quarter of it) and pause the node now and then.
     static func start(
         _ name: String,
         on postgres: TestPostgres,
-        nodeTimeout: TimeAmount = .seconds(3),
+        nodeTimeout: TimeAmount = SanitizedBuild.scaled(.seconds(3)),
         configure: (inout Configuration) -> Void = { _ in }
     ) async throws -> TestClusterNode {
         var configuration = TestServer.configuration()
@@ -63,7 +65,7 @@ struct TestClusterNode: Sendable {
 func withTestCluster<T: Sendable>(
     nodes count: Int = 2,
     named prefix: String = "node",
-    nodeTimeout: TimeAmount = .seconds(3),
+    nodeTimeout: TimeAmount = SanitizedBuild.scaled(.seconds(3)),
     configure: @escaping (inout Configuration) -> Void = { _ in },
     _ body: (TestPostgres, [TestClusterNode]) async throws -> T
 ) async throws -> T {
