@@ -3,7 +3,8 @@ import PostgresNIO
 
 /// What the work queue carries out, in order: presence, bans, and what other nodes must do for this one.
 enum WorkItem: Sendable {
-    case claim(Username, ClientInfo, CheckedContinuation<NameClaim, Never>)
+    /// `takingOver`: a log-in to the name's account, which takes the name from whoever holds it, on any node.
+    case claim(Username, ClientInfo, takingOver: Bool, CheckedContinuation<NameClaim, Never>)
     case relay(Relay, receipt: CommitReceipt?)
     case banAdded(Ban)
     case bansLifted([Ban])
@@ -14,10 +15,12 @@ enum WorkItem: Sendable {
 /// Presence, bans and relays: one queue, carried out in order on the work connection, so a logout and the
 /// next login under that name can never swap places.
 extension ClusterLink {
-    /// Claims `name` for a login here; the answer decides whether the hub admits it.
-    func claim(_ name: Username, for info: ClientInfo) async -> NameClaim {
+    /// Claims `name` for a login here; the answer decides whether the hub admits it. With `takingOver` (a log-in
+    /// to the name's account) the name is taken from whoever holds it on another node, whose node then closes
+    /// that connection when the doorbell rings (``Hub/addRemote(_:)``).
+    func claim(_ name: Username, for info: ClientInfo, takingOver: Bool = false) async -> NameClaim {
         await withCheckedContinuation { continuation in
-            enqueue(.claim(name, info, continuation))
+            enqueue(.claim(name, info, takingOver: takingOver, continuation))
         }
     }
 
@@ -67,7 +70,7 @@ extension ClusterLink {
         }
         guard accepted else {
             switch item {
-            case .claim(_, _, let continuation): continuation.resume(returning: .unavailable)
+            case .claim(_, _, _, let continuation): continuation.resume(returning: .unavailable)
             case .relay(_, let receipt): receipt?.resolve(.notSent)
             case .banAdded, .bansLifted, .reconcilePresence: break
             }
@@ -88,10 +91,10 @@ extension ClusterLink {
     private func perform(_ item: WorkItem) async {
         do {
             switch item {
-            case .claim(let name, let info, let continuation):
+            case .claim(let name, let info, let takingOver, let continuation):
                 guard isLinked else { return continuation.resume(returning: .unavailable) }
                 do {
-                    continuation.resume(returning: try await insertPresence(name, info))
+                    continuation.resume(returning: try await insertPresence(name, info, takingOver: takingOver))
                 } catch {
                     logger.warning("could not claim a name", metadata: ["error": "\(ClusterError.reason(error))"])
                     continuation.resume(returning: .unavailable)
@@ -160,14 +163,19 @@ extension ClusterLink {
         }
     }
 
-    private func insertPresence(_ name: Username, _ info: ClientInfo) async throws -> NameClaim {
+    private func insertPresence(_ name: Username, _ info: ClientInfo, takingOver: Bool) async throws -> NameClaim {
         let transport = TransportCoding.encode(info.transport)
         let order = try await workConnection.run { [logger, nodeName, incarnation] connection in
             let rows = try await connection.query(
-                """
-                SELECT securechat_claim(\(name.key), \(name.display), \(nodeName), \(incarnation), '#lobby',
-                    \(transport), \(info.certificateFingerprint), \(info.address))
-                """, logger: logger)
+                takingOver
+                    ? """
+                    SELECT securechat_take_over(\(name.key), \(name.display), \(nodeName), \(incarnation), '#lobby',
+                        \(transport), \(info.certificateFingerprint), \(info.address))
+                    """
+                    : """
+                    SELECT securechat_claim(\(name.key), \(name.display), \(nodeName), \(incarnation), '#lobby',
+                        \(transport), \(info.certificateFingerprint), \(info.address))
+                    """, logger: logger)
             var order: Int64?
             for try await value in rows.decode(Int64?.self) { order = value }
             return order

@@ -266,7 +266,7 @@ public final class ClusterLink: ClusterSeam, Sendable {
                 state.outgoing.removeAll { $0.receipt != nil }
                 state.work.removeAll { item in
                     switch item {
-                    case .claim(_, _, let continuation): continuation.resume(returning: .unavailable)
+                    case .claim(_, _, _, let continuation): continuation.resume(returning: .unavailable)
                     case .relay(_, let receipt): receipt?.resolve(.notSent)
                     case .banAdded, .bansLifted, .reconcilePresence: return false
                     }

@@ -38,6 +38,7 @@ enum ClusterSchemaVersion5 {
         write,
         allowed,
         failed,
+        takeOver,
     ]
 
     /// Registers `p_account` under `p_key` unless the key has an account, is held until after `p_now`, or the
@@ -87,6 +88,27 @@ enum ClusterSchemaVersion5 {
             RETURNING revision INTO v_revision;
             IF v_revision IS NOT NULL THEN PERFORM pg_notify('securechat', '{"k":"a"}'); END IF;
             RETURN v_revision;
+        END
+        $fn$
+        """
+
+    /// A log-in to the name's account: as `securechat_claim`, but whoever holds the name, on any node, loses it
+    /// (their row is deleted in the same transaction). The doorbell `p` names the new holder's node; the old
+    /// holder's node reads the row, finds the name on another node with a later log-in order than its own
+    /// member's, and closes that connection (`You logged in from another connection.`).
+    static let takeOver: PostgresQuery = """
+        CREATE FUNCTION securechat_take_over(p_key text, p_display text, p_node text, p_incarnation bigint,
+            p_room text, p_transport text, p_fingerprint text, p_address text)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        BEGIN
+            PERFORM 1 FROM securechat_nodes
+                WHERE name = p_node AND incarnation = p_incarnation AND NOT declared_dead FOR SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'node % was declared down', p_node USING ERRCODE = 'SC002';
+            END IF;
+            DELETE FROM securechat_presence WHERE name_key = p_key;
+            RETURN securechat_claim(p_key, p_display, p_node, p_incarnation, p_room, p_transport, p_fingerprint,
+                p_address);
         END
         $fn$
         """

@@ -12,7 +12,7 @@ struct QueuedWork {
         state.outgoing.removeAll()
         for item in state.work {
             switch item {
-            case .claim(_, _, let continuation): claims.append(continuation)
+            case .claim(_, _, _, let continuation): claims.append(continuation)
             case .relay(_, let receipt): if let receipt { receipts.append(receipt) }
             case .banAdded, .bansLifted, .reconcilePresence: break
             }

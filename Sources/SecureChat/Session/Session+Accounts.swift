@@ -51,7 +51,14 @@ extension Session {
 
     /// Logs in to an account the user has proved is theirs, taking the name over from an older connection.
     func logIn(to name: Username, by method: LoginMethod) async -> LoginOutcome {
-        let outcome = await context.hub.login(info, name: name, outbox: outbox, account: method)
+        let outcome: LoginOutcome
+        if let cluster = context.cluster {
+            if let refusal = await context.hub.reserveLogin(info, name: name, account: method) { return refusal }
+            let claim = await cluster.claim(name, for: info, takingOver: true)
+            outcome = await context.hub.completeLogin(info, name: name, outbox: outbox, claim: claim, account: method)
+        } else {
+            outcome = await context.hub.login(info, name: name, outbox: outbox, account: method)
+        }
         if case .loggedIn = outcome {
             await context.accounts?.loggedIn(key: name.key)
             context.accounts?.log.log(

@@ -235,12 +235,12 @@ struct EvictionTests {
     func noIdleTimeoutByDefault() async throws {
         // The login timeout must be long enough to log in on a loaded machine, and the wait longer than it (both
         // scaled in a sanitized build, which is slower).
-        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(2)) }) { server in
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(4)) }) { server in
             let user = try await TestClient.loggedIn("user", port: server.port)
             _ = try await user.sync()
             // Longer than the login timeout: a logged-in user is past it and has no idle timer.
             await #expect(throws: TestTimeout.self) {
-                try await user.readLine(timeout: SanitizedBuild.scaled(.seconds(3)))
+                try await user.readLine(timeout: SanitizedBuild.scaled(.seconds(5)))
             }
             #expect(try await user.sync() == [])
             #expect(server.server.counters[.idleTimeout] == 0)

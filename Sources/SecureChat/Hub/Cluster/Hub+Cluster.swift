@@ -7,10 +7,17 @@ extension Hub {
     // MARK: - Logging in across nodes
 
     /// First half of a cluster login: the checks a single node makes, then the name is held here while the
-    /// database decides who gets it. nil means "claim it now"; anything else is the answer.
-    public func reserveLogin(_ info: ClientInfo, name: Username) -> LoginOutcome? {
+    /// database decides who gets it. nil means "claim it now"; anything else is the answer. A log-in to the
+    /// name's account (`account`) takes the name over: a connection of this node that holds it is closed
+    /// first, and one on another node loses it in the database (``ClusterLink/claim(_:for:takingOver:)``).
+    public func reserveLogin(_ info: ClientInfo, name: Username, account: LoginMethod? = nil) -> LoginOutcome? {
         if clusterUnavailable { return .clusterUnavailable }
-        if let refusal = refusal(of: info, name: name) { return refusal }
+        if let refusal = refusal(of: info, name: name) {
+            guard refusal == .nameTaken, account != nil, pendingClaims[name.key] == nil else { return refusal }
+            if let holder = idsByName[name.key], members[holder]?.node == nil {
+                remove(holder, reason: .loggedInElsewhere)
+            }
+        }
         pendingClaims[name.key] = info.id
         return nil
     }
@@ -18,7 +25,7 @@ extension Hub {
     /// Second half: the database's answer. A connection that ended while its claim was out gives the name
     /// straight back.
     public func completeLogin(
-        _ info: ClientInfo, name: Username, outbox: any ClientOutbox, claim: NameClaim
+        _ info: ClientInfo, name: Username, outbox: any ClientOutbox, claim: NameClaim, account: LoginMethod? = nil
     ) -> LoginOutcome {
         guard pendingClaims[name.key] == info.id else {
             if case .won = claim { cluster?.released(name) }
@@ -31,7 +38,7 @@ extension Hub {
         case .won(let order):
             // The database says the name is free: whatever this node still lists under it is stale.
             if let stale = idsByName[name.key], members[stale]?.node != nil { dropRemote(stale) }
-            return admit(info, name: name, outbox: outbox, loginOrder: UInt64(max(0, order)))
+            return admit(info, name: name, outbox: outbox, loginOrder: UInt64(max(0, order)), account: account)
         }
     }
 
@@ -247,9 +254,16 @@ extension Hub {
 
     func addRemote(_ presence: RemotePresence) {
         if let existing = idsByName[presence.name.key], let member = members[existing] {
-            // This node's own member keeps the name; a stale entry from another node gives way.
-            if member.node == nil || member.node == presence.node { return }
-            dropRemote(existing)
+            if member.node == nil {
+                // This node's own member keeps the name, unless the name was taken over by a later log-in to its
+                // account on another node (a row read before this member's own claim has an earlier order).
+                guard UInt64(max(0, presence.loginOrder)) > member.loginSequence else { return }
+                remove(existing, reason: .loggedInElsewhere)
+            } else {
+                // A stale entry from another node gives way.
+                if member.node == presence.node { return }
+                dropRemote(existing)
+            }
         }
         lastRemoteID += 1
         let id = ConnectionID(lastRemoteID)
