@@ -9,6 +9,8 @@ struct OutgoingLine: Sendable {
         case line(room: String, line: RoomLine, except: Int64)
         case moved(nameKey: String, room: String)
         case left(nameKey: String)
+        /// Nothing to commit: its receipt says that everything queued before it is committed.
+        case barrier
     }
 
     let kind: Kind
@@ -33,6 +35,15 @@ extension ClusterLink {
 
     public func released(_ name: Username) {
         queue(OutgoingLine(kind: .left(nameKey: name.key), receipt: nil))
+    }
+
+    /// Returns true once every departure and line queued so far is committed; false when the link is down or
+    /// the commit failed. A log-in that takes a name over waits for it: a departure of the name committed
+    /// after the take-over would delete the new holder's presence row.
+    func queuedCommitted() async -> Bool {
+        let receipt = CommitReceipt()
+        queue(OutgoingLine(kind: .barrier, receipt: receipt))
+        return await receipt.outcome == .committed
     }
 
     private func queue(_ outgoing: OutgoingLine) {
@@ -104,6 +115,8 @@ extension ClusterLink {
                     movedTo.append(room)
                 case .left(let key):
                     left.append(key)
+                case .barrier:
+                    break
                 }
             }
             let publishingAs = incarnation

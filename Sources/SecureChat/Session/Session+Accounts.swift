@@ -54,7 +54,11 @@ extension Session {
         let outcome: LoginOutcome
         if let cluster = context.cluster {
             if let refusal = await context.hub.reserveLogin(info, name: name, account: method) { return refusal }
-            let claim = await cluster.claim(name, for: info, takingOver: true)
+            // The departure of an older connection under the name (just taken over, or just gone) is committed
+            // first: committed after the take-over, it would delete the new presence row.
+            let claim =
+                await cluster.queuedCommitted()
+                ? await cluster.claim(name, for: info, takingOver: true) : NameClaim.unavailable
             outcome = await context.hub.completeLogin(info, name: name, outbox: outbox, claim: claim, account: method)
         } else {
             outcome = await context.hub.login(info, name: name, outbox: outbox, account: method)

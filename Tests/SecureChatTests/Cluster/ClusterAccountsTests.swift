@@ -155,6 +155,36 @@ struct ClusterAccountsTests {
         }
     }
 
+    @Test("a log-in to an account on the node that holds the name: the old connection is closed, the name stays held")
+    func takeOverOnOneNode() async throws {
+        try await withTestCluster(configure: Self.configure) { postgres, nodes in
+            try await Self.register("alice", password: Self.password, on: nodes[0])
+            let (first, _) = try await Self.attempt("alice", password: Self.password, on: nodes[0])
+            let (second, welcome) = try await Self.attempt("alice", password: Self.password, on: nodes[0])
+            #expect(welcome.hasPrefix("* Welcome back, alice!"))
+            _ = try await first.readUntil("the takeover's notice") { $0 == "! You logged in from another connection." }
+            // Once a line of the new connection is committed, so is the old one's departure: the presence row is
+            // the new connection's, and node2 lists alice.
+            second.send("still here")
+            _ = try await second.sync()
+            let rows = try await ClusterForgedNotificationTests.withConnection(to: postgres, as: postgres.user) {
+                connection in
+                var nodesHolding: [String] = []
+                for try await node in try await connection.query(
+                    "SELECT node FROM securechat_presence WHERE name_key = \(Username.key(for: "alice"))",
+                    logger: ClusterForgedNotificationTests.logger
+                ).decode(String.self) {
+                    nodesHolding.append(node)
+                }
+                return nodesHolding
+            }
+            #expect(rows == ["node1"])
+            let bob = try await nodes[1].login("bob")
+            bob.send("/whois alice")
+            #expect(try await bob.readUntil { $0.hasPrefix("* alice") }.contains("registered"))
+        }
+    }
+
     @Test("wrong passwords count on every node: two nodes do not allow twice the guesses")
     func throttlesAreShared() async throws {
         try await withTestCluster(configure: { configuration in
