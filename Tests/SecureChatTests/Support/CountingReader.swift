@@ -113,15 +113,23 @@ final class CountingReader: Sendable {
         let loggedIn = eventLoop.makePromise(of: Void.self)
         let done = eventLoop.makePromise(of: Result.self)
         let handler = Handler(name: name, sender: sender, sentinel: sentinel, loggedIn: loggedIn, done: done)
-        let channel = try await ClientBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24)))
-                    try channel.pipeline.syncOperations.addHandler(handler)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineDecoder(maximumLength: 1 << 24)))
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+                .connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            // Promises left unfulfilled stop a debug build ("leaking promise"), the whole test run with it.
+            loggedIn.fail(error)
+            done.fail(error)
+            throw error
+        }
         let bound = try await eventLoop.submit { NIOLoopBound(handler, eventLoop: eventLoop) }.get()
         // The server reads the name once it has greeted; sending it right away is fine.
         try await channel.writeAndFlush(ByteBuffer(string: name + "\n"))

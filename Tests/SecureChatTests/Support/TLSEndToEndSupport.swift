@@ -139,17 +139,25 @@ enum TLSProbe {
     ) async throws -> Result<TLSHandshakeCompleted, any Error> {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let outcome = eventLoop.makePromise(of: TLSHandshakeCompleted.self)
-        let channel = try await ClientBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler = try OpenSSLHandler(
-                        context: context, mode: .client(serverHostname: serverHostname), shutdownTimeout: .seconds(1)
-                    )
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(HandshakeOutcomeRecorder(outcome: outcome))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = try OpenSSLHandler(
+                            context: context, mode: .client(serverHostname: serverHostname),
+                            shutdownTimeout: .seconds(1)
+                        )
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeOutcomeRecorder(outcome: outcome))
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+                .connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            // A promise left unfulfilled stops a debug build ("leaking promise"), the whole test run with it.
+            outcome.fail(error)
+            throw error
+        }
         let timer = eventLoop.scheduleTask(in: TestClient.failsafe) { channel.close(promise: nil) }
         let result: Result<TLSHandshakeCompleted, any Error>
         do {
