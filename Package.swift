@@ -131,6 +131,9 @@ package.targets.append(contentsOf: [
         dependencies: [
             "ChatBenchCore",
             .product(name: "NIOCore", package: "swift-nio"),
+            // The IRC responder of the dialect tests.
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
 ])

@@ -20,6 +20,12 @@ public struct BenchPayload: Equatable, Sendable {
     /// Appends the message (text and `\n`) to `buffer`, padded with `x` to `size` bytes of text when the
     /// header is shorter.
     public func write(into buffer: inout ByteBuffer, size: Int) {
+        writeText(into: &buffer, size: size)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// Appends the message's text alone (no line end), padded like ``write(into:size:)``.
+    public func writeText(into buffer: inout ByteBuffer, size: Int) {
         let start = buffer.writerIndex
         Self.writeDecimal(UInt64(sender), into: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
@@ -31,7 +37,6 @@ public struct BenchPayload: Equatable, Sendable {
         if padding > 0 {
             buffer.writeRepeatingByte(UInt8(ascii: "x"), count: padding)
         }
-        buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     /// Reads a payload from a message's text (the part after `name: `); `nil` if it is not one of ours.

@@ -1,9 +1,10 @@
 import NIOCore
 
-/// The part of the chat line protocol every benchmark client speaks the same way: logging in as `name` when
-/// the server prompts, and `/ping` barriers that complete at the `* pong`. ``BenchClientHandler`` and
-/// ``ScriptedClientHandler`` each own one, so that they agree on when a client counts as logged in and on what
-/// a close fails.
+/// The part of the protocol every benchmark client speaks the same way: logging in as `name` (when the
+/// server prompts; with IRC, registering and joining the lobby), and barriers (`/ping` or IRC `PING`) that
+/// complete at their answer. ``BenchClientHandler`` and ``ScriptedClientHandler`` each own one, so that they
+/// agree on when a client counts as logged in and on what a close fails. Only ``BenchClientHandler`` speaks
+/// IRC (``dialect``); the scripted clients of `churn` and `soak` speak the line protocol.
 ///
 /// A class, not a struct: its methods write and close, which can call back into the handler that owns it
 /// before they return. Everything here runs on the channel's event loop.
@@ -16,6 +17,8 @@ final class ClientSession {
     }
 
     let name: String
+    /// The protocol spoken; set before the connection is active.
+    var dialect = BenchProtocol.line
     private(set) var state = State.awaitingPrompt
     private let loginPromise: EventLoopPromise<Void>
     private var pongs = CircularBuffer<EventLoopPromise<Void>>()
@@ -31,11 +34,31 @@ final class ClientSession {
 
     var isLoggedIn: Bool { state == .loggedIn }
 
+    /// The connection is up (and on TLS, its handshake under way: the handler below holds writes until it is
+    /// done). IRC registers now; the line protocol waits for the prompt.
+    func connected(context: ChannelHandlerContext) {
+        guard state == .awaitingPrompt, let greeting = dialect.greeting(name: name) else { return }
+        state = .awaitingWelcome
+        Self.write(greeting, context: context)
+    }
+
     /// `* Choose a username ...`: answers with the name, the first time only.
     func prompted(context: ChannelHandlerContext?) {
         guard state == .awaitingPrompt, let context else { return }
         state = .awaitingWelcome
-        Self.write("\(name)\n", context: context)
+        Self.write(dialect.nameLine(name), context: context)
+    }
+
+    /// IRC `001`: registered; the login completes once the client is in the lobby (``welcomed()`` at `366`).
+    func registered(context: ChannelHandlerContext?) {
+        guard state == .awaitingWelcome, let context else { return }
+        Self.write(dialect.lobbyJoin, context: context)
+    }
+
+    /// IRC `PING :token`: answered at once, at any time (a server drops a client that does not).
+    func serverPinged(token: UnsafeRawBufferPointer, context: ChannelHandlerContext?) {
+        guard let context else { return }
+        Self.write(dialect.pong(token: token), context: context)
     }
 
     /// `* Welcome, ...`: logged in, if the name was sent.
@@ -45,7 +68,7 @@ final class ClientSession {
         loginPromise.succeed()
     }
 
-    /// `* pong`: the oldest `/ping` is answered.
+    /// `* pong` or IRC `PONG`: the oldest barrier is answered.
     func ponged() {
         pongs.popFirst()?.succeed()
     }
@@ -59,13 +82,13 @@ final class ClientSession {
         return true
     }
 
-    /// Sends `/ping`; the future completes at the `* pong`, i.e. once every line queued for this client
-    /// before it has arrived.
+    /// Sends a barrier (`/ping`, IRC `PING`); the future completes at its answer, i.e. once every line queued
+    /// for this client before it has arrived.
     func ping(context: ChannelHandlerContext?) -> EventLoopFuture<Void> {
         guard let context, state == .loggedIn else { return notConnected() }
         let promise = context.eventLoop.makePromise(of: Void.self)
         pongs.append(promise)
-        Self.write("/ping\n", context: context)
+        Self.write(dialect.barrier, context: context)
         return promise.futureResult
     }
 

@@ -14,11 +14,14 @@ public struct BenchTarget: Sendable {
     public var port: Int
     /// TLS client context when this target is a TLS port; `nil` for plaintext.
     public var tls: TLSContext?
+    /// What the server speaks: securechatd's line protocol, or IRC.
+    public var proto: BenchProtocol
 
-    public init(host: String, port: Int, tls: TLSContext?) {
+    public init(host: String, port: Int, tls: TLSContext?, proto: BenchProtocol = .line) {
         self.host = host
         self.port = port
         self.tls = tls
+        self.proto = proto
     }
 }
 
@@ -49,16 +52,21 @@ public struct Connector: Sendable {
         self.sourceAddresses = try sourceAddresses.map { try SocketAddress(ipAddress: $0, port: 0) }
     }
 
-    /// Connects client number `index` and starts its login as `name`.
+    /// Connects client number `index` and starts its login as `name`, in the target's protocol.
     public func connect(
         index: Int,
         name: String,
         target: BenchTarget,
         configure: @escaping @Sendable (BenchClientHandler) -> Void = { _ in }
     ) -> EventLoopFuture<BenchConnection> {
-        connectClient(
+        let proto = target.proto
+        return connectClient(
             index: index, name: name, target: target, connectTimeout: .seconds(30), receiveBuffer: nil,
-            tlsShutdownTimeout: .seconds(5), configure: configure)
+            tlsShutdownTimeout: .seconds(5)
+        ) { handler in
+            handler.dialect = proto
+            configure(handler)
+        }
     }
 
     /// Connects client number `index` with a new `Handler` that starts its login as `name`: what every kind

@@ -4,6 +4,7 @@ import SecureChat
 
 /// One connection of the `handshakes` scenario: connect, complete the TLS handshake (if any), wait for the
 /// server's first line (the greeting, so a TLS 1.3 session ticket has arrived too), then report and close.
+/// An IRC server greets nobody before registration: the probe sends `PING` to have it say one line.
 final class HandshakeProbeHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -14,11 +15,24 @@ final class HandshakeProbeHandler: ChannelInboundHandler {
     }
 
     private let promise: EventLoopPromise<Outcome>
+    /// Sent once connected, if the server says nothing first (``BenchProtocol/probeGreeting``).
+    private let greeting: String?
     private var handshake: TLSHandshakeCompleted?
     private var finished = false
 
-    init(promise: EventLoopPromise<Outcome>) {
+    init(promise: EventLoopPromise<Outcome>, greeting: String?) {
         self.promise = promise
+        self.greeting = greeting
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // On TLS the handler below holds this until its handshake is done.
+        if let greeting {
+            var buffer = context.channel.allocator.buffer(capacity: greeting.utf8.count)
+            buffer.writeString(greeting)
+            context.writeAndFlush(NIOAny(buffer), promise: nil)
+        }
+        context.fireChannelActive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -61,6 +75,7 @@ extension Connector {
     ) -> EventLoopFuture<(HandshakeProbeHandler.Outcome, any Channel)> {
         let tls = target.tls
         let host = target.host
+        let greeting = target.proto.probeGreeting
         // The promise is made before the connect, on the loop the channel will use: looking the handler up after
         // the connect raced with a server that closed at once (the pipeline was gone, and the real error with it).
         let loop = group.next()
@@ -78,7 +93,8 @@ extension Connector {
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
-                try channel.pipeline.syncOperations.addHandler(HandshakeProbeHandler(promise: promise))
+                try channel.pipeline.syncOperations.addHandler(
+                    HandshakeProbeHandler(promise: promise, greeting: greeting))
             }
         }
         let connected = bootstrap.connect(host: target.host, port: target.port)

@@ -88,6 +88,7 @@ struct CommonOptions: ParsableArguments {
     /// Builds the environment, runs `body` with it, and shuts the client's event loops down afterwards.
     func withEnvironment(
         label: String,
+        proto: BenchProtocol = .line,
         _ body: (BenchEnvironment) async throws -> BenchResult
     ) async throws {
         FileLimit.raiseToHardLimit()
@@ -97,11 +98,11 @@ struct CommonOptions: ParsableArguments {
             let sources = try sourceAddresses.map(AddressRange.parse) ?? []
             let connector = try Connector(group: group, shards: shards, sourceAddresses: sources)
             let tlsContext = try TLSContext.client(trustRootsPath: caPath, verifyPeer: caPath != nil)
-            let plaintext = BenchTarget(host: host, port: port, tls: nil)
-            let secure = BenchTarget(host: host, port: tlsPort, tls: tlsContext)
+            let plaintext = BenchTarget(host: host, port: port, tls: nil, proto: proto)
+            let secure = BenchTarget(host: host, port: tlsPort, tls: tlsContext, proto: proto)
             // With --targets there is no other port to mix in (idle --tls-ratio needs --port and --tls-port).
             let listed = try targets.map { try TargetList.parse($0) }?.addresses.map {
-                BenchTarget(host: $0.host, port: $0.port, tls: tls ? tlsContext : nil)
+                BenchTarget(host: $0.host, port: $0.port, tls: tls ? tlsContext : nil, proto: proto)
             }
             let environment = BenchEnvironment(
                 connector: connector,

@@ -11,6 +11,7 @@ struct FanoutCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var protocolOption: ProtocolOption
     @Option(help: "Clients in the room.") var clients = 200
     @Option(help: "How many of them send.") var senders = 10
     @Option(help: "Messages per sender.") var messages = 1000
@@ -20,7 +21,7 @@ struct FanoutCommand: AsyncParsableCommand {
     func run() async throws {
         let scenario = try FanoutScenario(
             clients: clients, senders: senders, messages: messages, bytes: bytes, rooms: rooms)
-        try await common.withEnvironment(label: "fanout") { try await scenario.run($0) }
+        try await common.withEnvironment(label: "fanout", proto: protocolOption.proto) { try await scenario.run($0) }
     }
 }
 
@@ -32,6 +33,7 @@ struct LatencyCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var protocolOption: ProtocolOption
     @Option(help: "Clients in the room.") var clients = 500
     @Option(help: "How many of them send.") var senders = 5
     @Option(help: "Messages per second per sender.") var rate = 20.0
@@ -59,7 +61,7 @@ struct LatencyCommand: AsyncParsableCommand {
             clients: clients, senders: senders, rate: rate, seconds: duration, bytes: bytes
         )
         var latency: LatencyRecorder?
-        try await common.withEnvironment(label: "latency") {
+        try await common.withEnvironment(label: "latency", proto: protocolOption.proto) {
             let measurement = try await scenario.measure($0)
             latency = measurement.latency
             return measurement.result
@@ -81,6 +83,7 @@ struct IdleCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var protocolOption: ProtocolOption
     @Option(help: "Connections to open.") var connections = 1000
     @Option(
         name: .customLong("tls-ratio"),
@@ -93,7 +96,7 @@ struct IdleCommand: AsyncParsableCommand {
         let scenario = try IdleScenario(
             connections: connections, alternateRatio: tlsRatio, settleSeconds: settle, broadcast: broadcast
         )
-        try await common.withEnvironment(label: "idle") { try await scenario.run($0) }
+        try await common.withEnvironment(label: "idle", proto: protocolOption.proto) { try await scenario.run($0) }
     }
 }
 
@@ -106,12 +109,15 @@ struct HandshakesCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var protocolOption: ProtocolOption
     @Option(help: "Connections in flight at once.") var concurrency = 32
     @Option(help: "Seconds to run.") var duration = 10.0
     @Flag(help: "Resume a TLS session on every connection after the first.") var resume = false
 
     func run() async throws {
         let scenario = try HandshakeScenario(concurrency: concurrency, seconds: duration, resume: resume)
-        try await common.withEnvironment(label: "handshakes") { try await scenario.run($0) }
+        try await common.withEnvironment(label: "handshakes", proto: protocolOption.proto) {
+            try await scenario.run($0)
+        }
     }
 }
