@@ -96,6 +96,9 @@ enum ClusterSchemaVersion5 {
     /// (their row is deleted in the same transaction). The doorbell `p` names the new holder's node; the old
     /// holder's node reads the row, finds the name on another node with a later log-in order than its own
     /// member's, and closes that connection (`You logged in from another connection.`).
+    ///
+    /// The fence on the node row repeats `securechat_claim`'s on purpose: taken before the delete, it locks the
+    /// node row before any presence row, in the order `securechat_sweep` takes them, so the two never deadlock.
     static let takeOver: PostgresQuery = """
         CREATE FUNCTION securechat_take_over(p_key text, p_display text, p_node text, p_incarnation bigint,
             p_room text, p_transport text, p_fingerprint text, p_address text)
