@@ -54,7 +54,7 @@ struct TLSBadInputTests {
     func stalledHandshakeIsClosedAtTheLoginTimeout(input: StalledInput) async throws {
         // Short, but long enough that the check below logs in comfortably within it on a loaded machine (and in a
         // sanitized build, which is slower, scaled).
-        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(3)) }) { server in
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(6)) }) { server in
             let stalled = try await RawConnection.connect(port: server.tlsPort)
             let bytes = try input.bytes()
             if !bytes.isEmpty { try await stalled.send(bytes) }
@@ -97,7 +97,7 @@ struct TLSBadInputTests {
     @Test("a TLS user that never picks a name is closed at the login timeout")
     func handshakeWithoutLoginIsClosedAtTheLoginTimeout() async throws {
         // The check at the end logs in a TLS client within the same timeout.
-        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(3)) }) { server in
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(6)) }) { server in
             let silent = try await TestClient.connect(port: server.tlsPort, tls: .plain)
             let lines = try await silent.readToEnd()
             #expect(lines.contains { $0.hasPrefix("* Choose a username") })
