@@ -21,8 +21,8 @@
  * Settings of the OpenSSL server, -s:
  *   ours  (default) everything TLSContext+Configuration.swift sets on the server's SSL_CTX: protocol range,
  *         cipher lists, groups, NO_COMPRESSION | NO_RENEGOTIATION, client cipher preference, RELEASE_BUFFERS,
- *         the session cache without tickets, one TLS 1.3 ticket, the session ID context; and ERR_clear_error()
- *         before every SSL call, as SSLConnection does.
+ *         the session cache without tickets, one TLS 1.3 ticket, the session ID context; and, as SSLConnection
+ *         does, ERR_clear_error() before every SSL call and a message callback that counts KeyUpdates.
  *   keep  as ours, without SSL_MODE_RELEASE_BUFFERS.
  *   bare  OpenSSL's defaults (no options, no ERR_clear_error).
  * Cipher suite, -c: "default" lets each library's client and server choose as they do out of the box; a TLS 1.3
@@ -187,6 +187,22 @@ static int clears(void) {
     return strcmp(errors, "none") != 0;
 }
 
+/* SSLConnection's message callback: counts received KeyUpdates and sent no_renegotiation alerts. OpenSSL calls it
+ * for every record header it writes or reads (twice per TLS 1.3 record: header and inner content type). */
+static long peer_requests;
+
+static void message_callback(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+                             void *arg) {
+    (void)version;
+    (void)ssl;
+    (void)arg;
+    const unsigned char *bytes = buf;
+    if (!buf || len == 0) return;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && bytes[0] == SSL3_MT_KEY_UPDATE) peer_requests++;
+    else if (write_p && content_type == SSL3_RT_ALERT && len >= 2 && bytes[1] == SSL_AD_NO_RENEGOTIATION)
+        peer_requests++;
+}
+
 static SSL_CTX *openssl_server_ctx(const char *dir) {
     char cert[4096], key[4096];
     snprintf(cert, sizeof cert, "%s/server.crt", dir);
@@ -253,6 +269,7 @@ static void openssl_connect(openssl_pair_t *p, const char *dir, int securechat_c
     SSL_CTX *sctx = openssl_server_ctx(dir), *cctx = openssl_client_ctx(securechat_client);
     p->server = SSL_new(sctx);
     p->client = SSL_new(cctx);
+    if (ours()) SSL_set_msg_callback(p->server, message_callback);
     if (strcmp(transport, "mem") == 0) {
         p->server_rbio = BIO_new(BIO_s_mem());
         p->server_wbio = BIO_new(BIO_s_mem());
