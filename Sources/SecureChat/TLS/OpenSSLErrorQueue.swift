@@ -4,8 +4,15 @@ internal import COpenSSL
 /// left behind by one connection would be blamed on the next. So every SSL call is preceded by
 /// `clear()`, and every failure drains the queue into text at once.
 enum OpenSSLErrorQueue {
+    /// Empties the queue. `ERR_clear_error` walks all 16 slots of the thread's queue whatever they hold, 60-90 ns in
+    /// OpenSSL 3.0, and this runs before every `SSL_write` and `SSL_read`, that is for every record
+    /// (bench/tls-records: 605 against 527 ns per record written). The queue is almost always empty, and
+    /// `ERR_peek_error` is the test `SSL_get_error` itself makes, so an entry it cannot see could not be blamed on
+    /// the next call either.
     static func clear() {
-        ERR_clear_error()
+        if ERR_peek_error() != 0 {
+            ERR_clear_error()
+        }
     }
 
     /// Empties the queue and returns its entries as one line, oldest first, e.g.

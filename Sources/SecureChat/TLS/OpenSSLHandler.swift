@@ -47,8 +47,6 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         case closed
     }
 
-    private typealias PendingWrite = (data: ByteBuffer, promise: EventLoopPromise<Void>?)
-
     /// The limits in force; tests loosen one to reach the other.
     var abuseLimits: TLSAbuseGuard.Limits {
         get { self.abuseGuard.limits }
@@ -64,18 +62,26 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let log: ConnectionLog?
     /// A `read()` held back because the channel was not writable; issued when it becomes writable again.
     private var readHeld = false
+    /// Whether ``handshakeInfo`` has anything to say (kept beside `readHeld`, where it takes no room of its own).
+    private var handshakeCompleted = false
     private var abuseGuard = TLSAbuseGuard()
     /// Writes not yet handed to OpenSSL: everything before the handshake completes, and unflushed
     /// writes afterwards. The first `flushedWriteCount` of them have been flushed by the user.
-    private var pendingWrites = CircularBuffer<PendingWrite>(initialCapacity: 4)
+    private var pendingWrites = TLSPendingWrites()
     private var flushedWriteCount = 0
     private var closePromise: EventLoopPromise<Void>?
-    /// The channel's allocator, kept at `handlerAdded`: `context.channel` costs a retain and a pipeline walk on
-    /// every flush, about 2 % of a light-load TLS delivery.
-    private var allocator = ByteBufferAllocator()
+    /// The channel's allocator, kept by the connection at `handlerAdded`: `context.channel` costs a retain and a
+    /// pipeline walk on every flush, about 2 % of a light-load TLS delivery.
+    private var allocator: ByteBufferAllocator {
+        self.connection.allocator
+    }
 
     /// What was negotiated, once the handshake has completed; `nil` before.
-    public private(set) var handshakeInfo: TLSHandshakeCompleted?
+    /// Read from the connection when asked (only tests ask), not stored: every idle TLS connection would otherwise
+    /// keep a copy of what its session already holds.
+    public var handshakeInfo: TLSHandshakeCompleted? {
+        self.handshakeCompleted ? self.connection.handshakeInfo() : nil
+    }
 
     /// - Parameters:
     ///   - context: a ``TLSContext`` made by `TLSContext.server` for `.server`, `TLSContext.client` for
@@ -139,7 +145,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        self.allocator = context.channel.allocator
+        self.connection.allocator = context.channel.allocator
         if context.channel.isActive {
             self.startHandshake(context: context)
         }
@@ -254,8 +260,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func completeHandshake(context: ChannelHandlerContext) {
         self.state = .active
+        self.handshakeCompleted = true
         let info = self.connection.handshakeInfo()
-        self.handshakeInfo = info
         // KeyUpdates cannot precede the handshake's end; start counting afresh.
         _ = self.connection.takePeerRequests()
         self.flushOutput(context: context, control: true)

@@ -17,18 +17,24 @@ enum SSLOperationResult<Value> {
 /// The BIO takes any amount of ciphertext in and out, so `SSL_write` of any size completes in one call and
 /// feeding a whole network read never has to be split and retried.
 ///
-/// Every `SSL_*` I/O call is preceded by `ERR_clear_error()`: the error queue is per thread and shared by
+/// Every `SSL_*` I/O call is preceded by ``OpenSSLErrorQueue/clear()``: the error queue is per thread and shared by
 /// all connections of an event loop. This type knows nothing about channels; ``OpenSSLHandler`` drives it.
+///
+/// OpenSSL's callbacks (the BIO's and the message callback) reach this object through unretained pointers: it owns
+/// the `SSL`, which owns the BIO, and frees it in `deinit`, and OpenSSL calls back only from inside an `SSL_*` call
+/// made here. So one object holds all that a connection's TLS keeps besides OpenSSL's own state.
 final class SSLConnection {
     let context: TLSContext
     /// `SSL *`, owned; it owns the BIO.
     private let ssl: OpaquePointer
-    /// Ciphertext in and out. Declared after `ssl` and outliving it: `deinit` frees the `SSL` (and its BIO, which
-    /// points at this object without retaining it) before this object goes.
-    private let transport: ByteBufferBIO
+    /// Ciphertext in and out; written by the BIO's callbacks (``ByteBufferBIO``), which is why it is not private.
+    var transport = ByteBufferBIO()
+    /// Makes the buffers for ciphertext, and for plaintext in ``OpenSSLHandler``: the channel's allocator once the
+    /// handler is added (it sets it), so the two keep one copy of it between them.
+    var allocator = ByteBufferAllocator()
     /// Requests from the peer that make OpenSSL write on its own (see ``takePeerRequests()``), counted by
-    /// `messageCallback`. Heap-allocated because the C callback gets a raw pointer and must not hold `self`.
-    private let peerRequests: UnsafeMutablePointer<Int>
+    /// `messageCallback`.
+    private var peerRequests = 0
 
     init(context: TLSContext, isServer: Bool, serverHostname: String?, session: TLSSession?) throws {
         self.context = context
@@ -36,20 +42,12 @@ final class SSLConnection {
         guard let ssl = SSL_new(context.sslContext) else {
             throw TLSError.configurationFailed("SSL_new: " + OpenSSLErrorQueue.drain())
         }
-        let transport: ByteBufferBIO
-        do {
-            transport = try ByteBufferBIO(allocator: ByteBufferAllocator())
-        } catch {
-            SSL_free(ssl)
-            throw error
-        }
-        // One BIO for both directions: SSL_set_bio takes the one reference BIO_new gave us.
-        SSL_set_bio(ssl, transport.bio, transport.bio)
+        // From here on `deinit` frees the `SSL`, also if this initialiser throws.
         self.ssl = ssl
-        self.transport = transport
-        self.peerRequests = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        self.peerRequests.initialize(to: 0)
-        sc_SSL_set_msg_callback_arg(ssl, UnsafeMutableRawPointer(self.peerRequests))
+        let bio = try ByteBufferBIO.makeBIO(for: self)
+        // One BIO for both directions: SSL_set_bio takes the one reference BIO_new gave us.
+        SSL_set_bio(ssl, bio, bio)
+        sc_SSL_set_msg_callback_arg(ssl, Unmanaged.passUnretained(self).toOpaque())
         SSL_set_msg_callback(ssl, Self.messageCallback)
 
         if isServer {
@@ -62,7 +60,6 @@ final class SSLConnection {
 
     deinit {
         SSL_free(self.ssl)
-        self.peerRequests.deallocate()
     }
 
     /// Sees every TLS message OpenSSL reads or writes. Counts the two a peer can repeat at will to make us
@@ -76,22 +73,20 @@ final class SSLConnection {
             guard let buffer, length > 0, let argument else {
                 return
             }
-            let counter = argument.assumingMemoryBound(to: Int.self)
-            if isWrite == 0, contentType == SSL3_RT_HANDSHAKE,
-                CInt(buffer.load(as: UInt8.self)) == SSL3_MT_KEY_UPDATE
-            {
-                counter.pointee += 1
-            } else if isWrite != 0, contentType == SSL3_RT_ALERT, length >= 2,
-                CInt(buffer.load(fromByteOffset: 1, as: UInt8.self)) == SSL_AD_NO_RENEGOTIATION
-            {
-                counter.pointee += 1
+            let counts =
+                (isWrite == 0 && contentType == SSL3_RT_HANDSHAKE
+                    && CInt(buffer.load(as: UInt8.self)) == SSL3_MT_KEY_UPDATE)
+                || (isWrite != 0 && contentType == SSL3_RT_ALERT && length >= 2
+                    && CInt(buffer.load(fromByteOffset: 1, as: UInt8.self)) == SSL_AD_NO_RENEGOTIATION)
+            if counts {
+                Unmanaged<SSLConnection>.fromOpaque(argument)._withUnsafeGuaranteedRef { $0.peerRequests += 1 }
             }
         }
 
     /// KeyUpdates received and renegotiation attempts refused since the last call.
     func takePeerRequests() -> Int {
-        defer { self.peerRequests.pointee = 0 }
-        return self.peerRequests.pointee
+        defer { self.peerRequests = 0 }
+        return self.peerRequests
     }
 
     private func configureClient(serverHostname: String?, session: TLSSession?) throws {
@@ -133,7 +128,7 @@ final class SSLConnection {
 
     /// After the SSL calls that followed a receive: lets go of what OpenSSL has read.
     func releaseConsumedInput() {
-        self.transport.compactInput()
+        self.transport.compactInput(allocator: self.allocator)
     }
 
     /// Bytes held for this connection's ciphertext; for tests of per-connection memory.
