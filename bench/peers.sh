@@ -4,7 +4,7 @@
 # memory and handshakes, plaintext and TLS. Prints one table: every figure of every server, with its ratio against
 # the best peer (issue 27).
 #
-#   bench/peers.sh [--quick] [--rounds N] [--keep DIR]
+#   bench/peers.sh [--quick] [--rounds N] [--keep DIR] [--scenarios fanout,heavy,light,idle,handshakes]
 #
 # Installs nothing. A peer that is not installed is skipped, with the line that installs it:
 #   apt-get install ngircd inspircd     (Debian 12: ngIRCd 26.1, InspIRCd 3.15; both with GnuTLS)
@@ -14,7 +14,8 @@
 # the benchmark's clients, as bench/run.sh does for securechatd) and one throwaway certificate (certs/generate.sh
 # into the work folder, ECDSA P-256) that all three servers present. Server pinned to CPU 0, load to CPU 1. With
 # --rounds N every figure is the median of N runs, the servers taking turns within each round. --keep DIR keeps
-# the raw results (results.txt: "SERVER KIND JSON" per run) for bench/plot-peers.sh. Every server this script
+# the raw results (results.txt: "SERVER KIND JSON" per run) for bench/plot-peers.sh. --scenarios runs only those
+# named (default: all five). Every server this script
 # starts, it stops (trap), including on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,16 +23,24 @@ cd "$(dirname "$0")/.."
 ROUNDS=1
 QUICK=0
 KEEP=""
+SCENARIOS="fanout heavy light idle handshakes"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
         --rounds) [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }; ROUNDS=$2; shift 2 ;;
         --keep) [ $# -ge 2 ] || { echo "--keep needs a folder" >&2; exit 2; }; KEEP=$2; shift 2 ;;
+        --scenarios) [ $# -ge 2 ] || { echo "--scenarios needs a list" >&2; exit 2; }; SCENARIOS=${2//,/ }; shift 2 ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive number" >&2; exit 2; }
+for kind in $SCENARIOS; do
+    case "$kind" in
+        fanout|heavy|light|idle|handshakes) ;;
+        *) echo "unknown scenario: $kind (fanout, heavy, light, idle, handshakes)" >&2; exit 2 ;;
+    esac
+done
 
 BIN=${BIN:-.build/release}
 for tool in securechatd chatbench; do
@@ -104,7 +113,7 @@ fi
 for round in $(seq "$ROUNDS"); do
     # The servers take turns in every scenario, so that drift on a shared machine hits each alike.
     for transport in plaintext tls; do
-        for kind in fanout heavy light idle handshakes; do
+        for kind in $SCENARIOS; do
             for server in "${SERVERS[@]}"; do
                 case "$kind" in
                     fanout) run "$server" "$kind" "$transport" "${FANOUT[@]}" ;;
