@@ -4,8 +4,8 @@
 #   bench/profile-light.sh [--transport plaintext|tls] [--servers "securechatd inspircd ngircd"] [--keep DIR]
 #
 # For each server: a fresh server pinned to CPU 0 (configured as in bench/peers.sh), the light load of bench/peers.sh
-# on CPU 1 (500 clients in one room, 5 of them sending 20 lines/s: about 50,000 deliveries/s), and, after 7 s, 4 s of
-# `perf stat` (CPU time, context switches, system calls by kind), then 4 s of `perf record -g` (1999 Hz).
+# on CPU 1 (500 clients in one room, 5 of them sending 20 lines/s: about 50,000 deliveries/s), and, from 2 s after the
+# last log-in, 4 s of `perf stat` (CPU time, context switches, system calls by kind), then 4 s of `perf record -g`.
 # Prints two tables: the counts per 4 s, and the server's CPU per delivery split by who spent it (the kernel, by
 # system call; the TLS library; libc; NIO and the Swift runtime on NIO's behalf; our code and the runtime on its
 # behalf; the C server's own code), from bench/peers/account.py. One write per delivery at this load for all three,
@@ -60,10 +60,12 @@ for server in "${SERVERS[@]}"; do
     echo "== $server $TRANSPORT" >&2
     "${LOAD_PIN[@]}" "$BIN/chatbench" latency --clients 500 --senders 5 --rate 20 --duration 14 --bytes 64 \
         --proto "$(protocol "$server")" --host 127.0.0.1 --port "$(plain_port "$server")" \
-        --tls-port "$(tls_port "$server")" --server-pid "$SERVER_PID" "${tls_args[@]}" --quiet \
-        >"$WORK/$server.bench" 2>&1 &
+        --tls-port "$(tls_port "$server")" --server-pid "$SERVER_PID" "${tls_args[@]}" \
+        >"$WORK/$server.bench" 2>"$WORK/$server.progress" &
     load=$!
-    sleep 7
+    # The windows start 2 s into the steady load, however long the 500 log-ins took (ngIRCd's take the longest).
+    for _ in $(seq 600); do grep -q "all logged in" "$WORK/$server.progress" 2>/dev/null && break; sleep 0.1; done
+    sleep 2
     # One after the other: counting system calls through tracepoints costs each call a little, which a profile
     # taken at the same time would charge to the server.
     perf stat -x, -e "$EVENTS" -p "$SERVER_PID" -o "$WORK/$server.stat" -- sleep 4

@@ -51,7 +51,7 @@ def classify(frames, server):
         for s, d in frames:
             if "kernel" not in d:
                 break
-            for prefix in ("__x64_sys_", "ksys_", "__do_sys_", "do_"):
+            for prefix in ("__x64_sys_", "ksys_", "__do_sys_", "__sys_", "do_"):
                 if s.startswith(prefix) and s[len(prefix):] in SYSTEM_CALLS:
                     call = s[len(prefix):]
         if call in ("writev", "sendmsg"):
