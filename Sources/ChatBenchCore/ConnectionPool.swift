@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Opens and logs in many clients with a bounded number in flight (the server's accept backlog is finite;
@@ -45,9 +46,27 @@ public enum ConnectionPool {
     }
 
     /// Sends `/ping` on every connection and waits for every `* pong`: afterwards, everything the server
-    /// queued for these clients before the pings has arrived.
-    public static func barrier(_ connections: [BenchConnection]) async throws {
+    /// queued for these clients before the pings has arrived. Throws `timedOut` when no pong has come for
+    /// `stallTimeout` while some are missing: a server that throttles the benchmark's lines (all from one address)
+    /// refuses a ping instead of answering it, and the run would otherwise wait for ever.
+    public static func barrier(_ connections: [BenchConnection], stallTimeout: TimeAmount) async throws {
         let futures = connections.map { $0.ping() }
+        let answered = NIOLockedValueBox(0)
+        for future in futures { future.whenComplete { _ in answered.withLockedValue { $0 += 1 } } }
+        var last = 0
+        var lastChange = NIODeadline.now()
+        while case let count = answered.withLockedValue({ $0 }), count < futures.count {
+            if count != last {
+                last = count
+                lastChange = .now()
+            } else if NIODeadline.now() - lastChange > stallTimeout {
+                throw BenchError.timedOut(
+                    "\(futures.count - count) of \(futures.count) clients got no pong for "
+                        + "\(stallTimeout.nanoseconds / 1_000_000_000) s (does the server throttle the benchmark's "
+                        + "address? bench/run.sh starts it with --address-rate 0)")
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
         for future in futures { try await future.get() }
     }
 

@@ -58,7 +58,7 @@ public struct FanoutScenario: Sendable {
             }
             for join in joins { try await join.get() }
         }
-        try await ConnectionPool.barrier(connections)
+        try await ConnectionPool.barrier(connections, stallTimeout: env.stallTimeout)
         env.progress.say(
             "all logged in, \(rooms) room(s); \(senders) senders x \(messages) messages x \(bytes) B")
 
@@ -72,6 +72,11 @@ public struct FanoutScenario: Sendable {
         let snapshot = try await env.awaitDeliveries(expectedDeliveries, startedAt: start)
         let after = env.sampleServer()
         let clientAfter = env.sampleClient()
+        if snapshot.deliveries < expectedDeliveries {
+            // Stalled: a sender whose lines the server stopped reading never finishes its burst; closing the
+            // senders ends it (the tally below still counts what arrived).
+            await ConnectionPool.closeAll(Array(connections.prefix(senders)))
+        }
         for send in sends { _ = try? await send.get() }
 
         var tally = DeliveryTally()

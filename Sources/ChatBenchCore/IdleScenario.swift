@@ -44,7 +44,7 @@ public struct IdleScenario: Sendable {
         }
         let loginSeconds = Double((NIODeadline.now() - loginStart).nanoseconds) / 1e9
         env.progress.say("all \(connections) logged in after \(BenchResult.formatDecimal(loginSeconds)) s; draining")
-        try await ConnectionPool.barrier(clients)
+        try await ConnectionPool.barrier(clients, stallTimeout: env.stallTimeout)
         let quietSeconds = Double((NIODeadline.now() - loginStart).nanoseconds) / 1e9
         if settleSeconds > 0 { try await Task.sleep(nanoseconds: UInt64(settleSeconds * 1e9)) }
         let loaded = env.sampleServer()

@@ -45,7 +45,7 @@ public struct LatencyScenario: Sendable {
                 env.place(handler, client: index)
             }
         }
-        try await ConnectionPool.barrier(connections)
+        try await ConnectionPool.barrier(connections, stallTimeout: env.stallTimeout)
         try await env.connector.shards.forEach { shard in
             shard.recordsLatency = true
             shard.latency = LatencyRecorder()

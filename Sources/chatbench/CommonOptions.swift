@@ -60,7 +60,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("login-concurrency"), help: "Clients logging in at once.")
     var loginConcurrency: Int = 200
 
-    @Option(name: .customLong("stall-timeout"), help: "Seconds without any delivery before giving up.")
+    @Option(
+        name: .customLong("stall-timeout"),
+        help: "Seconds without any delivery (or, at a barrier, any pong) before giving up.")
     var stallTimeout: Int = 10
 
     @Flag(help: "No progress lines on stderr.")

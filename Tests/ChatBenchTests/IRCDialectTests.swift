@@ -126,10 +126,26 @@ struct IRCDialectTests {
         #expect(responder.seen.registrations == 0)
     }
 
+    @Test func aBarrierWhosePongsNeverComeGivesUpAfterTheStallTimeout() async throws {
+        let responder = try await IRCResponder(answersPings: false)
+        let scenario = try IdleScenario(connections: 3, alternateRatio: 0, settleSeconds: 0, broadcast: false)
+        let error = await #expect(throws: BenchError.self) {
+            _ = try await Self.run(against: responder, stallTimeout: .milliseconds(500)) { try await scenario.run($0) }
+        }
+        // Not the watchdog's dropped connections a minute later: the barrier's own time-out.
+        guard case .timedOut(let what)? = error else {
+            Issue.record("expected the barrier to time out, got \(String(describing: error))")
+            return
+        }
+        #expect(what.contains("3 of 3 clients got no pong"))
+        #expect(responder.seen.pings == 3)
+    }
+
     /// Runs a scenario against the responder in IRC, then stops it. A watchdog drops the responder's clients
     /// after a minute, so that a dialect that never logs in fails the test instead of hanging it.
     static func run(
-        against responder: IRCResponder, _ body: (BenchEnvironment) async throws -> BenchResult
+        against responder: IRCResponder, stallTimeout: TimeAmount = .seconds(10),
+        _ body: (BenchEnvironment) async throws -> BenchResult
     ) async throws -> BenchResult {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let watchdog = Task {
@@ -144,7 +160,7 @@ struct IRCDialectTests {
                 target: BenchTarget(host: "127.0.0.1", port: responder.port, tls: nil, proto: .irc),
                 alternateTarget: nil, namePrefix: "t", serverPID: nil,
                 progress: ProgressReporter(label: "irc", enabled: false), loginConcurrency: 4,
-                stallTimeout: .seconds(10))
+                stallTimeout: stallTimeout)
             let result = try await body(environment)
             try await group.shutdownGracefully()
             await responder.stop()

@@ -34,8 +34,11 @@ final class IRCResponder: Sendable {
     private let counts: NIOLockedValueBox<Counts>
 
     /// Starts listening.
-    /// - Parameter echo: relay a `PRIVMSG` to its sender too (IRC servers do not; some chat servers do).
-    init(echo: Bool = false) async throws {
+    /// - Parameters:
+    ///   - echo: relay a `PRIVMSG` to its sender too (IRC servers do not; some chat servers do).
+    ///   - answersPings: false makes it count a client's `PING` and answer nothing, as a server that throttles
+    ///     the client would.
+    init(echo: Bool = false, answersPings: Bool = true) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let counts = NIOLockedValueBox(Counts())
@@ -45,7 +48,8 @@ final class IRCResponder: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let handler = IRCResponderHandler(state: state.value, counts: counts, echo: echo)
+                        let handler = IRCResponderHandler(
+                            state: state.value, counts: counts, echo: echo, answersPings: answersPings)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
@@ -95,6 +99,7 @@ final class IRCResponderHandler: ChannelInboundHandler {
     private let state: IRCResponderState
     private let counts: NIOLockedValueBox<IRCResponder.Counts>
     private let echo: Bool
+    private let answersPings: Bool
     fileprivate(set) var context: ChannelHandlerContext?
     private var pending: ByteBuffer?
     private var nick: String?
@@ -102,10 +107,11 @@ final class IRCResponderHandler: ChannelInboundHandler {
     /// Channels joined whose `366` waits for the client's `PONG`.
     private var awaitingPong: [String] = []
 
-    init(state: IRCResponderState, counts: NIOLockedValueBox<IRCResponder.Counts>, echo: Bool) {
+    init(state: IRCResponderState, counts: NIOLockedValueBox<IRCResponder.Counts>, echo: Bool, answersPings: Bool) {
         self.state = state
         self.counts = counts
         self.echo = echo
+        self.answersPings = answersPings
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -172,7 +178,7 @@ final class IRCResponderHandler: ChannelInboundHandler {
             send(":irc.test 366 \(nick) \(channel) :End of /NAMES list.", to: context)
         case "PING":
             counts.withLockedValue { $0.pings += 1 }
-            send(":irc.test PONG irc.test :\(parameters.last ?? "")", to: context)
+            if answersPings { send(":irc.test PONG irc.test :\(parameters.last ?? "")", to: context) }
         case "PRIVMSG":
             guard let nick, parameters.count == 2, let members = state.members[parameters[0]] else {
                 return note(line)
