@@ -48,6 +48,7 @@ final class RawConnection: Sendable {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let ended = eventLoop.makePromise(of: [UInt8].self)
         let channel = try await ClientBootstrap(group: eventLoop)
+            .connectTimeout(SanitizedBuild.scaled(.seconds(10)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RawByteCollector(ended: ended))
@@ -142,6 +143,7 @@ enum TLSProbe {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(SanitizedBuild.scaled(.seconds(10)))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = try OpenSSLHandler(

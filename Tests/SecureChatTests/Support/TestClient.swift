@@ -113,6 +113,9 @@ final class TestClient: Sendable {
         receiveBuffer: Int? = nil
     ) async throws -> TestClient {
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            // NIO's 10 s, scaled: in a sanitized build the servers of the tests that start together can leave a
+            // SYN waiting in a full accept queue for longer than that.
+            .connectTimeout(SanitizedBuild.scaled(.seconds(10)))
             .channelOption(.autoRead, value: autoRead)
         if let source {
             bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0))
