@@ -106,7 +106,7 @@ struct EvictionTests {
     func halfALineTimesOut() async throws {
         // bob must log in within the timeout, comfortably on a loaded machine: scaled in a sanitized build, which
         // is slower.
-        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(3)) }) { server in
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(6)) }) { server in
             // bob logs in first: what must happen before a timeout gets the whole timeout, not what is left.
             let bob = try await TestClient.loggedIn("bob", port: server.port)
             let client = try await TestClient.connect(port: server.port)
@@ -151,7 +151,7 @@ struct EvictionTests {
     @Test("a TLS client that completes the handshake but never logs in is closed at the login timeout")
     func silentTLSClientAfterHandshakeTimesOut() async throws {
         // The handshake and the prompt must come within the timeout: scaled in a sanitized build, which is slower.
-        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(3)) }) { server in
+        try await withTestServer({ $0.loginTimeout = SanitizedBuild.scaled(.seconds(6)) }) { server in
             let client = try await TestClient.connect(port: server.tlsPort, tls: .plain)
             try await client.readUntil { $0.hasPrefix("* Choose a username") }
             _ = try await client.readToEnd()
