@@ -321,7 +321,7 @@ extension ClusterLink {
                 RoomEvent(
                     room: room, sequence: sequence, time: Timestamp(secondsSinceEpoch: Int(time)), node: senderNode,
                     except: senderConnection == 0 ? nil : ConnectionID(UInt64(bitPattern: senderConnection)),
-                    line: StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text) ?? ByteBuffer()
+                    event: StoredEvent.event(kind: kind, senderName: senderName, body: body, line: text, room: room)
                 ))
         }
         return events
@@ -352,9 +352,13 @@ extension ClusterLink {
                 {
                     last = lastSequence ?? 0
                     if sequence != nil, let time, let text, let kind, let senderName, let body,
-                        let line = StoredEvent.render(kind: kind, senderName: senderName, body: body, line: text)
+                        let event = StoredEvent.event(
+                            kind: kind, senderName: senderName, body: body, line: text, room: room)
                     {
-                        history.append(.init(time: Timestamp(secondsSinceEpoch: Int(time)), line: line))
+                        history.append(
+                            .init(
+                                time: Timestamp(secondsSinceEpoch: Int(time)), event: event,
+                                lineBytes: LineRenderer.render(event).readableBytes))
                     }
                 }
                 return RoomSnapshot(room: room, lastSequence: last, history: history)

@@ -30,20 +30,20 @@ enum ReceivedText {
     }
 }
 
-/// A stored event rendered for users here: a chat line only from a valid name, a notice, or (a row of schema
+/// A stored event as this node shows it: a chat line only from a valid name, a notice, or (a row of schema
 /// version 2) the line as it was stored; every text sanitised. nil when there is nothing to show.
 enum StoredEvent {
-    static func render(kind: String, senderName: String, body: String, line: String) -> ByteBuffer? {
+    static func event(kind: String, senderName: String, body: String, line: String, room: RoomName) -> ChatEvent? {
         switch kind {
         case "chat":
             guard case .success(let name) = Username.validate(senderName) else { return nil }
             let text = ReceivedText.field(body)
-            return text.isEmpty ? nil : ServerLine.chat(from: name.display, text)
+            return text.isEmpty ? nil : .said(from: name.display, text: text, room: room)
         case "notice":
             let text = ReceivedText.field(body)
-            return text.isEmpty ? nil : ServerLine.notice(text)
+            return text.isEmpty ? nil : .notice(text)
         case "":
-            return ReceivedText.line(line)
+            return ReceivedText.line(line).map { .preformatted($0) }
         default:
             return nil
         }

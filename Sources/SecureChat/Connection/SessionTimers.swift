@@ -66,7 +66,7 @@ final class SessionTimers: Sendable {
             onWarning: { left in
                 let seconds = max(1, Int((Double(left.nanoseconds) / 1e9).rounded()))
                 outbox.send(
-                    ServerLine.notice(
+                    ChatEvent.notice(
                         "You have been idle; you will be disconnected in \(seconds) s unless you send something."
                     )
                 )

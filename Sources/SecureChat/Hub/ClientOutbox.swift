@@ -15,6 +15,8 @@ public protocol ClientOutbox: AnyObject, Sendable {
     func wake()
     /// Sends what is queued, then closes the connection. The first reason given is the one that counts.
     func close(reason: CloseReason)
+    /// How the connection renders events: the hub hands each outbox its format's rendering of an event.
+    var format: WireFormat { get }
 }
 
 /// The outcome of `ClientOutbox.enqueue`.
@@ -39,6 +41,15 @@ extension EnqueueResult: Equatable {
 }
 
 extension ClientOutbox {
+    /// The line protocol, unless the writer says otherwise.
+    public var format: WireFormat { .line }
+
+    /// Renders `event` in the outbox's format and sends it, as `send(_:)` does a line.
+    @discardableResult
+    public func send(_ event: ChatEvent) -> EnqueueResult {
+        send(format.render(event))
+    }
+
     /// Queues one line and wakes the writer if it asked for it: for a single line outside a fan-out.
     @discardableResult
     public func send(_ line: ByteBuffer) -> EnqueueResult {

@@ -1,20 +1,32 @@
 import NIOCore
 
-/// A room's recent lines (chat and join/leave notices, never DMs), bounded by count and by bytes.
+/// A room's recent events (chat and join/leave notices, never DMs), bounded by count and by bytes.
 ///
 /// Appending is O(1) (amortised over the lines it lets go) and never grows storage past `capacity` lines or
 /// `byteCapacity` bytes: the 51st line of a 50-line history lets the oldest go, and so does a line that takes the
 /// history past its bytes. The hub bounds all rooms' histories together too (`Hub.storeInHistory`).
 public struct History: Sendable {
+    /// An event, not its rendering: a newcomer gets it in their own format. Its size is that of its line-protocol
+    /// rendering, the unit every history bound is stated in.
     public struct Entry: Sendable, Equatable {
         public let time: Timestamp
-        /// The line exactly as it was delivered live, terminator included.
-        public let line: ByteBuffer
+        public let event: ChatEvent
+        /// The size of the line-protocol rendering, terminator included.
+        public let lineBytes: Int
 
-        public init(time: Timestamp, line: ByteBuffer) {
+        init(time: Timestamp, event: ChatEvent, lineBytes: Int) {
             self.time = time
-            self.line = line
+            self.event = event
+            self.lineBytes = lineBytes
         }
+
+        /// A line rendered elsewhere (a cluster row), kept as it is.
+        public init(time: Timestamp, line: ByteBuffer) {
+            self.init(time: time, event: .preformatted(line), lineBytes: line.readableBytes)
+        }
+
+        /// The line exactly as it was delivered live, terminator included.
+        public var line: ByteBuffer { LineRenderer.render(event) }
     }
 
     public let capacity: Int
@@ -39,7 +51,7 @@ public struct History: Sendable {
     public mutating func append(_ entry: Entry) -> Int {
         guard capacity > 0 else { return 1 }
         storage.append(entry)
-        bytes += entry.line.readableBytes
+        bytes += entry.lineBytes
         var removed = 0
         while storage.count > capacity || bytes > byteCapacity, removeOldest() != nil { removed += 1 }
         return removed
@@ -49,8 +61,8 @@ public struct History: Sendable {
     @discardableResult
     public mutating func removeOldest() -> Int? {
         guard let oldest = storage.popFirst() else { return nil }
-        bytes -= oldest.line.readableBytes
-        return oldest.line.readableBytes
+        bytes -= oldest.lineBytes
+        return oldest.lineBytes
     }
 
     /// Calls `body` for each entry, oldest first.

@@ -12,18 +12,19 @@ extension Hub {
         ) { $0.admit(now: .now()) }
     }
 
-    /// Stores a line in a room's history, within the room's bounds and, on a single node, within
-    /// `historyBytesTotal` for all rooms together: past it, the oldest lines of any room go first.
-    func storeInHistory(_ line: ByteBuffer, in name: RoomName) {
+    /// Stores an event in a room's history, within the room's bounds and, on a single node, within
+    /// `historyBytesTotal` for all rooms together: past it, the oldest lines of any room go first. `lineBytes` is
+    /// the size of its line rendering, the unit of every bound.
+    func storeInHistory(_ event: ChatEvent, lineBytes: Int, in name: RoomName) {
         guard rooms[name] != nil else { return }
         let bytesBefore = rooms[name]!.history.bytes
-        let removed = rooms[name]!.history.append(.init(time: .now(), line: line))
+        let removed = rooms[name]!.history.append(.init(time: .now(), event: event, lineBytes: lineBytes))
         guard cluster == nil else { return }
         let room = rooms[name]!
         let isLive = { (slot: HistoryBudget.Slot) in self.rooms[slot.room]?.generation == slot.generation }
         historyBudget.stored(
-            in: room, lineBytes: line.readableBytes, removed: removed,
-            removedBytes: bytesBefore + line.readableBytes - room.history.bytes, isLive: isLive
+            in: room, lineBytes: lineBytes, removed: removed,
+            removedBytes: bytesBefore + lineBytes - room.history.bytes, isLive: isLive
         )
         while let slot = historyBudget.nextToLetGo(isLive: isLive) {
             guard let size = rooms[slot.room]?.history.removeOldest() else { break }

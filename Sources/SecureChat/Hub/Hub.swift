@@ -174,17 +174,10 @@ public actor Hub {
         )
 
         let others = rooms[.lobby]?.population ?? 0
-        var welcome =
-            switch account {
-            case nil: "Welcome, \(name)!"
-            case .password: "Welcome back, \(name)!"
-            case .certificate: "Welcome back, \(name) (certificate)."
-            }
-        welcome += " You are in #lobby with \(others) other\(others == 1 ? "" : "s")."
-        welcome += " Type /help for commands."
-        deliver(ServerLine.notice(welcome), to: .connection(info.id))
+        deliver(
+            .welcome(name: name.display, room: .lobby, others: others, account: account), to: .connection(info.id))
         if isOperator {
-            deliver(ServerLine.notice("You are an operator."), to: .connection(info.id))
+            deliver(.notice("You are an operator."), to: .connection(info.id))
         }
         enter(info.id, room: .lobby)
         if cluster != nil, let member = members[info.id] { settleClusterOperator(arrived: member) }
@@ -212,13 +205,14 @@ public actor Hub {
                 room: member.room, line: .chat(from: member.name.display, text: text), except: id, receipt: receipt)
             return receipt
         }
-        let line = ServerLine.chat(from: member.name.display, text)
+        let event = ChatEvent.said(from: member.name.display, text: text, room: member.room)
+        var rendered = RenderedEvent(event, line: LineRenderer.render(event))
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
-        storeInHistory(line, in: member.room)
+        storeInHistory(event, lineBytes: rendered.buffer(for: .line).readableBytes, in: member.room)
         if let ignoring = ignorers[member.name.key], !ignoring.isEmpty {
-            deliver(line, to: .roomExceptAll(member.room, ignoring.union([id])))
+            deliver(&rendered, to: .roomExceptAll(member.room, ignoring.union([id])))
         } else {
-            deliver(line, to: .roomExcept(member.room, id))
+            deliver(&rendered, to: .roomExcept(member.room, id))
         }
         return nil
     }
@@ -257,9 +251,9 @@ public actor Hub {
         members[id]?.hasSpoken = true
         statistics.messages += 1
         if !ignored {
-            deliver(ServerLine.directMessage(from: sender.name.display, text), to: .connection(targetID))
+            deliver(.directMessage(from: sender.name.display, text: text), to: .connection(targetID))
         }
-        deliver(ServerLine.directMessageSent(to: recipient.name.display, text), to: .connection(id))
+        deliver(.directMessageSent(to: recipient.name.display, text: text), to: .connection(id))
         return .sent
     }
 
@@ -267,11 +261,9 @@ public actor Hub {
     /// Like the session's other command answers it is not counted as a delivery (deliveries are what the
     /// hub routes between users and rooms).
     func pong(_ id: ConnectionID) {
-        guard let outbox = members[id]?.outbox, outbox.send(Self.pongLine) == .overflow else { return }
+        guard let outbox = members[id]?.outbox, outbox.send(.pong) == .overflow else { return }
         remove(id, reason: .sendQueueOverflow)
     }
-
-    private static let pongLine = ServerLine.notice("pong")
 
     // MARK: - Rooms
 
@@ -290,7 +282,9 @@ public actor Hub {
         takeOutOfRoom(id, member)
         // Before the notice: every node learns where the member went no later than it shows that they left.
         cluster?.moved(member.name, to: room)
-        announce("\(member.name) left \(member.room) (joined \(room))", in: member.room)
+        announce(
+            .left(name: member.name.display, room: member.room, text: "\(member.name) left \(member.room) (joined \(room))"),
+            in: member.room)
         dropIfEmpty(member.room)
         enter(id, room: room)
         return .joined
@@ -314,11 +308,11 @@ public actor Hub {
         rooms[name]!.names.insert(key: member.sortKey, id: id)
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.population
-            deliver(ServerLine.notice("You joined \(name) (\(count) here)."), to: .connection(id))
+            deliver(.entered(room: name, members: count), to: .connection(id))
         }
         // That notice may have overflowed the outbox and removed the member: then no join is announced.
         guard members[id] != nil, replayHistory(of: name, to: id) else { return }
-        announce("\(member.name) joined \(name)", in: name, except: id)
+        announce(.joined(name: member.name.display, room: name), in: name, except: id)
     }
 
     /// Makes sure `name` is a room with a place in `/rooms` (in a cluster it may exist already, with users of
@@ -343,15 +337,17 @@ public actor Hub {
         guard let history = rooms[room]?.history, !history.isEmpty else { return true }
         var batch = WakeUpBatch()
         defer { batch.wake() }
+        let format = outbox.format
         var overflowed =
-            batch.enqueue(ServerLine.notice("Last \(history.count) lines of \(room):"), in: outbox) == .overflow
+            batch.enqueue(format.render(.historyStart(room: room, count: history.count)), in: outbox) == .overflow
         history.forEach { entry in
             if !overflowed {
-                overflowed = batch.enqueue(ServerLine.replayed(entry.line, at: entry.time), in: outbox) == .overflow
+                let replayed = format.render(.replayed(entry.event, at: entry.time))
+                overflowed = batch.enqueue(replayed, in: outbox) == .overflow
             }
         }
         if !overflowed {
-            overflowed = batch.enqueue(ServerLine.notice("End of history."), in: outbox) == .overflow
+            overflowed = batch.enqueue(format.render(.historyEnd(room: room)), in: outbox) == .overflow
         }
         statistics.deliveries += history.count + 2
         if overflowed {
@@ -366,15 +362,16 @@ public actor Hub {
     /// In a room of more than `configuration.announceLimit` members, joins and leaves go unannounced (`always`
     /// overrides this for kicks and bans): each would be a delivery to everyone, so a crowd logging in would
     /// cost the square of its size, and in such a room they are noise anyway.
-    func announce(_ text: String, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
+    func announce(_ event: ChatEvent, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
         if !always, let members = rooms[room]?.population, members > configuration.announceLimit { return }
         if let cluster {
-            cluster.publish(room: room, line: .notice(text), except: id, receipt: nil)
+            // The cluster stores notices as their text (see RoomLine); other nodes show them as notices.
+            cluster.publish(room: room, line: .notice(LineRenderer.noticeText(event) ?? ""), except: id, receipt: nil)
             return
         }
-        let line = ServerLine.notice(text)
-        deliver(line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
-        storeInHistory(line, in: room)
+        var rendered = RenderedEvent(event, line: LineRenderer.render(event))
+        deliver(&rendered, to: id.map { .roomExcept(room, $0) } ?? .room(room))
+        storeInHistory(event, lineBytes: rendered.buffer(for: .line).readableBytes, in: room)
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
@@ -422,7 +419,7 @@ public actor Hub {
         if reason == .sendQueueOverflow { statistics.overflowEvictions += 1 }
         if let farewell = reason.farewell {
             // Straight into the outbox, not through `deliver`: if it overflows, the user still leaves as kicked.
-            member.outbox.send(ServerLine.error(farewell))
+            member.outbox.send(.error(farewell))
         }
         takeOutOfRoom(id, member)
         members[id] = nil
@@ -435,8 +432,10 @@ public actor Hub {
         if shuttingDown { return }
         cluster?.released(member.name)
         announce(
-            reason.leaveNotice(name: member.name.display, room: member.room), in: member.room,
-            always: reason.isAlwaysAnnounced
+            .left(
+                name: member.name.display, room: member.room,
+                text: reason.leaveNotice(name: member.name.display, room: member.room)),
+            in: member.room, always: reason.isAlwaysAnnounced
         )
         dropIfEmpty(member.room)
         leaveLog.log(
@@ -448,14 +447,20 @@ public actor Hub {
         }
     }
 
-    /// Hands `line` to every recipient's outbox. Recipients whose outbox overflows are removed afterwards, which
-    /// announces their departure (and may, in turn, overflow someone else: handled the same way).
-    func deliver(_ line: ByteBuffer, to delivery: Delivery) {
+    /// Hands `event` to every recipient's outbox, rendered once per format in use. Recipients whose outbox
+    /// overflows are removed afterwards, which announces their departure (and may, in turn, overflow someone
+    /// else: handled the same way).
+    func deliver(_ event: ChatEvent, to delivery: Delivery) {
+        var rendered = RenderedEvent(event)
+        deliver(&rendered, to: delivery)
+    }
+
+    func deliver(_ rendered: inout RenderedEvent, to delivery: Delivery) {
         var overflowed: [ConnectionID] = []
         var batch = WakeUpBatch()
         defer { batch.wake() }
         func send(_ id: ConnectionID, _ outbox: any ClientOutbox) {
-            if batch.enqueue(line, in: outbox) == .overflow { overflowed.append(id) }
+            if batch.enqueue(rendered.buffer(for: outbox.format), in: outbox) == .overflow { overflowed.append(id) }
         }
         switch delivery {
         case .everyone:
@@ -484,7 +489,7 @@ public actor Hub {
         case .connection(let id):
             // One recipient: no batch to gather, the outbox is woken directly.
             guard let member = members[id] else { return }
-            if member.outbox.send(line) == .overflow { overflowed.append(id) }
+            if member.outbox.send(rendered.buffer(for: member.outbox.format)) == .overflow { overflowed.append(id) }
             statistics.deliveries += 1
         }
         for id in overflowed { remove(id, reason: .sendQueueOverflow) }

@@ -37,6 +37,11 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         "\(date)T\(timeOfDay).\(fraction)Z"
     }
 
+    /// `YYYY-MM-DDTHH:MM:SSZ`, for JSON clients.
+    public var iso8601: String {
+        "\(date)T\(timeOfDay)Z"
+    }
+
     private var date: String {
         let parts = self.utc
         // In Int: glibc fills tm_year up to Int32.max (a hand-edited ban file's `bannedAt` can get there), and

@@ -15,7 +15,7 @@ extension ChatServer {
         for listener in listeners {
             listener.close(promise: nil)
         }
-        let notice = ServerLine.notice("The server is shutting down. Goodbye!")
+        let notice = ChatEvent.notice("The server is shutting down. Goodbye!")
         let hub = self.hub
         Task {
             // First the hub stops announcing departures and passing the operator role: everyone is leaving.

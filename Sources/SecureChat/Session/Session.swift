@@ -46,7 +46,7 @@ final class Session: Sendable {
     func greet(_ machine: SessionStateMachine) {
         for action in machine.greeting(usersOnline: context.hub.publishedOnlineCount) {
             guard case .notice(let text) = action else { preconditionFailure("a greeting is notices only") }
-            outbox.send(ServerLine.notice(text))
+            outbox.send(.notice(text))
         }
     }
 
@@ -131,9 +131,9 @@ final class Session: Sendable {
             next += 1
             switch action {
             case .notice(let text):
-                outbox.send(ServerLine.notice(text))
+                outbox.send(.notice(text))
             case .error(let text):
-                outbox.send(ServerLine.error(text))
+                outbox.send(.error(text))
             case .login(let name):
                 let outcome = await logIn(name)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
@@ -156,7 +156,7 @@ final class Session: Sendable {
                 if isChatLine, case .pending(let receipt, _) = reply {
                     // Not awaited (see UncommittedLines): the sender reads on while the line is committed.
                     receipt.whenResolved { [outbox] outcome in
-                        if let refusal = SessionStateMachine.refusal(outcome) { outbox.send(ServerLine.error(refusal)) }
+                        if let refusal = SessionStateMachine.refusal(outcome) { outbox.send(.error(refusal)) }
                     }
                     await uncommitted.add(receipt)
                     continue

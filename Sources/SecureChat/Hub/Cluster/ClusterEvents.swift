@@ -10,7 +10,7 @@ public enum RoomLine: Sendable, Equatable {
     /// `* text` (joins, leaves, kicks).
     case notice(String)
 
-    /// How a client sees it.
+    /// How a line-protocol client sees it.
     public var rendered: ByteBuffer {
         switch self {
         case .chat(let name, let text): return ServerLine.chat(from: name, text)
@@ -37,17 +37,27 @@ public struct RoomEvent: Sendable, Equatable {
     /// The node that published it, and the connection there that must not get it back (its sender).
     public let node: String
     public let except: ConnectionID?
-    public let line: ByteBuffer
+    /// What to show; nil for a stored row with nothing printable left (it keeps its place in the order).
+    public let event: ChatEvent?
 
     public init(
-        room: RoomName, sequence: Int64, time: Timestamp, node: String, except: ConnectionID?, line: ByteBuffer
+        room: RoomName, sequence: Int64, time: Timestamp, node: String, except: ConnectionID?, event: ChatEvent?
     ) {
         self.room = room
         self.sequence = sequence
         self.time = time
         self.node = node
         self.except = except
-        self.line = line
+        self.event = event
+    }
+
+    /// A row as a line rendered elsewhere (an empty line: nothing to show).
+    public init(
+        room: RoomName, sequence: Int64, time: Timestamp, node: String, except: ConnectionID?, line: ByteBuffer
+    ) {
+        self.init(
+            room: room, sequence: sequence, time: time, node: node, except: except,
+            event: line.readableBytes > 0 ? .preformatted(line) : nil)
     }
 }
 

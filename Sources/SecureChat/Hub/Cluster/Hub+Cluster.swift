@@ -68,18 +68,20 @@ extension Hub {
                 let (difference, overflow) = event.sequence.subtractingReportingOverflow(last)
                 let missed = overflow ? Int64.max : difference - 1
                 deliver(
-                    ServerLine.error(
+                    ChatEvent.error(
                         "\(missed) line\(missed == 1 ? "" : "s") of \(event.room) could not be recovered."),
                     to: .room(event.room))
             }
             rooms[event.room]!.lastSequence = event.sequence
             // A stored line with nothing printable left (see ReceivedText) keeps its place and shows nowhere.
-            guard event.line.readableBytes > 0 else { continue }
-            rooms[event.room]!.history.append(.init(time: event.time, line: event.line))
+            guard let shown = event.event else { continue }
+            var rendered = RenderedEvent(shown, line: LineRenderer.render(shown))
+            rooms[event.room]!.history.append(
+                .init(time: event.time, event: shown, lineBytes: rendered.buffer(for: .line).readableBytes))
             if let except = event.except, event.node == me {
-                deliver(event.line, to: .roomExcept(event.room, except))
+                deliver(&rendered, to: .roomExcept(event.room, except))
             } else {
-                deliver(event.line, to: .room(event.room))
+                deliver(&rendered, to: .room(event.room))
             }
         }
         return nil
@@ -94,7 +96,7 @@ extension Hub {
         rooms[room]!.lastSequence = sequence
         let skipped = overflow ? Int64.max : difference
         deliver(
-            ServerLine.notice(
+            ChatEvent.notice(
                 "\(Self.withThousandsSeparators(skipped)) earlier line\(skipped == 1 ? "" : "s") of \(room)"
                     + " \(skipped == 1 ? "was" : "were") skipped."),
             to: .room(room))
@@ -323,9 +325,9 @@ extension Hub {
         members[heir.info.id]?.isOperator = true
         operators.insert(heir.info.id)
         if let previous {
-            deliver(ServerLine.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
+            deliver(ChatEvent.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
         } else if heir.node == nil {
-            deliver(ServerLine.notice("You are an operator."), to: .connection(heir.info.id))
+            deliver(ChatEvent.notice("You are an operator."), to: .connection(heir.info.id))
         }
     }
 
@@ -341,7 +343,7 @@ extension Hub {
     public func deliverRelayedDirectMessage(to nameKey: String, _ line: ByteBuffer) {
         guard let id = idsByName[nameKey], members[id]?.node == nil else { return }
         statistics.messages += 1
-        deliver(line, to: .connection(id))
+        deliver(.preformatted(line), to: .connection(id))
     }
 
     /// An operator on another node kicked or banned a member of this one.
@@ -362,7 +364,7 @@ extension Hub {
         guard !clusterPaused else { return }
         clusterPaused = true
         deliver(
-            ServerLine.error(
+            ChatEvent.error(
                 "Chat is paused: this server has lost its link to the cluster's database. Lines you send are"
                     + " refused until it is back; you stay connected."),
             to: .everyone)
@@ -372,7 +374,7 @@ extension Hub {
     public func linkUp() {
         guard clusterPaused else { return }
         clusterPaused = false
-        deliver(ServerLine.notice("Chat resumed."), to: .everyone)
+        deliver(ChatEvent.notice("Chat resumed."), to: .everyone)
     }
 }
 

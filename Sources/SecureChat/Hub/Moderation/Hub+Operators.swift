@@ -46,7 +46,7 @@ extension Hub {
         members[operatorID]?.isOperator = false
         operators.remove(operatorID)
         deliver(
-            ServerLine.notice("You are no longer the operator: you have been idle too long."),
+            ChatEvent.notice("You are no longer the operator: you have been idle too long."),
             to: .connection(operatorID))
         hand(to: heir, announcing: "\(heir.name) is now the operator (\(current.name) has been idle).")
     }
@@ -58,7 +58,7 @@ extension Hub {
     private func hand(to heir: Member, announcing notice: String) {
         members[heir.info.id]?.isOperator = true
         operators.insert(heir.info.id)
-        deliver(ServerLine.notice(notice), to: .everyone)
+        deliver(ChatEvent.notice(notice), to: .everyone)
         logger.info("operator role passed on", metadata: ["user": "\(heir.name)"])
     }
 
@@ -97,7 +97,7 @@ extension Hub {
         let removal = CloseReason.removedByOperator(.init(action, by: op.name.display, reason: reason))
         if op.room != victim.room {
             deliver(
-                ServerLine.notice(removal.leaveNotice(name: victim.name.display, room: victim.room)),
+                ChatEvent.notice(removal.leaveNotice(name: victim.name.display, room: victim.room)),
                 to: .connection(op.info.id)
             )
         }
