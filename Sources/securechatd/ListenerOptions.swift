@@ -35,6 +35,19 @@ struct ListenerOptions: ParsableArguments {
     )
     var clientCertificates: String?
 
+    @Flag(
+        name: .customLong("no-web"),
+        help: "Serve no web page and no WebSocket: every connection speaks the line protocol."
+    )
+    var noWeb = false
+
+    @Option(
+        name: .customLong("web-origin"),
+        help:
+            "An origin whose pages may open a WebSocket here, such as https://chat.example.org (repeatable; default: the server's own)."
+    )
+    var webOrigins: [String] = []
+
     @Option(
         name: .customLong("certs-dir"), help: "Where development certificates are kept when --cert/--key are not given."
     )
@@ -52,6 +65,26 @@ struct ListenerOptions: ParsableArguments {
                 "--port \(port) and --tls-port \(tlsPort) are the same port; give each listener its own")
         }
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
+        for origin in webOrigins where !Self.isOrigin(origin) {
+            throw ValidationError(
+                "--web-origin \(origin) is not an origin: a scheme, a host and maybe a port, such as https://chat.example.org"
+            )
+        }
+    }
+
+    /// `http://` or `https://`, a host (a bracketed IPv6 address too) and an optional port; no path, no slash.
+    static func isOrigin(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        guard let rest = ["https://", "http://"].first(where: lowered.hasPrefix).map({ lowered.dropFirst($0.count) })
+        else { return false }
+        return !rest.isEmpty && !rest.contains("/") && !rest.contains("?") && !rest.contains("#") && !rest.contains("@")
+            && !rest.contains(" ")
+    }
+
+    /// The web settings, for the start and for `--check`.
+    func applyWeb(to configuration: inout Configuration) {
+        configuration.web.enabled = !noWeb
+        configuration.web.allowedOrigins = webOrigins
     }
 
     /// `announce`: print the development CA and the line to connect with when the development certificates are used
@@ -62,6 +95,7 @@ struct ListenerOptions: ParsableArguments {
         configuration.tlsPort = noTLS ? nil : tlsPort
         configuration.clientCAPath = clientCA
         configuration.anyClientCertificate = clientCertificates == "any"
+        applyWeb(to: &configuration)
         guard !noTLS else { return }
         if let cert, let key {
             configuration.certificatePath = cert

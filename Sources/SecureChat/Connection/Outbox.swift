@@ -83,6 +83,9 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     /// Completed when the channel has closed.
     let closeFuture: EventLoopFuture<Void>
+    /// Set once, on the event loop, before the session starts (``speak(_:)``); read by the hub afterwards, which
+    /// the session's start orders after it.
+    private(set) var format = WireFormat.line
 
     init(
         channel: any Channel,
@@ -103,6 +106,11 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     private var logger: Logger {
         log.logger
+    }
+
+    /// The connection turned out to speak `format` (a WebSocket speaks JSON). Before the session starts.
+    func speak(_ format: WireFormat) {
+        self.format = format
     }
 
     /// Why the connection was closed by the server side, if it was.

@@ -38,7 +38,8 @@ struct JSONWriter {
     }
 
     /// An array of objects, each written by `body` into a writer of its own.
-    mutating func field<Element>(_ name: StaticString, objects: [Element], _ body: (inout JSONWriter, Element) -> Void) {
+    mutating func field<Element>(_ name: StaticString, objects: [Element], _ body: (inout JSONWriter, Element) -> Void)
+    {
         key(name)
         buffer.writeInteger(UInt8(ascii: "["))
         for (index, element) in objects.enumerated() {

@@ -283,7 +283,9 @@ public actor Hub {
         // Before the notice: every node learns where the member went no later than it shows that they left.
         cluster?.moved(member.name, to: room)
         announce(
-            .left(name: member.name.display, room: member.room, text: "\(member.name) left \(member.room) (joined \(room))"),
+            .left(
+                name: member.name.display, room: member.room,
+                text: "\(member.name) left \(member.room) (joined \(room))"),
             in: member.room)
         dropIfEmpty(member.room)
         enter(id, room: room)

@@ -17,4 +17,6 @@ struct AcceptedConnection: Sendable {
     /// The login timer (running since accept) and, after login, the idle monitor.
     let timers: SessionTimers
     let log: ConnectionLog
+    /// Tells a browser's request from a line-protocol client; nil with `--no-web`.
+    let sniffer: ProtocolSniffer?
 }

@@ -97,6 +97,9 @@ extension ChatServer {
         }
     }
 
+    /// The line decoder's name in the pipeline: a connection that turns out to speak HTTP loses it.
+    static let lineDecoderName = "line-decoder"
+
     private static func setUpPipeline(
         _ channel: any Channel,
         id: ConnectionID,
@@ -126,11 +129,13 @@ extension ChatServer {
             }
             handshake = observer.handshake.futureResult
         }
+        let sniffer = configuration.web.enabled ? ProtocolSniffer(eventLoop: channel.eventLoop) : nil
+        if let sniffer { try pipeline.addHandler(sniffer) }
         let decoder = LineDecoder(
             maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext,
             lastLineNeedsCleanEnd: kind == .tls
         )
-        try pipeline.addHandler(ByteToMessageHandler(decoder))
+        try pipeline.addHandler(ByteToMessageHandler(decoder), name: Self.lineDecoderName)
         let outbox = Outbox(
             channel: channel,
             limit: configuration.outboxBytes,
@@ -148,7 +153,7 @@ extension ChatServer {
         log.log(.debug, "connection accepted")
         return AcceptedConnection(
             id: id, kind: kind, acceptedAt: .now(), channel: channel, driver: driver, outbox: outbox, address: address,
-            ticket: ticket, handshake: handshake, timers: timers, log: log
+            ticket: ticket, handshake: handshake, timers: timers, log: log, sniffer: sniffer
         )
     }
 }

@@ -28,8 +28,7 @@ extension ChatServer {
             connection.outbox.close(reason: .serverShutdown)
         }
         guard let handshake = connection.handshake else {
-            connection.driver.start(
-                makeSession(connection, transport: .plaintext, fingerprint: nil, context), onEnd: ended)
+            startWhenDecided(connection, transport: .plaintext, fingerprint: nil, context, ended: ended)
             return
         }
         handshake.whenComplete { result in
@@ -37,17 +36,48 @@ extension ChatServer {
             case .success(let completed):
                 counters.increment(.tlsHandshakeCompleted)
                 context.metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
-                let session = makeSession(
-                    connection,
-                    transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
-                    fingerprint: completed.peerCertificateFingerprint,
-                    context
-                )
-                connection.driver.start(session, onEnd: ended)
+                startWhenDecided(
+                    connection, transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
+                    fingerprint: completed.peerCertificateFingerprint, context, ended: ended)
             case .failure(let error):
                 handshakeFailed(error, connection: connection, context)
                 connection.outbox.abort(reason: .handshakeFailed)
                 connection.outbox.closeFuture.whenComplete { _ in ended() }
+            }
+        }
+    }
+
+    /// Starts the line-protocol session, or (when the client's first bytes are an HTTP request) serves HTTP and
+    /// starts a JSON session if it upgrades to a WebSocket. Either way `ended` runs once, after the close.
+    private static func startWhenDecided(
+        _ connection: AcceptedConnection, transport: Transport, fingerprint: String?, _ context: ServerContext,
+        ended: @escaping @Sendable () -> Void
+    ) {
+        let start: @Sendable (WireFormat) -> Void = { format in
+            connection.outbox.speak(format)
+            let session = makeSession(connection, transport: transport, fingerprint: fingerprint, context)
+            connection.driver.start(session, onEnd: ended)
+        }
+        guard let sniffer = connection.sniffer else { return start(.line) }
+        let web = context.configuration.web
+        sniffer.decide(within: web.detectionWindow).whenComplete { result in
+            // A connection that closed before it said anything ends as a line-protocol one, unannounced.
+            guard case .success(.web) = result else { return start(.line) }
+            let upgraded = NIOLoopBoundBox(false, eventLoop: connection.channel.eventLoop)
+            connection.channel.closeFuture.whenComplete { _ in
+                if !upgraded.value { ended() }
+            }
+            let handler = WebRequestHandler(
+                settings: web, secure: connection.kind == .tls,
+                maximumLineBytes: context.configuration.maximumLineBytes, outbox: connection.outbox
+            ) {
+                upgraded.value = true
+                start(.json)
+            }
+            do {
+                try WebRequestHandler.install(handler, in: connection.channel, after: sniffer)
+            } catch {
+                connection.outbox.abort(reason: .connectionClosed)
             }
         }
     }

@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     /// `--client-certs any`: ask every TLS client for a certificate and accept any, self-signed included (for
     /// certificate log-in to accounts). Not with `clientCAPath`, which verifies against a CA instead.
     public var anyClientCertificate = false
+    /// Browsers and bots on the same ports: the page and the WebSocket (`--no-web`, `--web-origin`).
+    public var web = WebSettings()
 
     // MARK: Hub
 

@@ -139,7 +139,15 @@ final class Session: Sendable {
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
             case .lookUpAccount(let name):
                 let lookup = context.accounts?.lookUp(name, certificate: info.certificateFingerprint) ?? .unregistered
-                pending.insert(contentsOf: machine.receive(lookup, for: name), at: next)
+                let actions = machine.receive(lookup, for: name)
+                // The password prompt, typed for JSON clients (a page shows a password field).
+                if outbox.format == .json, case .registered(let account, _, _) = lookup, actions.count == 1,
+                    case .notice(let prompt) = actions[0]
+                {
+                    outbox.send(.passwordRequired(name: account.display, text: prompt))
+                    continue
+                }
+                pending.insert(contentsOf: actions, at: next)
             case .checkPassword(let account, let password):
                 let check = await checkPassword(password, for: account)
                 pending.insert(contentsOf: machine.receive(check, for: account), at: next)
@@ -164,10 +172,16 @@ final class Session: Sendable {
                 if case .pending(let receipt, let confirmation) = reply {
                     // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
                     let outcome = await receipt.outcome
-                    if outcome == .committed, let confirmation { outbox.send(confirmation) }
+                    if outcome == .committed, let confirmation { outbox.send(.preformatted(confirmation)) }
                     reply = .commit(outcome)
                 }
-                pending.insert(contentsOf: machine.receive(reply), at: next)
+                let actions = machine.receive(reply)
+                // Lists, typed for JSON clients; the line protocol gets the machine's notice.
+                if outbox.format == .json, actions.count == 1, case .notice = actions[0], let listing = reply.listing {
+                    outbox.send(listing)
+                    continue
+                }
+                pending.insert(contentsOf: actions, at: next)
             case .loggedIn:
                 progress.insert(.loggedIn)
             case .active:

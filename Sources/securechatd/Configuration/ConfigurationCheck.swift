@@ -41,6 +41,7 @@ struct ConfigurationCheck {
         configuration.tlsPort = listeners.noTLS ? nil : listeners.tlsPort
         configuration.clientCAPath = listeners.clientCA
         configuration.anyClientCertificate = listeners.clientCertificates == "any"
+        listeners.applyWeb(to: &configuration)
         try command.cluster.apply(to: &configuration)
         try configuration.validate()
         if let banFile = configuration.banFilePath, FileManager.default.fileExists(atPath: banFile),

@@ -51,6 +51,8 @@ extension ConfigurationKey {
             .init("key", .text, .reloadable, \.listeners.key),
             .init("client-ca", .text, .reloadable, \.listeners.clientCA),
             .init("client-certs", .text, .reloadable, \.listeners.clientCertificates),
+            .init("no-web", .flag, .restartOnly, \.listeners.noWeb),
+            .init("web-origin", .list, .restartOnly, \.listeners.webOrigins),
             .init("certs-dir", .text, .restartOnly, \.listeners.certsDirectory),
             // Rooms, history and operators
             .init("history", OptionBounds.zeroOrMore, .restartOnly, \.hub.history),
