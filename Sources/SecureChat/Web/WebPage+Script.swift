@@ -95,7 +95,7 @@ extension WebPage {
         }
 
         // One entry: its time, then optionally who (a button that starts a DM), then the text.
-        // kind: message, dm, notice, event or error; extra classes mark our own lines, replays and mentions.
+        // kind: message, dm, notice, event, line or error; extra classes mark our own lines, replays and mentions.
         function addEntry(kind, { text = '', from = '', tag = '', time = '', replayed = false, self = false } = {}) {
           const item = el('li', `msg msg-${kind}`);
           if (self) item.classList.add('msg-self');
@@ -250,9 +250,11 @@ extension WebPage {
             ui.roomInfo.textContent = '';
             ui.panelToggle.textContent = 'Members';
           } else {
-            // Before the welcome the login form is still up; the next "Enter chat" opens a new connection.
+            // Before the welcome the login form is still up; the next "Enter chat" opens a new connection. The
+            // server's last error (too many wrong passwords...) says more than the close does, so it stays.
+            const last = ui.loginError.textContent;
             state.phase = 'name';
-            showLogin(`The connection closed${why}.`);
+            showLogin(`${last ? `${last} ` : ''}The connection closed${why}.`);
           }
         }
 
@@ -342,6 +344,10 @@ extension WebPage {
             }
             const list = rooms.map((r) => `${str(r.name)} (${num(r.members) ?? '?'})`).join(', ');
             addEntry('notice', { text: `Rooms (${num(m.total) ?? rooms.length}): ${list}` });
+          },
+          // A line as the line protocol shows it (relayed by another node of a cluster): shown as it is.
+          line(m) {
+            addEntry('line', { text: str(m.text), time: str(m.time), replayed: m.replayed === true });
           },
           pong() {
             const elapsed = state.pingSentAt ? Math.round(performance.now() - state.pingSentAt) : null;
