@@ -60,7 +60,7 @@ extension WebPage {
         <div id="login" class="login">
           <form id="login-form" class="login-card" autocomplete="on">
             <h1>SecureChat</h1>
-            <p class="login-lead">Pick a name to join the chat.</p>
+            <p id="login-lead" class="login-lead">Pick a name to join the chat.</p>
             <label for="login-name">Name</label>
             <input id="login-name" name="username" type="text" autocomplete="username" autocapitalize="none"
               spellcheck="false" required>

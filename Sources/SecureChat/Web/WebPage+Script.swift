@@ -14,7 +14,8 @@ extension WebPage {
           messages: $('messages'), composer: $('composer'), input: $('composer-input'), send: $('composer-send'),
           members: $('members'), memberCount: $('member-count'), rooms: $('rooms'),
           joinForm: $('join-form'), joinRoom: $('join-room'),
-          login: $('login'), loginForm: $('login-form'), loginName: $('login-name'), passwordRow: $('password-row'),
+          login: $('login'), loginForm: $('login-form'), loginLead: $('login-lead'), loginName: $('login-name'),
+          passwordRow: $('password-row'),
           password: $('login-password'), loginError: $('login-error'), loginSubmit: $('login-submit'),
         };
 
@@ -262,6 +263,11 @@ extension WebPage {
 
         const handlers = new Map(Object.entries({
           notice(m) {
+            // The line protocol's name prompt (it says which names are allowed) belongs on the login form.
+            if (state.phase !== 'chat' && str(m.text).startsWith('Choose a username')) {
+              ui.loginLead.textContent = str(m.text).replace(/:\s*$/, '.');
+              return;
+            }
             addEntry('notice', { text: str(m.text), time: str(m.time), replayed: m.replayed === true });
           },
           error(m) {
@@ -308,12 +314,20 @@ extension WebPage {
           joined(m) {
             const text = `${str(m.name)} joined ${str(m.room)}`;
             addEntry('event', { text, time: str(m.time), replayed: m.replayed === true });
-            if (m.replayed !== true) refresh('users');
+            // Live only: a replayed join is long past. The room list's counts change too.
+            if (m.replayed !== true) {
+              refresh('users');
+              refresh('rooms');
+            }
           },
           left(m) {
             const text = str(m.text) || `${str(m.name)} left ${str(m.room)}`;
             addEntry('event', { text, time: str(m.time), replayed: m.replayed === true });
-            if (m.replayed !== true) refresh('users');
+            // Live only: a replayed join is long past. The room list's counts change too.
+            if (m.replayed !== true) {
+              refresh('users');
+              refresh('rooms');
+            }
           },
           dm(m) {
             addEntry('dm', { tag: 'DM', from: str(m.from), text: str(m.text), time: str(m.time) });
@@ -419,13 +433,20 @@ extension WebPage {
           }
         });
 
-        // Changing the name at the password prompt means "log in as someone else": the password field goes away.
+        // Changing the name at the password prompt means "log in as someone else": the password field goes away,
+        // and so does the connection. At its password prompt the server takes whatever comes next as the password
+        // (a new name would count as a wrong one), so the other name is sent on a new connection.
         ui.loginName.addEventListener('input', () => {
           if (state.phase !== 'password') return;
           state.phase = 'name';
           ui.passwordRow.hidden = true;
           ui.password.required = false;
           ui.password.value = '';
+          const socket = state.socket;
+          state.socket = null;
+          state.pending = [];
+          if (socket) socket.close();
+          setStatus('Not connected', 'idle');
         });
 
         ui.reconnect.addEventListener('click', () => {

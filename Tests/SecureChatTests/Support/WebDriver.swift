@@ -229,14 +229,22 @@ struct BrowserSession: Sendable {
             }, lastSeen: lastSeen)
     }
 
-    /// Waits until the text of `selector` contains every one of `parts`; returns that text.
+    /// The text content of the first element that matches, shown or not (a panel off screen on a phone has no
+    /// rendered text); "" if none matches.
+    func textContent(of selector: String) async throws -> String {
+        try await execute("return document.querySelector(arguments[0])?.textContent ?? ''", [.string(selector)])
+            .string ?? ""
+    }
+
+    /// Waits until the text of `selector` contains every one of `parts`; returns that text. `rendered`: the text
+    /// a reader sees (the element must be on screen); otherwise its text content, shown or not.
     @discardableResult
-    func waitForText(_ selector: String, containing parts: [String]) async throws -> String {
+    func waitForText(_ selector: String, containing parts: [String], rendered: Bool = true) async throws -> String {
         var seen = ""
         try await waitUntil(
             "\(selector) to show \(parts)",
             {
-                seen = try await text(of: selector)
+                seen = try await rendered ? text(of: selector) : textContent(of: selector)
                 return parts.allSatisfy { seen.contains($0) }
             }, lastSeen: { seen })
         return seen

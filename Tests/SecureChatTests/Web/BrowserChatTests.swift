@@ -98,9 +98,11 @@ struct BrowserChatTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         func png(_ name: String) -> String { directory.appendingPathComponent(name).path }
         try await withTestServer { server in
-            // bob logs in first, so he is the operator; erin is in another room, for the room list.
+            // bob logs in first, so he is the operator; carol and dave come over TLS, bob and erin over plaintext
+            // (the member list marks them); erin is in another room, for the room list.
             let bob = try await server.login("bob")
-            let carol = try await server.login("carol")
+            let carol = try await TestClient.loggedIn("carol", port: server.tlsPort, tls: .plain)
+            server.track(carol)
             let erin = try await server.login("erin")
             erin.send("/join #dev")
             try await erin.readUntil("erin in #dev") { $0.contains("#dev") }
@@ -115,8 +117,8 @@ struct BrowserChatTests {
                     try await browser.element("#login-name").sendKeys("alice")
                     try await browser.saveScreenshot(to: png("phone-login.png"))
                     try await browser.element("#login-submit").click()
-                    try await browser.waitForText("#members", containing: ["alice", "bob", "carol"])
-                    try await browser.waitForText("#rooms", containing: ["#dev", "#lobby"])
+                    try await browser.waitForText("#members", containing: ["alice", "bob", "carol"], rendered: false)
+                    try await browser.waitForText("#rooms", containing: ["#dev", "#lobby"], rendered: false)
                     try await bob.readUntil("alice's join") { $0 == "* alice joined #lobby" }
                     bob.send("welcome, alice")
                     let composer = try await browser.element("#composer-input")
@@ -126,10 +128,12 @@ struct BrowserChatTests {
                     try await browser.waitForText("#messages", containing: ["review my branch"])
                     try await composer.sendKeys("/msg carol sure, send me the link" + BrowserSession.enter)
                     try await carol.readUntil("alice's DM") { $0.hasPrefix("[dm] alice:") }
-                    let dave = try await server.login("dave")
+                    let dave = try await TestClient.loggedIn("dave", port: server.tlsPort, tls: .plain)
+                    server.track(dave)
                     dave.send("hello! what did I miss?")
                     try await browser.waitForText("#messages", containing: ["what did I miss?"])
-                    try await browser.waitForText("#members", containing: ["dave"])
+                    try await browser.waitForText("#members", containing: ["dave"], rendered: false)
+                    try await browser.waitForText("#rooms", containing: ["#lobby4"], rendered: false)
                     try await browser.saveScreenshot(to: png("phone.png"))
                     try await browser.element("#panel-toggle").click()
                     // The panel slides in (0.2 s): wait until it has arrived before the picture.
