@@ -88,6 +88,70 @@ struct BrowserChatTests {
     }
 
     @Test(
+        "a registered name: a password field, a wrong password refused, the right one; /quit, then Reconnect",
+        .enabled(if: runs, "needs chromium and chromedriver (Debian: chromium, chromium-driver)")
+    )
+    func registeredNameAndReconnect() async throws {
+        try Self.requireBrowser()
+        let carol = (name: "carol", password: "correct horse battery staple")
+        try await Accounts.withServer([carol]) { server, _ in
+            try await withWebDriver { driver in
+                try await driver.withSession(width: 1280, height: 800) { browser in
+                    try await browser.navigate(to: "https://127.0.0.1:\(server.tlsPort)/")
+                    let name = try await browser.element("#login-name")
+                    let password = try await browser.element("#login-password")
+                    #expect(try await !password.isDisplayed(), "no password field until the server asks")
+                    try await name.sendKeys("carol" + BrowserSession.enter)
+                    try await browser.waitUntil("the password field") { try await password.isDisplayed() }
+
+                    try await password.sendKeys("not the password" + BrowserSession.enter)
+                    try await browser.waitForText("#login-error", containing: ["Wrong password"])
+                    // The server waits for a name again: the form asks again for the same name's password.
+                    try await browser.element("#login-submit").click()
+                    try await browser.waitUntil("the password field again") { try await password.isDisplayed() }
+                    try await password.sendKeys(carol.password + BrowserSession.enter)
+                    try await browser.waitForText("#room-name", containing: ["#lobby"])
+                    try await browser.waitForText("#messages", containing: ["Welcome back, carol!"])
+
+                    // /quit: the server closes; the page says so and offers to reconnect, without doing it.
+                    let composer = try await browser.element("#composer-input")
+                    try await composer.sendKeys("/quit" + BrowserSession.enter)
+                    try await browser.waitForText("#status", containing: ["Disconnected"])
+                    let reconnect = try await browser.element("#reconnect")
+                    #expect(try await reconnect.isDisplayed())
+                    #expect(try await composer.property("disabled") == true)
+                    try await reconnect.click()
+                    try await browser.waitUntil("the password field after reconnecting") {
+                        try await password.isDisplayed()
+                    }
+                    #expect(try await name.property("value") == "carol")
+                    try await password.sendKeys(carol.password + BrowserSession.enter)
+                    try await browser.waitForText("#status", containing: ["Connected"])
+                    try await browser.waitForText("#members", containing: ["carol"])
+                    let console = try await browser.consoleEntries()
+                    #expect(console.filter { $0.hasPrefix("SEVERE") } == [], "browser console: \(console)")
+                }
+                // Another name typed at the password prompt: the password field goes, and the new name logs in
+                // on a new connection. The old one would take it as a wrong password: a line at the prompt is a
+                // password unless it is shorter than the shortest (10), and this name is not.
+                try await driver.withSession(width: 390, height: 844) { browser in
+                    try await browser.navigate(to: "https://127.0.0.1:\(server.tlsPort)/")
+                    let name = try await browser.element("#login-name")
+                    let password = try await browser.element("#login-password")
+                    try await name.sendKeys("carol" + BrowserSession.enter)
+                    try await browser.waitUntil("the password field") { try await password.isDisplayed() }
+                    try await name.clear()
+                    try await name.sendKeys("dave_the_second")
+                    #expect(try await !password.isDisplayed())
+                    try await name.sendKeys(BrowserSession.enter)
+                    try await browser.waitForText("#room-name", containing: ["#lobby"])
+                    try await browser.waitForText("#messages", containing: ["Welcome, dave_the_second!"])
+                }
+            }
+        }
+    }
+
+    @Test(
         "screenshots of a lively room, phone and desktop, into $SECURECHAT_SCREENSHOTS",
         .enabled(if: screenshotsDirectory != nil, "set SECURECHAT_SCREENSHOTS to a directory to take them"),
         .enabled(if: runs, "needs chromium and chromedriver (Debian: chromium, chromium-driver)")
