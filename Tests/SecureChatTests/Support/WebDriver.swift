@@ -2,6 +2,10 @@ import Foundation
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A minimal W3C WebDriver client for the browser tests: a `chromedriver` child process on a loopback port, and
 /// the few commands the tests use (navigate, find by CSS, type, click, read text, run a script, screenshot,
 /// window size). HTTP/1.1 is spoken directly over a NIO socket, one connection per command: chromedriver answers
@@ -10,6 +14,9 @@ import NIOPosix
 ///
 /// Only ``withWebDriver(_:)`` starts one, and the process never outlives it (``withProcess``); a session is only
 /// made by ``WebDriver/withSession(width:height:_:)``, which deletes it (and so quits the browser) in every path.
+/// A browser outlives a chromedriver that is stopped without deleting its session (a cancelled test, a hung
+/// chromedriver), so each browser also gets a profile directory under one made for this driver, and
+/// ``withWebDriver(_:)`` finally kills, by process id, whatever still runs with that directory in its command line.
 struct WebDriver: Sendable {
     static let chromedriverPath = "/usr/bin/chromedriver"
     static let chromiumPath = "/usr/bin/chromium"
@@ -25,6 +32,8 @@ struct WebDriver: Sendable {
 
     let port: Int
     fileprivate let process: ProcessRunner
+    /// The directory the browsers' profiles go in; its path marks their processes.
+    fileprivate let profileRoot: String
 
     /// Starts a browser session whose window is `width` × `height` CSS pixels of page (``BrowserSession/resize``),
     /// runs `body`, and deletes the session whether `body` returned or threw.
@@ -44,6 +53,7 @@ struct WebDriver: Sendable {
                         "args": [
                             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                             .string("--window-size=\(width),\(height)"),
+                            .string("--user-data-dir=\(profileRoot)/\(UUID().uuidString)"),
                         ],
                     ],
                 ]
@@ -112,11 +122,32 @@ struct WebDriver: Sendable {
 /// whether `body` returned or threw.
 func withWebDriver<T: Sendable>(_ body: (WebDriver) async throws -> T) async throws -> T {
     let port = try await freeLoopbackPort()
+    let profileRoot = FileManager.default.temporaryDirectory
+        .appendingPathComponent("securechat-webdriver-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: profileRoot, withIntermediateDirectories: true)
+    defer {
+        killProcesses(naming: profileRoot)
+        try? FileManager.default.removeItem(atPath: profileRoot)
+    }
     // chromedriver listens on loopback only unless told otherwise (--allowed-ips); it is told nothing else.
     return try await withProcess(WebDriver.chromedriverPath, ["--port=\(port)"]) { process in
-        let driver = WebDriver(port: port, process: process)
+        let driver = WebDriver(port: port, process: process, profileRoot: profileRoot)
         try await driver.waitUntilReady()
         return try await body(driver)
+    }
+}
+
+/// Kills (SIGKILL, by process id) every process whose command line contains `marker`, a path made for this
+/// test run: the browsers a lost session left behind, and their helpers. Linux's `/proc`; elsewhere nothing.
+private func killProcesses(naming marker: String) {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+    for entry in entries {
+        guard let pid = Int32(entry), pid != getpid(),
+            let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+        else { continue }
+        if String(decoding: commandLine, as: UTF8.self).contains(marker) {
+            kill(pid, SIGKILL)
+        }
     }
 }
 
