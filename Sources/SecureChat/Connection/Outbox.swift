@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// One client's writer: a bounded queue that the hub fills synchronously and that drains on the channel's event
 /// loop, a batch at a time, with one flush per batch.
@@ -83,9 +84,14 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     /// Completed when the channel has closed.
     let closeFuture: EventLoopFuture<Void>
-    /// Set once, on the event loop, before the session starts (``speak(_:)``); read by the hub afterwards, which
-    /// the session's start orders after it.
-    private(set) var format = WireFormat.line
+    /// Set once, on the event loop, before the session starts (``speak(_:)``); read by the hub for every line it
+    /// queues, and by a shutdown that may come before the connection said what it speaks: hence an atomic (a
+    /// relaxed load is a plain read on x86 and ARM).
+    private let speaksJSON = Atomic<Bool>(false)
+
+    var format: WireFormat {
+        speaksJSON.load(ordering: .relaxed) ? .json : .line
+    }
 
     init(
         channel: any Channel,
@@ -110,7 +116,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     /// The connection turned out to speak `format` (a WebSocket speaks JSON). Before the session starts.
     func speak(_ format: WireFormat) {
-        self.format = format
+        speaksJSON.store(format == .json, ordering: .relaxed)
     }
 
     /// Why the connection was closed by the server side, if it was.
