@@ -198,7 +198,7 @@ struct BrowserChatTests {
                     try await browser.waitForText("#messages", containing: ["what did I miss?"])
                     try await browser.waitForText("#members", containing: ["dave"], rendered: false)
                     try await browser.waitForText("#rooms", containing: ["#lobby4"], rendered: false)
-                    try await browser.saveScreenshot(to: png("phone.png"))
+                    try await browser.saveScreenshot(to: png("phone-room.png"))
                     try await browser.element("#panel-toggle").click()
                     // The panel slides in (0.2 s): wait until it has arrived before the picture.
                     try await browser.waitUntil("the panel to open") {
@@ -211,7 +211,7 @@ struct BrowserChatTests {
                     try await browser.saveScreenshot(to: png("phone-members.png"))
                     try await browser.element("#panel-close").click()
                     try await browser.resize(width: 1280, height: 800)
-                    try await browser.saveScreenshot(to: png("desktop.png"))
+                    try await browser.saveScreenshot(to: png("desktop-room.png"))
                 }
             }
         }
