@@ -38,7 +38,8 @@ extension ChatServer {
                 context.metrics.observeHandshake(.nanoseconds((NIODeadline.now() - connection.acceptedAt).nanoseconds))
                 startWhenDecided(
                     connection, transport: .tls(version: completed.protocolVersion, cipher: completed.cipher),
-                    fingerprint: completed.peerCertificateFingerprint, context, ended: ended)
+                    fingerprint: completed.peerCertificateFingerprint, context, ended: ended,
+                    speaksHTTP: completed.applicationProtocol == TLSContext.httpProtocolName)
             case .failure(let error):
                 handshakeFailed(error, connection: connection, context)
                 connection.outbox.abort(reason: .handshakeFailed)
@@ -47,11 +48,12 @@ extension ChatServer {
         }
     }
 
-    /// Starts the line-protocol session, or (when the client's first bytes are an HTTP request) serves HTTP and
-    /// starts a JSON session if it upgrades to a WebSocket. Either way `ended` runs once, after the close.
+    /// Starts the line-protocol session, or (when the client's first bytes are an HTTP request, or its TLS
+    /// handshake agreed on `http/1.1`) serves HTTP and starts a JSON session if it upgrades to a WebSocket.
+    /// Either way `ended` runs once, after the close.
     private static func startWhenDecided(
         _ connection: AcceptedConnection, transport: Transport, fingerprint: String?, _ context: ServerContext,
-        ended: @escaping @Sendable () -> Void
+        ended: @escaping @Sendable () -> Void, speaksHTTP: Bool = false
     ) {
         let start: @Sendable (WireFormat) -> Void = { format in
             connection.outbox.speak(format)
@@ -60,7 +62,9 @@ extension ChatServer {
         }
         guard let sniffer = connection.sniffer else { return start(.line) }
         let web = context.configuration.web
-        sniffer.decide(within: web.detectionWindow).whenComplete { result in
+        // A browser said so in its TLS handshake (ALPN): no wait. Anyone else is told by their first bytes.
+        let decision = speaksHTTP ? sniffer.decide(as: .web) : sniffer.decide(within: web.detectionWindow)
+        decision.whenComplete { result in
             // A connection that closed before it said anything ends as a line-protocol one, unannounced.
             guard case .success(.web) = result else { return start(.line) }
             let upgraded = NIOLoopBoundBox(false, eventLoop: connection.channel.eventLoop)

@@ -250,8 +250,18 @@ final class SSLConnection {
             protocolVersion: version,
             cipher: cipher ?? "unknown",
             peerCertificateFingerprint: self.verifiedPeerFingerprint(),
-            sessionReused: SSL_session_reused(self.ssl) == 1
+            sessionReused: SSL_session_reused(self.ssl) == 1,
+            applicationProtocol: self.negotiatedProtocol()
         )
+    }
+
+    /// What ALPN agreed on, if anything.
+    private func negotiatedProtocol() -> String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(self.ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
 
     /// The names every connection reports, as shared instances: a cipher name is longer than a small string,

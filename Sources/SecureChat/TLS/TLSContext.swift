@@ -63,6 +63,7 @@ public final class TLSContext: @unchecked Sendable {
         try context.applyProtocolPolicy(minimumVersion: .tlsv1_2, maximumVersion: .tlsv1_3)
         try context.useCertificateChain(path: certificateChainPath, privateKeyPath: privateKeyPath)
         try context.enableServerSessionCache()
+        context.selectHTTPWhenOffered()
         if let clientCAPath {
             try context.requestClientCertificates(caPath: clientCAPath)
         } else if anyClientCertificate {

@@ -11,12 +11,18 @@ public struct TLSHandshakeCompleted: Sendable, Hashable {
     public let peerCertificateFingerprint: String?
     /// Whether an earlier session was resumed (abbreviated handshake).
     public let sessionReused: Bool
+    /// The protocol agreed by ALPN (`http/1.1` for a browser), or nil when none was.
+    public let applicationProtocol: String?
 
-    public init(protocolVersion: String, cipher: String, peerCertificateFingerprint: String?, sessionReused: Bool) {
+    public init(
+        protocolVersion: String, cipher: String, peerCertificateFingerprint: String?, sessionReused: Bool,
+        applicationProtocol: String? = nil
+    ) {
         self.protocolVersion = protocolVersion
         self.cipher = cipher
         self.peerCertificateFingerprint = peerCertificateFingerprint
         self.sessionReused = sessionReused
+        self.applicationProtocol = applicationProtocol
     }
 }
 

@@ -50,6 +50,13 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler, @un
         return decided.futureResult
     }
 
+    /// The decision is already known (a browser's TLS handshake agreed on `http/1.1`): hands on what came and
+    /// leaves the pipeline without a wait.
+    func decide(as decision: ConnectionProtocol) -> EventLoopFuture<ConnectionProtocol> {
+        decided.futureResult.eventLoop.execute { [self] in finish(decision) }
+        return decided.futureResult
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }

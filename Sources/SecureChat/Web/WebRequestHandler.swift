@@ -48,6 +48,8 @@ final class WebRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             [
                 HTTPResponseEncoder(),
                 ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
+                // A request that does not parse gets 400 and a close.
+                HTTPServerProtocolErrorHandler(),
                 handler,
             ],
             position: .after(sniffer))
@@ -124,6 +126,7 @@ final class WebRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let pipeline = context.pipeline.syncOperations
         let encoder = try pipeline.handler(type: HTTPResponseEncoder.self)
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        let errors = try pipeline.handler(type: HTTPServerProtocolErrorHandler.self)
         try pipeline.addHandlers(
             [
                 WebSocketFrameEncoder(),
@@ -137,6 +140,7 @@ final class WebRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             ],
             position: .after(context.handler))
         pipeline.removeHandler(context: context, promise: nil)
+        pipeline.removeHandler(errors, promise: nil)
         pipeline.removeHandler(decoder, promise: nil)
         pipeline.removeHandler(encoder, promise: nil)
     }

@@ -27,6 +27,8 @@ final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler
     private var pinger: RepeatedTask?
     private var awaitingPong = false
     private var closeSent = false
+    /// The code of the close frame sent when the outbox closes the connection (after its last lines).
+    private var closeCode = WebSocketErrorCode.normalClosure
 
     init(maximumLineBytes: Int, pingInterval: TimeAmount, outbox: any ClientOutbox) {
         self.maximumLineBytes = maximumLineBytes
@@ -102,8 +104,11 @@ final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler
 
     private func refuse(_ reason: String, context: ChannelHandlerContext) {
         invalidInARow += 1
-        guard invalidInARow < Self.invalidLimit else { return close(context, code: .policyViolation) }
         outbox.send(.error(reason))
+        guard invalidInARow >= Self.invalidLimit else { return }
+        // Through the outbox, so the answers already queued go out before the close frame.
+        closeCode = .policyViolation
+        outbox.close(reason: .flooding)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -135,7 +140,7 @@ final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler
         if mode == .all, !closeSent {
             closeSent = true
             var data = context.channel.allocator.buffer(capacity: 2)
-            data.write(webSocketErrorCode: .normalClosure)
+            data.write(webSocketErrorCode: closeCode)
             context.write(
                 wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
             context.flush()

@@ -60,7 +60,7 @@ struct WebPageServingTests {
 
     @Test("a line user who types nothing is greeted as before; one who types first is not held up")
     func lineUsersStillGreeted() async throws {
-        try await withWebTestServer { server in
+        try await withTestServer { server in
             let quiet = try await server.connect()
             _ = try await quiet.readUntil { $0.hasPrefix("* Choose a username") }
             let eager = try await server.connect()
@@ -76,6 +76,34 @@ struct WebPageServingTests {
             client.send("GET / HTTP/1.1")
             let refusal = try await client.readUntil { $0.hasPrefix("! ") }
             #expect(refusal.contains("name"))
+        }
+    }
+}
+
+/// ALPN: a TLS client that offers `http/1.1` (every browser) is served HTTP from the end of its handshake, with no
+/// wait for its first bytes; one that offers nothing is the line protocol, as before.
+@Suite("Web: ALPN on the TLS port", .timeLimit(.minutes(2)))
+struct WebALPNTests {
+    @Test(
+        "s_client offering http/1.1 gets HTTP even for a line that is no request; without ALPN it is greeted",
+        .enabled(if: RealClientTests.openssl != nil, "needs openssl")
+    )
+    func alpnDecidesAtOnce() async throws {
+        let openssl = try #require(RealClientTests.openssl)
+        // A window no test waits out: only ALPN can make the first connection HTTP before its line arrives.
+        try await withTestServer({ $0.web.detectionWindow = .seconds(120) }) { server in
+            let arguments = RealClientTests.sClientArguments(port: server.tlsPort, ["-alpn", "http/1.1"])
+            try await withProcess(openssl, arguments) { browserLike in
+                try await browserLike.readUntil("the leaf verified") { $0.hasPrefix("depth=0") }
+                browserLike.send("alice")
+                let status = try await browserLike.readUntil("an HTTP answer") { $0.hasPrefix("HTTP/1.1") }
+                #expect(status.hasPrefix("HTTP/1.1 400"))
+            }
+        }
+        _ = try await withTestServer({ $0.web.detectionWindow = .milliseconds(50) }) { server in
+            try await withProcess(openssl, RealClientTests.sClientArguments(port: server.tlsPort, [])) { lineClient in
+                try await lineClient.readUntil("the prompt") { $0.hasPrefix("* Choose a username") }
+            }
         }
     }
 }
