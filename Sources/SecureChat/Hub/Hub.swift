@@ -46,6 +46,8 @@ public actor Hub {
     /// `members.count`, for `publishedOnlineCount`.
     private nonisolated let membersOnline = Atomic<Int>(0)
     var idsByName: [String: ConnectionID] = [:]
+    /// How many members of this node speak JSON (see `Room.jsonMembers`).
+    var jsonMembers = 0
     /// Everyone in name order, for `/users all`.
     var everyone = SortedNameIndex()
     var rooms: [RoomName: Room] = [:]
@@ -164,6 +166,7 @@ public actor Hub {
             lastActive: .now(), account: account
         )
         publishOnlineCount()
+        if outbox.format == .json { jsonMembers += 1 }
         idsByName[name.key] = info.id
         everyone.insert(key: members[info.id]!.sortKey, id: info.id)
         if isOperator { operators.insert(info.id) }
@@ -306,7 +309,7 @@ public actor Hub {
         guard let member = members[id] else { return }
         openRoom(name)
         members[id]?.room = name
-        rooms[name]!.members[id] = member.outbox
+        rooms[name]!.addMember(id, member.outbox)
         rooms[name]!.names.insert(key: member.sortKey, id: id)
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.population
@@ -377,7 +380,7 @@ public actor Hub {
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
-        rooms[member.room]?.members[id] = nil
+        rooms[member.room]?.removeMember(id)
         rooms[member.room]?.remoteMembers.remove(id)
         rooms[member.room]?.names.remove(key: member.sortKey, id: id)
     }
@@ -426,6 +429,7 @@ public actor Hub {
         takeOutOfRoom(id, member)
         members[id] = nil
         publishOnlineCount()
+        if member.outbox.format == .json { jsonMembers -= 1 }
         idsByName[member.name.key] = nil
         everyone.remove(key: member.sortKey, id: id)
         stopIgnoring(member, id: id)
@@ -458,11 +462,32 @@ public actor Hub {
     }
 
     func deliver(_ rendered: inout RenderedEvent, to delivery: Delivery) {
+        // Rendered, and each recipient asked its format, only where someone speaks JSON: elsewhere the loop is
+        // what it was before formats existed (fan-out is the hot path).
+        let someSpeakJSON =
+            switch delivery {
+            case .everyone: jsonMembers > 0
+            case .room(let room), .roomExcept(let room, _), .roomExceptAll(let room, _):
+                (rooms[room]?.jsonMembers ?? 0) > 0
+            case .connection(let id): members[id]?.outbox.format == .json
+            }
+        deliver(
+            line: rendered.buffer(for: .line), json: someSpeakJSON ? rendered.buffer(for: .json) : nil, to: delivery)
+    }
+
+    /// Hands `line` to every recipient, or `json` to those that speak JSON when it is given.
+    private func deliver(line: ByteBuffer, json: ByteBuffer?, to delivery: Delivery) {
         var overflowed: [ConnectionID] = []
         var batch = WakeUpBatch()
         defer { batch.wake() }
         func send(_ id: ConnectionID, _ outbox: any ClientOutbox) {
-            if batch.enqueue(rendered.buffer(for: outbox.format), in: outbox) == .overflow { overflowed.append(id) }
+            let result =
+                if let json, outbox.format == .json {
+                    batch.enqueue(json, in: outbox)
+                } else {
+                    batch.enqueue(line, in: outbox)
+                }
+            if result == .overflow { overflowed.append(id) }
         }
         switch delivery {
         case .everyone:
@@ -491,7 +516,7 @@ public actor Hub {
         case .connection(let id):
             // One recipient: no batch to gather, the outbox is woken directly.
             guard let member = members[id] else { return }
-            if member.outbox.send(rendered.buffer(for: member.outbox.format)) == .overflow { overflowed.append(id) }
+            if member.outbox.send(json ?? line) == .overflow { overflowed.append(id) }
             statistics.deliveries += 1
         }
         for id in overflowed { remove(id, reason: .sendQueueOverflow) }

@@ -58,8 +58,17 @@ final class Session: Sendable {
         var machine = machine
         let actions: [SessionAction]
         switch input {
-        case .line(let bytes):
+        case .line(var bytes):
             context.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
+            if outbox.format == .json, let marker = bytes.readableBytesView.first,
+                let role = ClientMessage.Role(rawValue: marker)
+            {
+                bytes.moveReaderIndex(forwardBy: 1)
+                if let refusal = Self.apply(role, to: &machine) {
+                    outbox.send(.error(refusal))
+                    return (machine, [])
+                }
+            }
             let text = TextSanitizer.sanitize(bytes)
             let now = NIODeadline.now()
             // Charged in bytes after sanitising: what the address's lines cost their recipients.
@@ -76,6 +85,22 @@ final class Session: Sendable {
             actions = machine.receive(.tlsOnPlaintextPort, now: .now())
         }
         return await perform(actions, machine)
+    }
+
+    /// A JSON request's role against the machine's state: a password only when one is asked for (else the
+    /// refusal), and a name at the password prompt gives that prompt up.
+    private static func apply(_ role: ClientMessage.Role, to machine: inout SessionStateMachine) -> String? {
+        switch (role, machine.state) {
+        case (.password, .awaitingPassword), (.login, .awaitingName):
+            return nil
+        case (.password, _):
+            return "No password was asked for: send a \"login\" first."
+        case (.login, .awaitingPassword(_, let failures)):
+            machine.state = .awaitingName(failures: failures)
+            return nil
+        case (.login, _):
+            return "You are logged in already."
+        }
     }
 
     /// The end of the connection, for `reason`: leaves the hub (which tells the room). When the input of a

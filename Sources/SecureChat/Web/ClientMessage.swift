@@ -27,11 +27,35 @@ struct ClientMessage: Decodable {
         } catch {
             return .failure(.invalid("That was not a JSON object."))
         }
-        return message.translated()
+        return message.translated().map { marked(message.role, $0) }
+    }
+
+    private var role: Role? {
+        switch type {
+        case "password": .password
+        case "login": .login
+        default: nil
+        }
     }
 
     enum Problem: Error, Equatable {
         case invalid(String)
+    }
+
+    /// What a JSON request says that a typed line cannot: this line is meant as a password, or as a name. The
+    /// codec puts it in the line's first byte (a control character, which no sanitised line keeps), and the
+    /// session takes it off (``Session``): so a `password` never becomes a name shown to everyone when the
+    /// server was not asking for one, and a `login` at the password prompt is a name, however long.
+    enum Role: UInt8 {
+        case password = 0x00
+        case login = 0x01
+    }
+
+    /// The line with its role in front; any line starts with a control character only by a role.
+    private static func marked(_ role: Role?, _ line: String) -> String {
+        let line = String(line.drop { $0 == "\u{0}" || $0 == "\u{1}" })
+        guard let role else { return line }
+        return String(UnicodeScalar(role.rawValue)) + line
     }
 
     private func translated() -> Result<String, Problem> {

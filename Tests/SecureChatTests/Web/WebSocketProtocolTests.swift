@@ -100,6 +100,24 @@ struct WebSocketProtocolTests {
         }
     }
 
+    @Test("a password nobody asked for is refused, never taken as a name; a second login is refused")
+    func passwordOnlyWhenAsked() async throws {
+        try await withWebTestServer { server in
+            let alice = try await server.login("alice")
+            let bot = try await WebSocketTestClient.connect(port: server.port)
+            defer { Task { await bot.close() } }
+            bot.send(["type": "password", "password": "hunter2secret"])
+            let refused = try await bot.readUntil("the refusal") { $0["type"] as? String == "error" }
+            #expect(refused["text"] as? String == "No password was asked for: send a \"login\" first.")
+            try await bot.login("robot")
+            // Had the password been taken as a name, alice would have seen it join before robot.
+            #expect(try await alice.readUntil { $0.hasSuffix("joined #lobby") } == "* robot joined #lobby")
+            bot.send(["type": "login", "name": "another"])
+            let again = try await bot.readUntil("the second login's refusal") { $0["type"] as? String == "error" }
+            #expect(again["text"] as? String == "You are logged in already.")
+        }
+    }
+
     @Test("a client that never speaks JSON gets 20 errors, then a close with 1008")
     func endlessGarbageIsClosed() async throws {
         try await withWebTestServer { server in
