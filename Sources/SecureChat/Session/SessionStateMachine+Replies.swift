@@ -21,11 +21,9 @@ extension SessionStateMachine {
                 return [.error("\(target) is getting too many direct messages; yours was not sent. Try again soon.")]
             }
         case .users(let list):
-            return [.notice(Self.describe(list))]
+            return [.notice(LineRenderer.describe(list))]
         case .rooms(let list):
-            var text = list.entries.map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
-            if list.total > list.entries.count { text += ", ... and \(list.total - list.entries.count) more" }
-            return [.notice("\(list.total) room\(list.total == 1 ? "" : "s"): \(text)")]
+            return [.notice(LineRenderer.describe(list))]
         case .whois(let target, let who):
             guard let who else { return [.error("No user named \(target) is online.")] }
             var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
@@ -77,19 +75,6 @@ extension SessionStateMachine {
 
     /// What a user is told when something needs the cluster's database and it cannot be reached.
     static let pausedLine = "Chat is paused: this server has lost its link to the cluster's database."
-
-    private static func describe(_ list: UserList) -> String {
-        var names = list.entries.map { user -> String in
-            var entry = user.name
-            if list.room == nil { entry += " \(user.room)" }
-            if user.isOperator { entry += " [op]" }
-            if !user.transport.isEncrypted { entry += " [plaintext]" }
-            return entry
-        }.joined(separator: ", ")
-        if list.total > list.entries.count { names += ", ... and \(list.total - list.entries.count) more" }
-        let count = "\(list.total) user\(list.total == 1 ? "" : "s")"
-        return "\(count) \(list.room.map { "in \($0)" } ?? "online"): \(names)"
-    }
 
     private func describe(_ report: StatisticsReport) -> [SessionAction] {
         let now = report.now.secondsSinceEpoch
