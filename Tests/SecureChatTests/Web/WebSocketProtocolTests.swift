@@ -11,7 +11,7 @@ struct WebSocketProtocolTests {
     @Test("a bot and a line user chat both ways; the bot gets history, joins, lists and DMs as typed objects")
     func botAndLineUserChat() async throws {
         try await withWebTestServer { server in
-            let alice = try await server.login("alice")
+            let alice = try await lineUser("alice", on: server)
             alice.send("before the bot came")
             let bot = try await WebSocketTestClient.connect(port: server.port)
             defer { Task { await bot.close() } }
@@ -103,7 +103,7 @@ struct WebSocketProtocolTests {
     @Test("a password nobody asked for is refused, never taken as a name; a second login is refused")
     func passwordOnlyWhenAsked() async throws {
         try await withWebTestServer { server in
-            let alice = try await server.login("alice")
+            let alice = try await lineUser("alice", on: server)
             let bot = try await WebSocketTestClient.connect(port: server.port)
             defer { Task { await bot.close() } }
             bot.send(["type": "password", "password": "hunter2secret"])
@@ -180,7 +180,7 @@ struct WebSocketProtocolTests {
             $0.burst = 10
             $0.floodRefusals = 20
         }) { server in
-            let alice = try await server.login("alice")
+            let alice = try await lineUser("alice", on: server)
             let bot = try await WebSocketTestClient.connect(port: server.port)
             defer { Task { await bot.close() } }
             try await bot.login("flooder")
@@ -203,6 +203,15 @@ struct WebSocketProtocolTests {
             #expect((users["users"] as? [[String: Any]])?.first?["encrypted"] as? Bool == true)
         }
     }
+}
+
+/// A line-protocol user who types their name before the greeting, as `printf 'alice\n' | nc` does: under
+/// ``withWebTestServer``'s long window a user who waited for the greeting would wait the window out (and, in the
+/// sanitizer pass, the login timeout with it).
+func lineUser(_ name: String, on server: TestServer) async throws -> TestClient {
+    let client = try await server.connect()
+    try await client.answerPrompt(name)
+    return client
 }
 
 /// A test server whose connections wait up to 10 s for a first request: these tests' clients connect, then
