@@ -14,35 +14,3 @@ public enum WireFormat: Sendable, Hashable {
         }
     }
 }
-
-/// One event rendered at most once per format: what a fan-out hands its recipients.
-struct RenderedEvent {
-    let event: ChatEvent
-    private var line: ByteBuffer?
-    private var json: ByteBuffer?
-
-    init(_ event: ChatEvent) {
-        self.event = event
-    }
-
-    /// Starts with the line rendering already made (it was needed to size the history entry).
-    init(_ event: ChatEvent, line: ByteBuffer) {
-        self.event = event
-        self.line = line
-    }
-
-    mutating func buffer(for format: WireFormat) -> ByteBuffer {
-        switch format {
-        case .line:
-            if let line { return line }
-            let rendered = LineRenderer.render(event)
-            line = rendered
-            return rendered
-        case .json:
-            if let json { return json }
-            let rendered = JSONRenderer.render(event)
-            json = rendered
-            return rendered
-        }
-    }
-}

@@ -209,13 +209,13 @@ public actor Hub {
             return receipt
         }
         let event = ChatEvent.said(from: member.name.display, text: text, room: member.room)
-        var rendered = RenderedEvent(event, line: LineRenderer.render(event))
+        let line = LineRenderer.render(event)
         // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
-        storeInHistory(event, lineBytes: rendered.buffer(for: .line).readableBytes, in: member.room)
+        storeInHistory(event, lineBytes: line.readableBytes, in: member.room)
         if let ignoring = ignorers[member.name.key], !ignoring.isEmpty {
-            deliver(&rendered, to: .roomExceptAll(member.room, ignoring.union([id])))
+            deliver(event, line: line, to: .roomExceptAll(member.room, ignoring.union([id])))
         } else {
-            deliver(&rendered, to: .roomExcept(member.room, id))
+            deliver(event, line: line, to: .roomExcept(member.room, id))
         }
         return nil
     }
@@ -374,9 +374,9 @@ public actor Hub {
             cluster.publish(room: room, line: .notice(LineRenderer.noticeText(event) ?? ""), except: id, receipt: nil)
             return
         }
-        var rendered = RenderedEvent(event, line: LineRenderer.render(event))
-        deliver(&rendered, to: id.map { .roomExcept(room, $0) } ?? .room(room))
-        storeInHistory(event, lineBytes: rendered.buffer(for: .line).readableBytes, in: room)
+        let line = LineRenderer.render(event)
+        deliver(event, line: line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
+        storeInHistory(event, lineBytes: line.readableBytes, in: room)
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
@@ -457,11 +457,11 @@ public actor Hub {
     /// overflows are removed afterwards, which announces their departure (and may, in turn, overflow someone
     /// else: handled the same way).
     func deliver(_ event: ChatEvent, to delivery: Delivery) {
-        var rendered = RenderedEvent(event)
-        deliver(&rendered, to: delivery)
+        deliver(event, line: LineRenderer.render(event), to: delivery)
     }
 
-    func deliver(_ rendered: inout RenderedEvent, to delivery: Delivery) {
+    /// `deliver(_:to:)` with the line rendering made already (it also sizes the history entry).
+    func deliver(_ event: ChatEvent, line: ByteBuffer, to delivery: Delivery) {
         // Rendered, and each recipient asked its format, only where someone speaks JSON: elsewhere the loop is
         // what it was before formats existed (fan-out is the hot path).
         let someSpeakJSON =
@@ -471,8 +471,7 @@ public actor Hub {
                 (rooms[room]?.jsonMembers ?? 0) > 0
             case .connection(let id): members[id]?.outbox.format == .json
             }
-        deliver(
-            line: rendered.buffer(for: .line), json: someSpeakJSON ? rendered.buffer(for: .json) : nil, to: delivery)
+        deliver(line: line, json: someSpeakJSON ? JSONRenderer.render(event) : nil, to: delivery)
     }
 
     /// Hands `line` to every recipient, or `json` to those that speak JSON when it is given.

@@ -75,13 +75,12 @@ extension Hub {
             rooms[event.room]!.lastSequence = event.sequence
             // A stored line with nothing printable left (see ReceivedText) keeps its place and shows nowhere.
             guard let shown = event.event else { continue }
-            var rendered = RenderedEvent(shown, line: LineRenderer.render(shown))
-            rooms[event.room]!.history.append(
-                .init(time: event.time, event: shown, lineBytes: rendered.buffer(for: .line).readableBytes))
+            let line = LineRenderer.render(shown)
+            rooms[event.room]!.history.append(.init(time: event.time, event: shown, lineBytes: line.readableBytes))
             if let except = event.except, event.node == me {
-                deliver(&rendered, to: .roomExcept(event.room, except))
+                deliver(shown, line: line, to: .roomExcept(event.room, except))
             } else {
-                deliver(&rendered, to: .room(event.room))
+                deliver(shown, line: line, to: .room(event.room))
             }
         }
         return nil
