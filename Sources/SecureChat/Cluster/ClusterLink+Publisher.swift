@@ -6,7 +6,7 @@ import PostgresNIO
 /// it knows bob is gone.
 struct OutgoingLine: Sendable {
     enum Kind: Sendable {
-        case line(room: String, line: RoomLine, except: Int64)
+        case line(room: String, row: StoredEvent.Row, except: Int64)
         case moved(nameKey: String, room: String)
         case left(nameKey: String)
         /// Nothing to commit: its receipt says that everything queued before it is committed.
@@ -22,11 +22,21 @@ struct OutgoingLine: Sendable {
 /// Room lines out: whatever arrived while the previous batch was committing goes in the next, so a busy
 /// room costs one commit (one disk flush, one notification) per batch rather than per line.
 extension ClusterLink {
-    public func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?) {
-        let outgoing = OutgoingLine(
-            kind: .line(room: room.value, line: line, except: Int64(bitPattern: except?.value ?? 0)),
-            receipt: receipt)
-        queue(outgoing)
+    /// Queues a room event for the next commit. It reaches this node's members too only once committed, through
+    /// the listener, in the room's order. A confirmed one (a chat line) is refused at once while the link is down,
+    /// and its receipt says how the commit went; an unconfirmed one (a notice) is kept and sent when the link is
+    /// back. An event with no stored form (see `StoredEvent.Row`) is not a room event and is dropped.
+    public func append(_ event: ChatEvent, to room: RoomName, except: ConnectionID?, confirmed: Bool) -> RoomLogAppend {
+        let receipt = confirmed ? CommitReceipt() : nil
+        guard let row = StoredEvent.Row(event) else {
+            receipt?.resolve(.notSent)
+            return .pending(receipt)
+        }
+        queue(
+            OutgoingLine(
+                kind: .line(room: room.value, row: row, except: Int64(bitPattern: except?.value ?? 0)),
+                receipt: receipt))
+        return .pending(receipt)
     }
 
     public func moved(_ name: Username, to room: RoomName) {
@@ -98,17 +108,11 @@ extension ClusterLink {
             var movedTo: [String] = []
             for item in batch {
                 switch item.kind {
-                case .line(let room, let line, let except):
+                case .line(let room, let row, let except):
                     rooms.append(room)
-                    kinds.append(line.kind)
-                    switch line {
-                    case .chat(let name, let text):
-                        names.append(name)
-                        texts.append(text)
-                    case .notice(let text):
-                        names.append("")
-                        texts.append(text)
-                    }
+                    kinds.append(row.kind)
+                    names.append(row.senderName)
+                    texts.append(row.body)
                     excepts.append(except)
                 case .moved(let key, let room):
                     moved.append(key)

@@ -120,6 +120,8 @@ public final class ClusterLink: ClusterSeam, Sendable {
     var incarnation: Int64 { state.withLockedValue { $0.incarnation } }
 
     public var isLinked: Bool { state.withLockedValue { $0.link.isLive } }
+    /// Room events are committed only while the link is live.
+    public var isWritable: Bool { isLinked }
     /// Back from an outage (paused, out or rejoining): presence is put right as the listener catches up.
     var isRecovering: Bool { state.withLockedValue { $0.link.isRecovering } }
     public var nodesUp: Int { state.withLockedValue { $0.nodesUp } }
@@ -292,7 +294,9 @@ public final class ClusterLink: ClusterSeam, Sendable {
     /// `* bob left #lobby (reason)`, published for a member whose node cannot say it any more.
     func announceDeparture(of name: String, from room: String, reason: CloseReason) {
         guard let room = RoomName(parsing: room) else { return }
-        publish(room: room, line: .notice(reason.leaveNotice(name: name, room: room)), except: nil, receipt: nil)
+        _ = append(
+            .left(name: name, room: room, text: reason.leaveNotice(name: name, room: room)), to: room, except: nil,
+            confirmed: false)
     }
 
     static func departures(_ rows: PostgresRowSequence) async throws -> [(String, String)] {

@@ -21,7 +21,8 @@ import PostgresNIO
 /// messages and kicks are stored for their node, and a node can take over its own name after a crash.
 ///
 /// Version 4 (``ClusterSchemaVersion4``) stores the settings the cluster shares; version 5
-/// (``ClusterSchemaVersion5``) the accounts and the password-attempt buckets.
+/// (``ClusterSchemaVersion5``) the accounts and the password-attempt buckets; version 6
+/// (``ClusterSchemaVersion6``) stores joins and leaves as events of their own kinds.
 public enum ClusterSchema {
     /// The newest schema version this build knows.
     public static var currentVersion: Int { migrations.count }
@@ -83,6 +84,7 @@ public enum ClusterSchema {
         ClusterSchemaVersion3.statements,
         ClusterSchemaVersion4.statements,
         ClusterSchemaVersion5.statements,
+        ClusterSchemaVersion6.statements,
     ]
 
     /// Brings the database to `currentVersion` and returns the version it found. A database newer than this

@@ -30,15 +30,44 @@ enum ReceivedText {
     }
 }
 
-/// A stored event as this node shows it: a chat line only from a valid name, a notice, or (a row of schema
-/// version 2) the line as it was stored; every text sanitised. nil when there is nothing to show.
+/// A room event as the cluster stores it (`securechat_events`: `kind`, `sender_name`, `body`), and a stored row
+/// as this node shows it. What is read back is validated and sanitised: a chat line, a join or a leave only
+/// from a valid name; every text through `ReceivedText`.
 enum StoredEvent {
+    /// The stored fields of an event: what happened and to whom, not how it is shown (each node renders it for
+    /// each of its clients' formats).
+    struct Row: Sendable, Equatable {
+        let kind: String
+        let senderName: String
+        let body: String
+
+        /// nil for an event that is not a room event (a reply to one user, a list).
+        init?(_ event: ChatEvent) {
+            switch event {
+            case .said(let name, let text, _): (kind, senderName, body) = ("chat", name, text)
+            case .joined(let name, _): (kind, senderName, body) = ("joined", name, "")
+            case .left(let name, _, let text): (kind, senderName, body) = ("left", name, text)
+            case .notice(let text): (kind, senderName, body) = ("notice", "", text)
+            default: return nil
+            }
+        }
+    }
+
+    /// A stored row as an event of `room`; nil when there is nothing to show. `line` is the rendered line of a
+    /// row of schema version 2 (kind empty).
     static func event(kind: String, senderName: String, body: String, line: String, room: RoomName) -> ChatEvent? {
         switch kind {
         case "chat":
             guard case .success(let name) = Username.validate(senderName) else { return nil }
             let text = ReceivedText.field(body)
             return text.isEmpty ? nil : .said(from: name.display, text: text, room: room)
+        case "joined":
+            guard case .success(let name) = Username.validate(senderName) else { return nil }
+            return .joined(name: name.display, room: room)
+        case "left":
+            guard case .success(let name) = Username.validate(senderName) else { return nil }
+            let text = ReceivedText.field(body)
+            return text.isEmpty ? nil : .left(name: name.display, room: room, text: text)
         case "notice":
             let text = ReceivedText.field(body)
             return text.isEmpty ? nil : .notice(text)

@@ -12,14 +12,14 @@ extension Hub {
         ) { $0.admit(now: .now()) }
     }
 
-    /// Stores an event in a room's history, within the room's bounds and, on a single node, within
-    /// `historyBytesTotal` for all rooms together: past it, the oldest lines of any room go first. `lineBytes` is
-    /// the size of its line rendering, the unit of every bound.
-    func storeInHistory(_ event: ChatEvent, lineBytes: Int, in name: RoomName) {
+    /// Stores an entry in a room's history, within the room's bounds and within `historyBytesTotal` for all
+    /// rooms together (on a cluster's node: all the rooms it follows): past it, the oldest lines of any room go
+    /// first. The entry's `lineBytes`, the size of its line rendering, is the unit of every bound.
+    func storeInHistory(_ entry: History.Entry, in name: RoomName) {
         guard rooms[name] != nil else { return }
+        let lineBytes = entry.lineBytes
         let bytesBefore = rooms[name]!.history.bytes
-        let removed = rooms[name]!.history.append(.init(time: .now(), event: event, lineBytes: lineBytes))
-        guard cluster == nil else { return }
+        let removed = rooms[name]!.history.append(entry)
         let room = rooms[name]!
         let isLive = { (slot: HistoryBudget.Slot) in self.rooms[slot.room]?.generation == slot.generation }
         historyBudget.stored(

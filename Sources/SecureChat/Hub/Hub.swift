@@ -10,14 +10,20 @@ import Synchronization
 /// in the same step.
 public actor Hub {
     struct Member {
+        /// Where a member is reached.
+        enum Place {
+            /// On this node, through their outbox.
+            case here(any ClientOutbox)
+            /// On another node (`--cluster`): lines for them travel through the cluster, never through here.
+            case elsewhere(node: String)
+        }
+
         let info: ClientInfo
         let name: Username
-        /// The node the member is connected to, or nil for this one (`--cluster`).
-        let node: String?
+        let place: Place
         /// The name in lower case, computed once: listings sort by it (the skeleton `name.key` would put
         /// `user001` after `user100`).
         let sortKey: String
-        let outbox: any ClientOutbox
         var room: RoomName
         var isOperator: Bool
         /// Login order: the longest-connected remaining member succeeds an operator who leaves.
@@ -35,6 +41,16 @@ public actor Hub {
         var ignoring: [String: String] = [:]
         /// How the member proved a registered name is theirs; nil for an unregistered name.
         var account: LoginMethod? = nil
+
+        /// The node the member is connected to, or nil for this one.
+        var node: String? {
+            if case .elsewhere(let node) = place { node } else { nil }
+        }
+
+        /// The member's outbox, or nil for a member of another node.
+        var outbox: (any ClientOutbox)? {
+            if case .here(let outbox) = place { outbox } else { nil }
+        }
     }
 
     /// Its reloadable settings change on SIGHUP (`applyReloadable`, Hub+Reload.swift).
@@ -69,6 +85,8 @@ public actor Hub {
     var shuttingDown = false
     /// The other nodes, when this node is one of a cluster; nil alone.
     let cluster: (any ClusterSeam)?
+    /// Where room events are committed: the cluster's log, or alone a log that commits at once (see ``RoomLog``).
+    let log: any RoomLog
     /// Names being claimed in the cluster's presence table, by the connection claiming them: taken for
     /// everyone else here until the claim is decided.
     var pendingClaims: [String: ConnectionID] = [:]
@@ -91,6 +109,7 @@ public actor Hub {
     ) {
         self.configuration = configuration
         self.cluster = cluster
+        self.log = cluster ?? LocalRoomLog()
         self.bans = bans ?? BanStore(logger: logger)
         self.logger = logger
         self.statistics = HubStatistics(
@@ -161,7 +180,7 @@ public actor Hub {
             (account != nil && configuration.operatorAccounts.contains(name.key))
             || (cluster == nil ? qualifiesAsOperator(info) : isConfiguredOperator(info))
         members[info.id] = Member(
-            info: info, name: name, node: nil, sortKey: name.display.lowercased(), outbox: outbox, room: .lobby,
+            info: info, name: name, place: .here(outbox), sortKey: name.display.lowercased(), room: .lobby,
             isOperator: isOperator, loginSequence: loginOrder,
             lastActive: .now(), account: account
         )
@@ -189,9 +208,9 @@ public actor Hub {
 
     // MARK: - Talking
 
-    /// A chat line: to everyone in the sender's room but the sender, and into the room's history. In a
-    /// cluster it is published instead, and the receipt says when it is committed (it then comes back
-    /// through `applyRoomEvents`, in the room's order, like everyone else's).
+    /// A chat line: committed to the room's log, then into the room's history and to everyone in the room but
+    /// the sender (and those who ignore them). Alone that is one step; in a cluster the receipt says when it is
+    /// committed (it then comes back through `applyRoomEvents`, in the room's order, like everyone else's).
     @discardableResult
     public func say(_ id: ConnectionID, _ text: String) -> CommitReceipt? {
         guard let member = members[id] else { return nil }
@@ -202,22 +221,9 @@ public actor Hub {
         members[id]?.messagesSent += 1
         members[id]?.hasSpoken = true
         statistics.messages += 1
-        if let cluster {
-            let receipt = CommitReceipt()
-            cluster.publish(
-                room: member.room, line: .chat(from: member.name.display, text: text), except: id, receipt: receipt)
-            return receipt
-        }
-        let event = ChatEvent.said(from: member.name.display, text: text, room: member.room)
-        let line = LineRenderer.render(event)
-        // Stored first: if delivering it evicts someone, their leave notice belongs after it, as people saw it.
-        storeInHistory(event, lineBytes: line.readableBytes, in: member.room)
-        if let ignoring = ignorers[member.name.key], !ignoring.isEmpty {
-            deliver(event, line: line, to: .roomExceptAll(member.room, ignoring.union([id])))
-        } else {
-            deliver(event, line: line, to: .roomExcept(member.room, id))
-        }
-        return nil
+        return commit(
+            .said(from: member.name.display, text: text, room: member.room), in: member.room, except: id,
+            confirmed: true)
     }
 
     /// A direct message to anyone, in any room. The sender gets a confirmation. Never stored in history.
@@ -309,7 +315,8 @@ public actor Hub {
         guard let member = members[id] else { return }
         openRoom(name)
         members[id]?.room = name
-        rooms[name]!.addMember(id, member.outbox)
+        guard let outbox = member.outbox else { return }
+        rooms[name]!.addMember(id, outbox)
         rooms[name]!.names.insert(key: member.sortKey, id: id)
         if name != .lobby || member.room != .lobby {
             let count = rooms[name]!.population
@@ -323,13 +330,7 @@ public actor Hub {
     /// Makes sure `name` is a room with a place in `/rooms` (in a cluster it may exist already, with users of
     /// other nodes in it, or with the history a join just loaded).
     func openRoom(_ name: RoomName) {
-        if rooms[name] == nil {
-            var room = Room(
-                name: name, historyCapacity: configuration.historyLines,
-                historyByteCapacity: configuration.historyBytesPerRoom)
-            room.generation = historyBudget.nextGeneration()
-            rooms[name] = room
-        }
+        if rooms[name] == nil { rooms[name] = makeRoom(name) }
         if rooms[name]!.population == 0, name != .lobby {
             roomOrder.insert(name, at: roomOrder.firstIndex { $0.value > name.value } ?? roomOrder.endIndex)
         }
@@ -362,21 +363,65 @@ public actor Hub {
         return true
     }
 
-    /// A notice to a room that also goes into its history (joins and leaves).
+    /// A room with nobody in it yet, bounded as configured.
+    func makeRoom(_ name: RoomName) -> Room {
+        var room = Room(
+            name: name, historyCapacity: configuration.historyLines,
+            historyByteCapacity: configuration.historyBytesPerRoom)
+        room.generation = historyBudget.nextGeneration()
+        return room
+    }
+
+    /// A room event that goes into its history (joins and leaves), through the log like a chat line.
     ///
     /// In a room of more than `configuration.announceLimit` members, joins and leaves go unannounced (`always`
     /// overrides this for kicks and bans): each would be a delivery to everyone, so a crowd logging in would
     /// cost the square of its size, and in such a room they are noise anyway.
     func announce(_ event: ChatEvent, in room: RoomName, except id: ConnectionID? = nil, always: Bool = false) {
         if !always, let members = rooms[room]?.population, members > configuration.announceLimit { return }
-        if let cluster {
-            // The cluster stores notices as their text (see RoomLine); other nodes show them as notices.
-            cluster.publish(room: room, line: .notice(LineRenderer.noticeText(event) ?? ""), except: id, receipt: nil)
-            return
+        commit(event, in: room, except: id)
+    }
+
+    /// Appends a room event to the log. A log that commits at once (a single node) has it applied in this same
+    /// step; a cluster's commit comes back through `applyRoomEvents`. Returns the receipt of a `confirmed` event
+    /// still being committed.
+    @discardableResult
+    func commit(_ event: ChatEvent, in room: RoomName, except: ConnectionID?, confirmed: Bool = false)
+        -> CommitReceipt?
+    {
+        switch log.append(event, to: room, except: except, confirmed: confirmed) {
+        case .pending(let receipt):
+            return receipt
+        case .committed(let time):
+            guard let current = rooms[room], keepsLines(of: current) else { return nil }
+            apply(
+                RoomEvent(
+                    room: room, sequence: current.lastSequence + 1, time: time, node: "", except: except, event: event),
+                fromThisNode: true)
+            return nil
         }
+    }
+
+    /// A committed room event, in its room's order, on every node alike: into the room's history first (if
+    /// delivering it evicts someone, their leave notice belongs after it, as people saw it), then to the room's
+    /// members here, but its sender (when it came from this node) and, for a chat line, whoever ignores them.
+    func apply(_ committed: RoomEvent, fromThisNode: Bool) {
+        rooms[committed.room]!.lastSequence = committed.sequence
+        // A stored line with nothing printable left (see ReceivedText) keeps its place and shows nowhere.
+        guard let event = committed.event else { return }
         let line = LineRenderer.render(event)
-        deliver(event, line: line, to: id.map { .roomExcept(room, $0) } ?? .room(room))
-        storeInHistory(event, lineBytes: line.readableBytes, in: room)
+        storeInHistory(.init(time: committed.time, event: event, lineBytes: line.readableBytes), in: committed.room)
+        let sender = fromThisNode ? committed.except : nil
+        if !ignorers.isEmpty, case .said(let from, _, _) = event, let ignoring = ignorers[Username.key(for: from)],
+            !ignoring.isEmpty
+        {
+            deliver(
+                event, line: line, to: .roomExceptAll(committed.room, sender.map { ignoring.union([$0]) } ?? ignoring))
+        } else if let sender {
+            deliver(event, line: line, to: .roomExcept(committed.room, sender))
+        } else {
+            deliver(event, line: line, to: .room(committed.room))
+        }
     }
 
     func takeOutOfRoom(_ id: ConnectionID, _ member: Member) {
@@ -391,14 +436,24 @@ public actor Hub {
     func dropIfEmpty(_ room: RoomName) {
         guard room != .lobby, let current = rooms[room] else { return }
         if current.population == 0 {
-            if cluster == nil { historyBudget.discarded(current) }
+            historyBudget.discarded(current)
             rooms[room] = nil
             roomOrder.removeAll { $0 == room }
-        } else if cluster != nil, current.members.isEmpty, current.lastSequence != 0 || !current.history.isEmpty {
+        } else if current.members.isEmpty, current.lastSequence != 0 || !current.history.isEmpty {
             // Only users of other nodes are left: their nodes follow the room, this one lets its lines go.
-            rooms[room]!.history = History(capacity: configuration.historyLines)
-            rooms[room]!.lastSequence = 0
+            forgetLines(of: room)
         }
+    }
+
+    /// Empties a room's history and forgets its place in the log (it is followed again from a snapshot). The
+    /// room's lines leave the all-rooms bound, and it is a new opening for it (`Room.generation`).
+    func forgetLines(of room: RoomName) {
+        guard let current = rooms[room] else { return }
+        historyBudget.discarded(current)
+        rooms[room]!.history = History(
+            capacity: configuration.historyLines, byteCapacity: configuration.historyBytesPerRoom)
+        rooms[room]!.lastSequence = 0
+        rooms[room]!.generation = historyBudget.nextGeneration()
     }
 
     /// The server is shutting down: from now on departures are not announced and the operator role is not
@@ -416,25 +471,29 @@ public actor Hub {
             if let name = pendingClaims.first(where: { $0.value == id })?.key { pendingClaims[name] = nil }
             return
         }
-        if let node = member.node {
+        let outbox: any ClientOutbox
+        switch member.place {
+        case .elsewhere(let node):
             // Theirs to remove: their node announces it, and the presence change brings it here.
             cluster?.relayKick(of: RemoteMember(node: node, nameKey: member.name.key), reason: reason)
             return
+        case .here(let here):
+            outbox = here
         }
         if reason == .sendQueueOverflow { statistics.overflowEvictions += 1 }
         if let farewell = reason.farewell {
             // Straight into the outbox, not through `deliver`: if it overflows, the user still leaves as kicked.
-            member.outbox.send(.error(farewell))
+            outbox.send(.error(farewell))
         }
         takeOutOfRoom(id, member)
         members[id] = nil
         publishOnlineCount()
-        if member.outbox.format == .json { jsonMembers -= 1 }
+        if outbox.format == .json { jsonMembers -= 1 }
         idsByName[member.name.key] = nil
         everyone.remove(key: member.sortKey, id: id)
         stopIgnoring(member, id: id)
         operators.remove(id)
-        member.outbox.close(reason: reason)
+        outbox.close(reason: reason)
         if shuttingDown { return }
         cluster?.released(member.name)
         announce(
@@ -469,7 +528,7 @@ public actor Hub {
             case .everyone: jsonMembers > 0
             case .room(let room), .roomExcept(let room, _), .roomExceptAll(let room, _):
                 (rooms[room]?.jsonMembers ?? 0) > 0
-            case .connection(let id): members[id]?.outbox.format == .json
+            case .connection(let id): members[id]?.outbox?.format == .json
             }
         deliver(line: line, json: someSpeakJSON ? JSONRenderer.render(event) : nil, to: delivery)
     }
@@ -491,8 +550,9 @@ public actor Hub {
         switch delivery {
         case .everyone:
             var count = 0
-            for (id, member) in members where member.node == nil {
-                send(id, member.outbox)
+            for (id, member) in members {
+                guard let outbox = member.outbox else { continue }
+                send(id, outbox)
                 count += 1
             }
             statistics.deliveries += count
@@ -514,8 +574,8 @@ public actor Hub {
             statistics.deliveries += count
         case .connection(let id):
             // One recipient: no batch to gather, the outbox is woken directly.
-            guard let member = members[id] else { return }
-            if member.outbox.send(json ?? line) == .overflow { overflowed.append(id) }
+            guard let outbox = members[id]?.outbox else { return }
+            if outbox.send(json ?? line) == .overflow { overflowed.append(id) }
             statistics.deliveries += 1
         }
         for id in overflowed { remove(id, reason: .sendQueueOverflow) }

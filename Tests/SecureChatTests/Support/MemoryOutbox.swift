@@ -14,9 +14,11 @@ final class MemoryOutbox: ClientOutbox, Sendable {
 
     private let state = NIOLockedValueBox(State())
     let capacity: Int?
+    let format: WireFormat
 
-    init(capacity: Int? = nil) {
+    init(capacity: Int? = nil, format: WireFormat = .line) {
         self.capacity = capacity
+        self.format = format
     }
 
     func enqueue(_ line: ByteBuffer) -> EnqueueResult {

@@ -7,7 +7,9 @@ import SecureChat
 final class RecordingClusterSeam: ClusterSeam, Sendable {
     struct Published: Sendable {
         let room: RoomName
-        let line: String
+        let event: ChatEvent
+        /// The event as a line-protocol client sees it.
+        var line: String { String(buffer: LineRenderer.render(event)) }
         let except: ConnectionID?
         let receipt: CommitReceipt?
     }
@@ -35,6 +37,7 @@ final class RecordingClusterSeam: ClusterSeam, Sendable {
         set { state.withLockedValue { $0.linked = newValue } }
     }
 
+    var isWritable: Bool { isLinked }
     var nodesUp: Int { 2 }
     var published: [Published] { state.withLockedValue { $0.published } }
     var moves: [String] { state.withLockedValue { $0.moves } }
@@ -43,11 +46,12 @@ final class RecordingClusterSeam: ClusterSeam, Sendable {
     var directMessages: [String] { state.withLockedValue { $0.directMessages } }
     var bansAdded: [Ban] { state.withLockedValue { $0.bansAdded } }
 
-    func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?) {
+    func append(_ event: ChatEvent, to room: RoomName, except: ConnectionID?, confirmed: Bool) -> RoomLogAppend {
+        let receipt = confirmed ? CommitReceipt() : nil
         state.withLockedValue {
-            $0.published.append(
-                Published(room: room, line: String(buffer: line.rendered), except: except, receipt: receipt))
+            $0.published.append(Published(room: room, event: event, except: except, receipt: receipt))
         }
+        return .pending(receipt)
     }
 
     func moved(_ name: Username, to room: RoomName) {
@@ -85,7 +89,7 @@ final class RecordingClusterSeam: ClusterSeam, Sendable {
                 line.receipt?.resolve(.committed)
                 return RoomEvent(
                     room: line.room, sequence: state.sequences[line.room]!, time: .now(), node: nodeName,
-                    except: line.except, line: ByteBuffer(string: line.line))
+                    except: line.except, event: line.event)
             }
         }
         _ = await hub.applyRoomEvents(events)

@@ -2,31 +2,6 @@ import NIOCore
 
 // What the cluster hands the hub: committed room lines and who is logged in on the other nodes.
 
-/// A room line as the cluster stores it: what was said and by whom, not how it is shown. Each node renders
-/// (and, for what it reads from the database, validates and sanitises) it itself.
-public enum RoomLine: Sendable, Equatable {
-    /// `name: text`.
-    case chat(from: String, text: String)
-    /// `* text` (joins, leaves, kicks).
-    case notice(String)
-
-    /// How a line-protocol client sees it.
-    public var rendered: ByteBuffer {
-        switch self {
-        case .chat(let name, let text): return ServerLine.chat(from: name, text)
-        case .notice(let text): return ServerLine.notice(text)
-        }
-    }
-
-    /// How its kind is stored (`securechat_events.kind`).
-    var kind: String {
-        switch self {
-        case .chat: return "chat"
-        case .notice: return "notice"
-        }
-    }
-}
-
 /// One committed room line, with its place in the room's order.
 public struct RoomEvent: Sendable, Equatable {
     public let room: RoomName

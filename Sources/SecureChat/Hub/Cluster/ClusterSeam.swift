@@ -2,24 +2,19 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// What the hub needs of the cluster when several nodes share one chat (`--cluster`): the other half of the
-/// delivery seam. Local members get lines through their ``ClientOutbox``; everything that other nodes must
-/// see (room lines, presence, bans, relayed DMs and kicks) goes out through here, and comes back in through
-/// `Hub+Cluster`. `Cluster/ClusterLink` implements it over PostgreSQL; the hub never awaits it.
+/// delivery seam. Local members get lines through their ``ClientOutbox``; room events are committed through the
+/// ``RoomLog`` this refines (in PostgreSQL, and they come back in through `Hub+Cluster` in each room's order);
+/// what else other nodes must see (presence, bans, relayed DMs and kicks) goes out through here.
+/// `Cluster/ClusterLink` implements it over PostgreSQL; the hub never awaits it.
 ///
 /// Every method is a synchronous hand-off: it queues work and returns. What must be confirmed before the
 /// user is told anything (a chat line, a DM to another node) carries a ``CommitReceipt`` that the user's
 /// session awaits, outside the hub.
-public protocol ClusterSeam: AnyObject, Sendable {
+public protocol ClusterSeam: RoomLog {
     /// This node's name, shown by `/stats`.
     var nodeName: String { get }
-    /// False while this node cannot reach the database: chat lines, logins, moves and bans are refused.
-    var isLinked: Bool { get }
     /// Nodes whose heartbeat is current, this one included.
     var nodesUp: Int { get }
-    /// Queues a room line (chat, or a join/leave notice) for the next commit. It reaches this node's members
-    /// too only once committed, through the listener, in the room's order. With a receipt, a failure is
-    /// reported there; without one (a notice), the line is kept and sent when the link is back.
-    func publish(room: RoomName, line: RoomLine, except: ConnectionID?, receipt: CommitReceipt?)
     /// A local member moved rooms.
     func moved(_ name: Username, to room: RoomName)
     /// A local member left: their name is free again.

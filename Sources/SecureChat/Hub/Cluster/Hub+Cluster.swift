@@ -44,8 +44,8 @@ extension Hub {
 
     // MARK: - Room lines
 
-    /// Committed room lines, in commit order. Each goes into its room's history and to the members here
-    /// (but its sender); one already delivered is skipped. At the first line that skips ahead of its room's
+    /// Committed room lines, in commit order. Each is applied as on a single node (`Hub.apply`: its room's
+    /// history, then the members here but its sender); one already delivered is skipped. At the first line that skips ahead of its room's
     /// sequence, nothing more is applied and the gap is returned, for the link to fetch what is missing and
     /// call again. `acceptingGapsIn` names rooms whose missing lines are gone from the database: their
     /// members are told, and delivery goes on.
@@ -72,16 +72,7 @@ extension Hub {
                         "\(missed) line\(missed == 1 ? "" : "s") of \(event.room) could not be recovered."),
                     to: .room(event.room))
             }
-            rooms[event.room]!.lastSequence = event.sequence
-            // A stored line with nothing printable left (see ReceivedText) keeps its place and shows nowhere.
-            guard let shown = event.event else { continue }
-            let line = LineRenderer.render(shown)
-            rooms[event.room]!.history.append(.init(time: event.time, event: shown, lineBytes: line.readableBytes))
-            if let except = event.except, event.node == me {
-                deliver(shown, line: line, to: .roomExcept(event.room, except))
-            } else {
-                deliver(shown, line: line, to: .room(event.room))
-            }
+            apply(event, fromThisNode: event.node == me)
         }
         return nil
     }
@@ -129,11 +120,10 @@ extension Hub {
     /// the newcomer still sees every line once, replayed or live.
     public func join(_ id: ConnectionID, loading snapshot: RoomSnapshot) -> HubReply {
         if needsSnapshot(of: snapshot.room) {
-            var room = rooms[snapshot.room] ?? Room(name: snapshot.room, historyCapacity: configuration.historyLines)
-            room.history = History(capacity: configuration.historyLines)
-            for entry in snapshot.history { room.history.append(entry) }
-            room.lastSequence = snapshot.lastSequence
-            rooms[snapshot.room] = room
+            if rooms[snapshot.room] == nil { rooms[snapshot.room] = makeRoom(snapshot.room) }
+            forgetLines(of: snapshot.room)
+            for entry in snapshot.history { storeInHistory(entry, in: snapshot.room) }
+            rooms[snapshot.room]!.lastSequence = snapshot.lastSequence
         }
         let reply = handle(.join(snapshot.room), from: id)
         // A refused join leaves nothing behind.
@@ -273,8 +263,8 @@ extension Hub {
             certificateFingerprint: presence.certificateFingerprint
         )
         let member = Member(
-            info: info, name: presence.name, node: presence.node, sortKey: presence.name.display.lowercased(),
-            outbox: RemoteMemberOutbox.shared, room: presence.room, isOperator: isConfiguredOperator(info),
+            info: info, name: presence.name, place: .elsewhere(node: presence.node),
+            sortKey: presence.name.display.lowercased(), room: presence.room, isOperator: isConfiguredOperator(info),
             loginSequence: UInt64(max(0, presence.loginOrder)), lastActive: .now()
         )
         members[id] = member
@@ -330,10 +320,9 @@ extension Hub {
         }
     }
 
-    /// In a cluster, whether what other nodes must see cannot be done now (the link is down).
+    /// Whether what other nodes must see cannot be done now (a cluster's link is down; never alone).
     var clusterUnavailable: Bool {
-        guard let cluster else { return false }
-        return clusterPaused || !cluster.isLinked
+        clusterPaused || !log.isWritable
     }
 
     // MARK: - What other nodes ask of this one
@@ -375,13 +364,4 @@ extension Hub {
         clusterPaused = false
         deliver(ChatEvent.notice("Chat resumed."), to: .everyone)
     }
-}
-
-/// The outbox of a member of another node: lines for them travel through the cluster, never through here.
-final class RemoteMemberOutbox: ClientOutbox {
-    static let shared = RemoteMemberOutbox()
-
-    func enqueue(_ line: ByteBuffer) -> EnqueueResult { .queued(wake: nil) }
-    func wake() {}
-    func close(reason: CloseReason) {}
 }
