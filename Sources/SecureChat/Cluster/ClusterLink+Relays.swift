@@ -6,7 +6,8 @@ import PostgresNIO
 /// while that node's listener reconnects is taken at its catch-up.
 struct Relay: Sendable {
     enum Kind: Sendable {
-        case directMessage(line: String)
+        /// Stored as what it is (the sender in `by_name`, the text in `line`), rendered by the recipient's node.
+        case directMessage(from: String, text: String)
         case kick(action: String, by: String, reason: String?)
     }
 
@@ -16,15 +17,15 @@ struct Relay: Sendable {
     /// One statement: the row and its doorbell commit together, and only while the sending node's incarnation is
     /// registered and not declared down (a share lock on its row, as for batches of lines): a node cut off and
     /// declared down never delivers a DM or a kick it had queued. Returns a row only when the relay was stored.
-    func query(from sender: String, incarnation: Int64) -> PostgresQuery {
+    func query(from node: String, incarnation: Int64) -> PostgresQuery {
         switch kind {
-        case .directMessage(let line):
+        case .directMessage(let from, let text):
             return """
                 WITH stored AS (
-                    INSERT INTO securechat_relays (node, name_key, kind, line)
-                    SELECT \(member.node), \(member.nameKey), 'dm', \(line)
+                    INSERT INTO securechat_relays (node, name_key, kind, line, by_name)
+                    SELECT \(member.node), \(member.nameKey), 'dm', \(text), \(from)
                     FROM (SELECT 1 FROM securechat_nodes
-                        WHERE name = \(sender) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
+                        WHERE name = \(node) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
                     RETURNING node)
                 SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
                 """
@@ -34,7 +35,7 @@ struct Relay: Sendable {
                     INSERT INTO securechat_relays (node, name_key, kind, action, by_name, reason)
                     SELECT \(member.node), \(member.nameKey), 'kick', \(action), \(by), \(reason)
                     FROM (SELECT 1 FROM securechat_nodes
-                        WHERE name = \(sender) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
+                        WHERE name = \(node) AND incarnation = \(incarnation) AND NOT declared_dead FOR SHARE) AS alive
                     RETURNING node)
                 SELECT pg_notify('securechat', json_build_object('k', 'm', 'n', node)::text) FROM stored
                 """
@@ -65,8 +66,8 @@ extension ClusterLink {
                 guard state.withLockedValue({ $0.recentRelays.insert(id) }) else { continue }
                 switch kind {
                 case "dm":
-                    guard let line = ReceivedText.line(line) else { continue }
-                    await hub.deliverRelayedDirectMessage(to: key, line)
+                    guard let message = StoredEvent.directMessage(sender: by, body: line) else { continue }
+                    await hub.deliverRelayedDirectMessage(to: key, message)
                 case "kick":
                     guard let action = CloseReason.Moderation.Action(rawValue: action) else { continue }
                     let by = ReceivedText.field(by)

@@ -24,8 +24,8 @@ extension ClusterLink {
         }
     }
 
-    public func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt) {
-        enqueue(.relay(Relay(member: member, kind: .directMessage(line: String(buffer: line))), receipt: receipt))
+    public func relayDirectMessage(from sender: String, text: String, to member: RemoteMember, receipt: CommitReceipt) {
+        enqueue(.relay(Relay(member: member, kind: .directMessage(from: sender, text: text)), receipt: receipt))
     }
 
     public func relayKick(of member: RemoteMember, reason: CloseReason) {

@@ -77,4 +77,13 @@ enum StoredEvent {
             return nil
         }
     }
+
+    /// A relayed direct message (`securechat_relays`, kind `dm`) as this node shows it: from a valid name, its
+    /// text sanitised; a row without a sender (written by a node before schema version 6) is its rendered line.
+    static func directMessage(sender: String, body: String) -> ChatEvent? {
+        guard !sender.isEmpty else { return ReceivedText.line(body).map { .preformatted($0) } }
+        guard case .success(let name) = Username.validate(sender) else { return nil }
+        let text = ReceivedText.field(body)
+        return text.isEmpty ? nil : .directMessage(from: name.display, text: text)
+    }
 }

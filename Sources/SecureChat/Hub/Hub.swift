@@ -240,9 +240,9 @@ public actor Hub {
             statistics.messages += 1
             let receipt = CommitReceipt()
             cluster.relayDirectMessage(
-                ServerLine.directMessage(from: sender.name.display, text),
-                to: RemoteMember(node: node, nameKey: recipient.name.key), receipt: receipt)
-            return .relayed(receipt, confirmation: ServerLine.directMessageSent(to: recipient.name.display, text))
+                from: sender.name.display, text: text, to: RemoteMember(node: node, nameKey: recipient.name.key),
+                receipt: receipt)
+            return .relayed(receipt, confirmation: .directMessageSent(to: recipient.name.display, text: text))
         }
         // An ignored sender is not told: the message goes nowhere, and costs the recipient's budget nothing.
         let ignored = recipient.ignoring[sender.name.key] != nil

@@ -48,7 +48,7 @@ public enum DirectMessageOutcome: Sendable, Equatable {
     case toSelf
     /// To a member of another node: sent once `receipt` says it is committed; then `confirmation` is the
     /// sender's copy.
-    case relayed(CommitReceipt, confirmation: ByteBuffer)
+    case relayed(CommitReceipt, confirmation: ChatEvent)
     case clusterUnavailable
     /// The recipient has had too many direct messages lately: not sent.
     case recipientBusy

@@ -6,7 +6,7 @@ public enum HubReply: Sendable, Equatable {
     case done
     /// In a cluster: what the sender asked must be committed first. The session awaits the receipt, sends
     /// `confirmation` (if any) once it is committed, and feeds back `.commit` with the outcome.
-    case pending(CommitReceipt, confirmation: ByteBuffer?)
+    case pending(CommitReceipt, confirmation: ChatEvent?)
     /// How a `.pending` request fared.
     case commit(CommitOutcome)
     case login(Username, LoginOutcome)

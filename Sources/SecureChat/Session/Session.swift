@@ -197,7 +197,7 @@ final class Session: Sendable {
                 if case .pending(let receipt, let confirmation) = reply {
                     // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
                     let outcome = await receipt.outcome
-                    if outcome == .committed, let confirmation { outbox.send(.preformatted(confirmation)) }
+                    if outcome == .committed, let confirmation { outbox.send(confirmation) }
                     reply = .commit(outcome)
                 }
                 let actions = machine.receive(reply)

@@ -223,7 +223,7 @@ struct HubClusterTests {
             return
         }
         #expect(await receipt.outcome == .committed)
-        #expect(String(buffer: confirmation) == "[dm -> bob] psst\n")
+        #expect(String(buffer: LineRenderer.render(confirmation)) == "[dm -> bob] psst\n")
         #expect(seam.directMessages == ["node-b/bob: [dm] alice: psst\n"])
     }
 

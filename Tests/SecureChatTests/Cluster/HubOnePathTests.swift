@@ -65,6 +65,31 @@ struct HubOnePathTests {
         #expect(alice.lines.isEmpty)
     }
 
+    @Test("a DM relayed from another node is typed, and goes nowhere when the recipient ignores its sender")
+    func relayedDirectMessages() async throws {
+        let seam = RecordingClusterSeam()
+        let hub = Self.makeHub(cluster: seam)
+        let alice = await Self.login("alice", id: 1, into: hub, seam: seam)
+        let bot = await Self.login("bot", id: 2, into: hub, seam: seam, format: .json)
+        await hub.applyPresence(.loggedIn(Self.remote("carol")))
+        alice.clear()
+        bot.clear()
+        let stored = try #require(StoredEvent.directMessage(sender: "carol", body: "psst\u{1b}[2J"))
+        #expect(stored == .directMessage(from: "carol", text: "psst[2J"))
+        await hub.deliverRelayedDirectMessage(to: Username.key(for: "alice"), stored)
+        await hub.deliverRelayedDirectMessage(to: Username.key(for: "bot"), stored)
+        #expect(alice.lines == ["[dm] carol: psst[2J"])
+        #expect(bot.lines == [##"{"type":"dm","from":"carol","text":"psst[2J"}"##])
+        #expect(await hub.ignore(by: ConnectionID(1), target: "carol") == .ignoring("carol"))
+        await hub.deliverRelayedDirectMessage(to: Username.key(for: "alice"), stored)
+        #expect(alice.lines == ["[dm] carol: psst[2J"])
+        // A row of a node older than schema version 6 is its rendered line; a forged sender shows nowhere.
+        #expect(
+            StoredEvent.directMessage(sender: "", body: "[dm] x: y") == .preformatted(ByteBuffer(string: "[dm] x: y\n"))
+        )
+        #expect(StoredEvent.directMessage(sender: "not a name!", body: "hi") == nil)
+    }
+
     @Test("in a cluster, joins and leaves are committed as what they are, and reach a JSON member typed")
     func joinsAndLeavesAreTypedInACluster() async throws {
         let seam = RecordingClusterSeam()

@@ -62,8 +62,9 @@ final class RecordingClusterSeam: ClusterSeam, Sendable {
         state.withLockedValue { $0.releases.append(name.display) }
     }
 
-    func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt) {
-        state.withLockedValue { $0.directMessages.append("\(member.node)/\(member.nameKey): \(String(buffer: line))") }
+    func relayDirectMessage(from sender: String, text: String, to member: RemoteMember, receipt: CommitReceipt) {
+        let line = String(buffer: LineRenderer.render(.directMessage(from: sender, text: text)))
+        state.withLockedValue { $0.directMessages.append("\(member.node)/\(member.nameKey): \(line)") }
         receipt.resolve(.committed)
     }
 

@@ -20,7 +20,7 @@ public protocol ClusterSeam: RoomLog {
     /// A local member left: their name is free again.
     func released(_ name: Username)
     /// A direct message to a member of another node.
-    func relayDirectMessage(_ line: ByteBuffer, to member: RemoteMember, receipt: CommitReceipt)
+    func relayDirectMessage(from sender: String, text: String, to member: RemoteMember, receipt: CommitReceipt)
     /// An operator here kicked a member of another node; that node removes them.
     func relayKick(of member: RemoteMember, reason: CloseReason)
     /// A ban made here: stored, then every node enforces it.

@@ -327,11 +327,13 @@ extension Hub {
 
     // MARK: - What other nodes ask of this one
 
-    /// A direct message from a member of another node to a member of this one.
-    public func deliverRelayedDirectMessage(to nameKey: String, _ line: ByteBuffer) {
-        guard let id = idsByName[nameKey], members[id]?.node == nil else { return }
+    /// A direct message from a member of another node to a member of this one. One from a name the recipient
+    /// ignores goes nowhere, as on a single node (its sender was told it was sent).
+    public func deliverRelayedDirectMessage(to nameKey: String, _ message: ChatEvent) {
+        guard let id = idsByName[nameKey], let recipient = members[id], recipient.node == nil else { return }
+        if case .directMessage(let from, _) = message, recipient.ignoring[Username.key(for: from)] != nil { return }
         statistics.messages += 1
-        deliver(.preformatted(line), to: .connection(id))
+        deliver(message, to: .connection(id))
     }
 
     /// An operator on another node kicked or banned a member of this one.
