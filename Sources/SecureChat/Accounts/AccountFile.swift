@@ -42,13 +42,13 @@ public actor AccountFile {
             bytes = try FileSystem.readFile(path, maximumBytes: maximumFileBytes)
         } catch let error as FileSystem.ReadError {
             if !FileSystem.exists(path) { return AccountList() }
-            throw LoadError(path: path, reason: BanFile.sanitized(error.reason))
+            throw LoadError(path: path, reason: TextSanitizer.bounded(error.reason))
         }
         let contents: Contents
         do {
             contents = try JSONDecoder().decode(Contents.self, from: Data(bytes))
         } catch {
-            throw LoadError(path: path, reason: "not a valid account file (" + BanFile.sanitized("\(error)") + ")")
+            throw LoadError(path: path, reason: "not a valid account file (" + TextSanitizer.bounded("\(error)") + ")")
         }
         guard contents.version == formatVersion else {
             throw LoadError(path: path, reason: "version \(contents.version) is not \(formatVersion)")
@@ -56,7 +56,7 @@ public actor AccountFile {
         var list = AccountList()
         for account in contents.accounts {
             if let problem = problem(with: account) {
-                throw LoadError(path: path, reason: "account \(BanFile.sanitized(account.name)): \(problem)")
+                throw LoadError(path: path, reason: "account \(TextSanitizer.bounded(account.name)): \(problem)")
             }
             guard list.account(forKey: account.key) == nil, list.held(forKey: account.key) == nil else {
                 throw LoadError(path: path, reason: "account \(account.name) is in the file twice (or its look-alike)")
@@ -65,7 +65,7 @@ public actor AccountFile {
         }
         for held in contents.held {
             guard case .success(let name) = Username.validate(held.name), name.key == held.key else {
-                throw LoadError(path: path, reason: "held name \(BanFile.sanitized(held.name)) is not a valid name")
+                throw LoadError(path: path, reason: "held name \(TextSanitizer.bounded(held.name)) is not a valid name")
             }
             guard list.account(forKey: held.key) == nil, list.held(forKey: held.key) == nil else {
                 throw LoadError(path: path, reason: "held name \(held.name) is in the file twice (or its look-alike)")
@@ -78,7 +78,9 @@ public actor AccountFile {
     /// What is wrong with an account read from the file, or nil.
     static func problem(with account: Account) -> String? {
         guard case .success(let name) = Username.validate(account.name) else { return "not a valid name" }
-        guard name.key == account.key else { return "key \(BanFile.sanitized(account.key)) is not its look-alike key" }
+        guard name.key == account.key else {
+            return "key \(TextSanitizer.bounded(account.key)) is not its look-alike key"
+        }
         if let hash = account.hash, PasswordHash(phc: hash) == nil {
             return "its hash is not an argon2id hash in PHC form within bounds"
         }

@@ -61,14 +61,14 @@ extension AccountService {
         case .drop(let typed):
             guard isOperator else { return .notOperator }
             guard let account = try await remove(key: Username.key(for: typed)) else {
-                return .notRegistered(BanFile.sanitized(String(typed.prefix(Username.maximumLength))))
+                return .notRegistered(TextSanitizer.bounded(String(typed.prefix(Username.maximumLength))))
             }
             return .dropped(account.name)
         case .reset(let typed):
             guard isOperator else { return .notOperator }
             let key = Username.key(for: typed)
             guard case .registered(let account) = store.status(ofKey: key) else {
-                return .notRegistered(BanFile.sanitized(String(typed.prefix(Username.maximumLength))))
+                return .notRegistered(TextSanitizer.bounded(String(typed.prefix(Username.maximumLength))))
             }
             let password = Self.oneTimePassword()
             guard let hash = await hash(password) else { return .busy }

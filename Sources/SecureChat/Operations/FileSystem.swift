@@ -6,8 +6,8 @@
     import Darwin
 #endif
 
-/// The few file operations development certificates and the ban file need, on POSIX directly so the file mode is set when
-/// the file is created (a key must never exist, even briefly, with a looser mode).
+/// The few file operations development certificates and the ban and account files need, on POSIX directly so the file
+/// mode is set when the file is created (a key must never exist, even briefly, with a looser mode).
 enum FileSystem {
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
@@ -23,7 +23,7 @@ enum FileSystem {
         for component in path.split(separator: "/") {
             current += component + "/"
             if mkdir(current, 0o755) != 0, errno != EEXIST {
-                throw TLSError.fileUnreadable(path: current, reason: "cannot create directory: " + self.lastError())
+                throw WriteError(path: current, reason: "cannot create directory: " + self.lastError())
             }
         }
     }
@@ -37,7 +37,7 @@ enum FileSystem {
             return  // Absent: nothing to follow.
         }
         if status.st_mode & S_IFMT == S_IFLNK {
-            throw TLSError.fileUnreadable(
+            throw WriteError(
                 path: path,
                 reason: "is a symbolic link; refusing to follow it for a private key (replace it with a regular "
                     + "file, or delete it to have a new key made)"
@@ -54,7 +54,7 @@ enum FileSystem {
         let temporary = path + ".tmp-" + String(random.next() as UInt64, radix: 36)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw TLSError.fileUnreadable(path: temporary, reason: "cannot create: " + self.lastError())
+            throw WriteError(path: temporary, reason: "cannot create: " + self.lastError())
         }
         var renamed = false
         defer {
@@ -66,7 +66,7 @@ enum FileSystem {
             defer { close(fd) }
             // The umask may have narrowed `mode` (never widened it); set exactly what was asked.
             guard fchmod(fd, mode) == 0 else {
-                throw TLSError.fileUnreadable(path: temporary, reason: "cannot set mode: " + self.lastError())
+                throw WriteError(path: temporary, reason: "cannot set mode: " + self.lastError())
             }
             var offset = 0
             while offset < bytes.count {
@@ -75,16 +75,16 @@ enum FileSystem {
                     if errno == EINTR {
                         continue
                     }
-                    throw TLSError.fileUnreadable(path: temporary, reason: "cannot write: " + self.lastError())
+                    throw WriteError(path: temporary, reason: "cannot write: " + self.lastError())
                 }
                 offset += written
             }
             guard fsync(fd) == 0 else {
-                throw TLSError.fileUnreadable(path: temporary, reason: "cannot sync: " + self.lastError())
+                throw WriteError(path: temporary, reason: "cannot sync: " + self.lastError())
             }
         }
         guard rename(temporary, path) == 0 else {
-            throw TLSError.fileUnreadable(path: path, reason: "cannot replace: " + self.lastError())
+            throw WriteError(path: path, reason: "cannot replace: " + self.lastError())
         }
         renamed = true
         self.syncDirectory(containing: path)
@@ -99,6 +99,15 @@ enum FileSystem {
         }
         _ = fsync(fd)
         close(fd)
+    }
+
+    /// Why a file could not be written, a directory made, or a path used for a key; `reason` is in plain words, for a
+    /// log line or an error message. Its own type: the ban and account files are written here too, and a failed
+    /// write of theirs is no TLS error (TLS/ reports it as `TLSError.fileUnreadable`, with the same path and reason).
+    struct WriteError: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String { "\(path): \(reason)" }
     }
 
     /// Why a file could not be read; `reason` is in plain words, for a log line or an error message.

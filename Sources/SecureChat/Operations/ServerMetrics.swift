@@ -116,15 +116,3 @@ public final class ServerMetrics: Sendable {
         if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 }
-
-extension TLSError {
-    /// A short, label-friendly reason: OpenSSL's reason string without its error-code prefix
-    /// ("wrong version number"), or the error's kind when OpenSSL gave none.
-    var shortReason: String {
-        if let range = reason.range(of: "::", options: .backwards) {
-            let text = reason[range.upperBound...].prefix(64)
-            if !text.isEmpty { return String(text) }
-        }
-        return code.description
-    }
-}

@@ -91,18 +91,6 @@ public final class ConnectionLimiter: Sendable {
         self.perNetworkCap = Synchronization.Atomic(max(maxPerIPv6Network, 0))
     }
 
-    /// A limiter whose global cap comes from the process's current open-file limit (call
-    /// `FileDescriptorLimit.raiseToHardLimit()` first), via `FileDescriptorLimit.defaultMaxConnections`.
-    public convenience init(
-        maxPerAddress: Int = 16, maxPerIPv6Network: Int = ConnectionLimiter.defaultMaxPerIPv6Network
-    ) {
-        let openFiles = FileDescriptorLimit.current().soft
-        self.init(
-            maxConnections: FileDescriptorLimit.defaultMaxConnections(openFileLimit: openFiles),
-            maxPerAddress: maxPerAddress, maxPerIPv6Network: maxPerIPv6Network
-        )
-    }
-
     /// Tries to take a slot for a new connection from `address`.
     ///
     /// Keep the returned ticket for the connection's whole life and `release()` it when the connection closes.

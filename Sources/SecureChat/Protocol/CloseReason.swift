@@ -120,19 +120,6 @@ public enum CloseReason: Sendable, Equatable {
         return "You were \(moderation.action.rawValue) by \(moderation.by)\(why)"
     }
 
-    /// The operator counter this reason bumps when it closes a connection.
-    var counter: ServerCounters.Event? {
-        switch self {
-        case .sendQueueOverflow: return .outboxOverflow
-        case .writeTimeout: return .writeTimeout
-        case .idleTimeout: return .idleTimeout
-        case .loginTimeout: return .loginTimeout
-        case .flooding: return .floodDisconnect
-        case .tlsOnPlaintextPort: return .tlsOnPlaintextPort
-        default: return nil
-        }
-    }
-
     /// Closes the server decided on for a reason worth an operator's attention are logged at notice level;
     /// everyday departures at info.
     var isNoteworthy: Bool {

@@ -18,6 +18,10 @@ public enum InboundLine: Sendable, Equatable {
 public struct LineDecoder: ByteToMessageDecoder {
     public typealias InboundOut = InboundLine
 
+    /// The decoder's name in a pipeline: a connection that turns out to speak HTTP loses it
+    /// (`WebRequestHandler.install`).
+    static let handlerName = "line-decoder"
+
     private let maximumLength: Int
     private let lastLineNeedsCleanEnd: Bool
     private var discarding = false

@@ -97,9 +97,6 @@ extension ChatServer {
         }
     }
 
-    /// The line decoder's name in the pipeline: a connection that turns out to speak HTTP loses it.
-    static let lineDecoderName = "line-decoder"
-
     private static func setUpPipeline(
         _ channel: any Channel,
         id: ConnectionID,
@@ -135,7 +132,7 @@ extension ChatServer {
             maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext,
             lastLineNeedsCleanEnd: kind == .tls
         )
-        try pipeline.addHandler(ByteToMessageHandler(decoder), name: Self.lineDecoderName)
+        try pipeline.addHandler(ByteToMessageHandler(decoder), name: LineDecoder.handlerName)
         let outbox = Outbox(
             channel: channel,
             limit: configuration.outboxBytes,

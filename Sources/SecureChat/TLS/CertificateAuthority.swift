@@ -64,8 +64,10 @@ final class CertificateAuthority {
             throw error
         }
         let ca = CertificateAuthority(certificate: certificate, key: key)
-        try FileSystem.writeFile(try PEMFile.pem(privateKey: key), to: paths.caKey, mode: 0o600)
-        try FileSystem.writeFile(try PEMFile.pem(certificate: certificate), to: paths.caCertificate, mode: 0o644)
+        try TLSError.reportingFileErrors {
+            try FileSystem.writeFile(try PEMFile.pem(privateKey: key), to: paths.caKey, mode: 0o600)
+            try FileSystem.writeFile(try PEMFile.pem(certificate: certificate), to: paths.caCertificate, mode: 0o644)
+        }
         return ca
     }
 
@@ -90,9 +92,11 @@ final class CertificateAuthority {
             ]
         )
         do {
-            try FileSystem.writeFile(try PEMFile.pem(privateKey: key), to: keyPath, mode: 0o600)
-            let chain = try PEMFile.pem(certificate: certificate) + PEMFile.pem(certificate: self.certificate)
-            try FileSystem.writeFile(chain, to: certificatePath, mode: 0o644)
+            try TLSError.reportingFileErrors {
+                try FileSystem.writeFile(try PEMFile.pem(privateKey: key), to: keyPath, mode: 0o600)
+                let chain = try PEMFile.pem(certificate: certificate) + PEMFile.pem(certificate: self.certificate)
+                try FileSystem.writeFile(chain, to: certificatePath, mode: 0o644)
+            }
         } catch {
             X509_free(certificate)
             throw error

@@ -32,8 +32,10 @@ public enum DevelopmentCertificates {
     ///   certificate is unreadable, truncated or does not match, or if generating or writing fails.
     public static func ensure(directory: String) throws -> DevelopmentCertificateSet {
         let paths = Paths(directory: directory)
-        try FileSystem.refuseSymbolicLink(paths.serverKey)
-        try FileSystem.refuseSymbolicLink(paths.caKey)
+        try TLSError.reportingFileErrors {
+            try FileSystem.refuseSymbolicLink(paths.serverKey)
+            try FileSystem.refuseSymbolicLink(paths.caKey)
+        }
         switch (FileSystem.exists(paths.serverCertificate), FileSystem.exists(paths.serverKey)) {
         case (true, true):
             let daysLeft = try self.checkServerPair(paths: paths)
@@ -60,7 +62,7 @@ public enum DevelopmentCertificates {
                 reason: "server.crt and server.key must both exist, or both be absent to create new ones"
             )
         case (false, false):
-            try FileSystem.createDirectory(directory)
+            try TLSError.reportingFileErrors { try FileSystem.createDirectory(directory) }
             let ca = try CertificateAuthority.loadOrCreate(paths: paths)
             try self.writeServerCertificate(ca: ca, paths: paths, validity: .days(self.leafValidityDays))
             return try self.set(paths: paths, ca: ca, clients: [])
@@ -103,9 +105,11 @@ public enum DevelopmentCertificates {
             throw TLSError.certificateGenerationFailed(reason: "unusable client certificate name '\(name)'")
         }
         let paths = Paths(directory: directory)
-        try FileSystem.refuseSymbolicLink(paths.serverKey)
-        try FileSystem.refuseSymbolicLink(paths.caKey)
-        try FileSystem.createDirectory(directory)
+        try TLSError.reportingFileErrors {
+            try FileSystem.refuseSymbolicLink(paths.serverKey)
+            try FileSystem.refuseSymbolicLink(paths.caKey)
+            try FileSystem.createDirectory(directory)
+        }
         let ca = try CertificateAuthority.create(paths: paths)
         try self.writeServerCertificate(ca: ca, paths: paths, validity: serverValidity)
         var clients: [DevelopmentClientCertificate] = []

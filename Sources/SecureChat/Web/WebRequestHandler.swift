@@ -42,7 +42,7 @@ final class WebRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Puts the HTTP handlers where the line decoder was: right after the sniffer, which hands them the request.
     static func install(_ handler: WebRequestHandler, in channel: any Channel, after sniffer: ProtocolSniffer) throws {
         let pipeline = channel.pipeline.syncOperations
-        let lineDecoder = try pipeline.context(name: ChatServer.lineDecoderName)
+        let lineDecoder = try pipeline.context(name: LineDecoder.handlerName)
         pipeline.removeHandler(context: lineDecoder, promise: nil)
         try pipeline.addHandlers(
             [

@@ -21,7 +21,7 @@ public actor BanFile {
     /// The largest ban file read: 10,000 bans (`BanStore.defaultCapacity`) take about 3 MB of JSON.
     public static let maximumFileBytes = 16 << 20
     /// The longest reason a load error shows: a decoder's message can quote the file, which is not ours.
-    static let maximumReasonLength = 300
+    static let maximumReasonLength = TextSanitizer.maximumShownLength
 
     /// What a load does when the file is not there.
     public enum MissingFile: Sendable {
@@ -64,9 +64,7 @@ public actor BanFile {
 
     /// Text fit for a log line or a terminal: controls and escapes removed, and cut to a bounded length.
     static func sanitized(_ reason: String) -> String {
-        let clean = TextSanitizer.sanitize(reason)
-        guard clean.count > maximumReasonLength else { return clean }
-        return String(clean.prefix(maximumReasonLength)) + "..."
+        TextSanitizer.bounded(reason)
     }
 
     /// Writes `list` if `version` is newer than what was last written: to a new file beside it, fsync-ed,
