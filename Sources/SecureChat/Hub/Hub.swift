@@ -176,9 +176,10 @@ public actor Hub {
     func admit(
         _ info: ClientInfo, name: Username, outbox: any ClientOutbox, loginOrder: UInt64, account: LoginMethod? = nil
     ) -> LoginOutcome {
+        let takesFirstUserRole = takeFirstUserRole(loginOrder: loginOrder)
         let isOperator =
-            (account != nil && configuration.operatorAccounts.contains(name.key))
-            || (cluster == nil ? qualifiesAsOperator(info) : isConfiguredOperator(info))
+            (account != nil && configuration.operatorAccounts.contains(name.key)) || isConfiguredOperator(info)
+            || takesFirstUserRole
         members[info.id] = Member(
             info: info, name: name, place: .here(outbox), sortKey: name.display.lowercased(), room: .lobby,
             isOperator: isOperator, loginSequence: loginOrder,
@@ -202,7 +203,6 @@ public actor Hub {
             deliver(.notice("You are an operator."), to: .connection(info.id))
         }
         enter(info.id, room: .lobby)
-        if cluster != nil, let member = members[info.id] { settleClusterOperator(arrived: member) }
         return .loggedIn(room: .lobby, isOperator: members[info.id]?.isOperator ?? isOperator)
     }
 
@@ -507,9 +507,7 @@ public actor Hub {
             "user left", metadata: ["connection": "\(id)", "user": "\(member.name)", "reason": "\(reason.leaveText)"],
             level: .info, to: logger
         )
-        if member.isOperator {
-            if cluster != nil { settleClusterOperator(leaving: member) } else { passOperatorRole(from: member) }
-        }
+        if member.isOperator { passOperatorRole(from: member) }
     }
 
     /// Hands `event` to every recipient's outbox, rendered once per format in use. Recipients whose outbox

@@ -160,4 +160,23 @@ struct HubOnePathTests {
         #expect(await hub.rooms[room]?.history.isEmpty == true)
         #expect(await hub.historyBudget.bytes == hub.rooms[.lobby]!.history.bytes)
     }
+
+    @Test("the operator rules are one: with operator accounts configured, nobody is operator by logging in first")
+    func operatorAccountsEndTheFirstUserRuleInACluster() async throws {
+        for seam in [RecordingClusterSeam(), nil] {
+            let hub = Self.makeHub(cluster: seam) { $0.operatorAccounts = ["admin"] }
+            let outbox = MemoryOutbox()
+            let outcome: LoginOutcome
+            if let seam {
+                #expect(await hub.reserveLogin(Self.info(1), name: Self.name("alice")) == nil)
+                outcome = await hub.completeLogin(
+                    Self.info(1), name: Self.name("alice"), outbox: outbox, claim: .won(loginOrder: 1))
+                await seam.commit(into: hub)
+            } else {
+                outcome = await hub.login(Self.info(1), name: Self.name("alice"), outbox: outbox)
+            }
+            #expect(outcome == .loggedIn(room: .lobby, isOperator: false), "cluster: \(seam != nil)")
+            #expect(!outbox.lines.contains("* You are an operator."))
+        }
+    }
 }

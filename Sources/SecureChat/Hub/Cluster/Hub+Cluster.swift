@@ -262,10 +262,12 @@ extension Hub {
             id: id, address: presence.address, transport: presence.transport, connectedAt: presence.connectedAt,
             certificateFingerprint: presence.certificateFingerprint
         )
+        let loginOrder = UInt64(max(0, presence.loginOrder))
         let member = Member(
             info: info, name: presence.name, place: .elsewhere(node: presence.node),
-            sortKey: presence.name.display.lowercased(), room: presence.room, isOperator: isConfiguredOperator(info),
-            loginSequence: UInt64(max(0, presence.loginOrder)), lastActive: .now()
+            sortKey: presence.name.display.lowercased(), room: presence.room,
+            isOperator: isConfiguredOperator(info) || takeFirstUserRole(loginOrder: loginOrder),
+            loginSequence: loginOrder, lastActive: .now()
         )
         members[id] = member
         publishOnlineCount()
@@ -275,7 +277,6 @@ extension Hub {
         openRoom(presence.room)
         rooms[presence.room]!.remoteMembers.insert(id)
         rooms[presence.room]!.names.insert(key: member.sortKey, id: id)
-        settleClusterOperator(arrived: member)
     }
 
     func dropRemote(_ id: ConnectionID) {
@@ -287,37 +288,7 @@ extension Hub {
         everyone.remove(key: member.sortKey, id: id)
         operators.remove(id)
         dropIfEmpty(member.room)
-        if member.isOperator { settleClusterOperator(leaving: member) }
-    }
-
-    // MARK: - Operators across nodes
-
-    /// The first-user rule, cluster-wide: the operator is whoever logged in first of everyone on every node
-    /// (by the database's login order), so every node reaches the same answer from the same presence. An
-    /// arrival costs one comparison with the operator; only the operator's departure costs a walk over
-    /// everyone (as on a single node).
-    func settleClusterOperator(arrived: Member? = nil, leaving previous: Member? = nil) {
-        guard configuration.operatorFingerprints.isEmpty else { return }
-        if let current = operators.first.flatMap({ members[$0] }) {
-            // A login older than the operator's can arrive late (two nodes' notifications race): it takes over.
-            guard let arrived, arrived.loginSequence < current.loginSequence else { return }
-            members[current.info.id]?.isOperator = false
-            operators.remove(current.info.id)
-            crown(arrived, succeeding: nil)
-            return
-        }
-        guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
-        crown(heir, succeeding: previous)
-    }
-
-    private func crown(_ heir: Member, succeeding previous: Member?) {
-        members[heir.info.id]?.isOperator = true
-        operators.insert(heir.info.id)
-        if let previous {
-            deliver(ChatEvent.notice("\(heir.name) is now the operator (\(previous.name) left)."), to: .everyone)
-        } else if heir.node == nil {
-            deliver(ChatEvent.notice("You are an operator."), to: .connection(heir.info.id))
-        }
+        if member.isOperator { passOperatorRole(from: member) }
     }
 
     /// Whether what other nodes must see cannot be done now (a cluster's link is down; never alone).

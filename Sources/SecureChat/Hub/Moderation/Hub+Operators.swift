@@ -2,10 +2,18 @@ import NIOCore
 
 /// Operators: who holds the role, how it passes on, and `/kick`.
 extension Hub {
-    /// With configured fingerprints, exactly their holders are operators. Without, the first user to log in is.
-    func qualifiesAsOperator(_ info: ClientInfo) -> Bool {
-        if hasFirstUserRule { return operators.isEmpty }
-        return isConfiguredOperator(info)
+    /// Under the first-user rule, whether a member arriving with `loginOrder` takes the operator role: when
+    /// nobody holds it, or when they logged in before its holder (in a cluster a login of another node can
+    /// arrive late: two nodes' notifications race, and the oldest login anywhere must win on every node). The
+    /// holder they succeed loses the role here, silently: on every node the same presence gives the same answer.
+    /// On a single node, login order is arrival order, so only the first condition ever holds.
+    func takeFirstUserRole(loginOrder: UInt64) -> Bool {
+        guard hasFirstUserRule else { return false }
+        guard let current = operators.first.flatMap({ members[$0] }) else { return true }
+        guard loginOrder < current.loginSequence else { return false }
+        members[current.info.id]?.isOperator = false
+        operators.remove(current.info.id)
+        return true
     }
 
     /// Without configured operators (certificates or accounts) the first user is operator.
@@ -19,8 +27,9 @@ extension Hub {
         return configuration.operatorFingerprints.contains(fingerprint)
     }
 
-    /// Under the first-client rule, the role passes to the longest-connected remaining user, announced to all.
-    /// Configured operators are never replaced by someone else.
+    /// Under the first-client rule, the role passes to the longest-connected remaining user (in a cluster: the
+    /// oldest login of everyone on every node, by the database's login order), announced to all. Configured
+    /// operators are never replaced by someone else.
     func passOperatorRole(from previous: Member) {
         guard hasFirstUserRule, operators.isEmpty else { return }
         guard let heir = members.values.min(by: { $0.loginSequence < $1.loginSequence }) else { return }
