@@ -45,8 +45,8 @@ final class Session: Sendable {
     /// one thing it needs from the hub, and the hub publishes it.
     func greet(_ machine: SessionStateMachine) {
         for action in machine.greeting(usersOnline: context.hub.publishedOnlineCount) {
-            guard case .notice(let text) = action else { preconditionFailure("a greeting is notices only") }
-            outbox.send(.notice(text))
+            guard case .show(let event) = action else { preconditionFailure("a greeting is events only") }
+            outbox.send(event)
         }
     }
 
@@ -155,24 +155,14 @@ final class Session: Sendable {
             let action = pending[next]
             next += 1
             switch action {
-            case .notice(let text):
-                outbox.send(.notice(text))
-            case .error(let text):
-                outbox.send(.error(text))
+            case .show(let event):
+                outbox.send(event)
             case .login(let name):
                 let outcome = await logIn(name)
                 pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
             case .lookUpAccount(let name):
                 let lookup = context.accounts?.lookUp(name, certificate: info.certificateFingerprint) ?? .unregistered
-                let actions = machine.receive(lookup, for: name)
-                // The password prompt, typed for JSON clients (a page shows a password field).
-                if outbox.format == .json, case .registered(let account, _, _) = lookup, actions.count == 1,
-                    case .notice(let prompt) = actions[0]
-                {
-                    outbox.send(.passwordRequired(name: account.display, text: prompt))
-                    continue
-                }
-                pending.insert(contentsOf: actions, at: next)
+                pending.insert(contentsOf: machine.receive(lookup, for: name), at: next)
             case .checkPassword(let account, let password):
                 let check = await checkPassword(password, for: account)
                 pending.insert(contentsOf: machine.receive(check, for: account), at: next)
@@ -200,13 +190,7 @@ final class Session: Sendable {
                     if outcome == .committed, let confirmation { outbox.send(.preformatted(confirmation)) }
                     reply = .commit(outcome)
                 }
-                let actions = machine.receive(reply)
-                // Lists, typed for JSON clients; the line protocol gets the machine's notice.
-                if outbox.format == .json, actions.count == 1, case .notice = actions[0], let listing = reply.listing {
-                    outbox.send(listing)
-                    continue
-                }
-                pending.insert(contentsOf: actions, at: next)
+                pending.insert(contentsOf: machine.receive(reply), at: next)
             case .loggedIn:
                 progress.insert(.loggedIn)
             case .active:

@@ -1,9 +1,9 @@
 /// One step the state machine asks its session to carry out, in order.
 public enum SessionAction: Sendable, Equatable {
-    /// A `* ` line to this client.
-    case notice(String)
-    /// A `! ` line to this client.
-    case error(String)
+    /// An event to this client: its outbox's format decides the bytes (``LineRenderer``, ``JSONRenderer``), so
+    /// the machine says what happened, typed wherever the event has a case (a list, the password prompt), and
+    /// never which format the client speaks.
+    case show(ChatEvent)
     /// Ask the hub to log in under this name; feed its reply back with `SessionStateMachine.receive(_:)`.
     case login(Username)
     /// Look the name up among the accounts; feed the answer back with `receive(_:for:)`.
@@ -26,4 +26,9 @@ public enum SessionAction: Sendable, Equatable {
     case count(ServerCounters.Event)
     /// End the connection: leave the hub, send what is queued, close.
     case close(CloseReason)
+
+    /// A `* ` line to this client (a `notice` object in JSON).
+    public static func notice(_ text: String) -> SessionAction { .show(.notice(text)) }
+    /// A `! ` line to this client (an `error` object in JSON).
+    public static func error(_ text: String) -> SessionAction { .show(.error(text)) }
 }

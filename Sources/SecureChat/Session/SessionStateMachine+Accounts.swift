@@ -31,7 +31,8 @@ extension SessionStateMachine {
             // storm of log-ins answered busy would otherwise close its connections). Wrong passwords have their
             // own count, and the login timeout bounds the rest.
             state = .awaitingPassword(account: account, failures: failures)
-            return [.notice("\(account) is registered. Type its password (it shows on your screen), or another name:")]
+            let prompt = "\(account) is registered. Type its password (it shows on your screen), or another name:"
+            return [.show(.passwordRequired(name: account.display, text: prompt))]
         }
     }
 

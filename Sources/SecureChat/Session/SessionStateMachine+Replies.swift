@@ -21,9 +21,9 @@ extension SessionStateMachine {
                 return [.error("\(target) is getting too many direct messages; yours was not sent. Try again soon.")]
             }
         case .users(let list):
-            return [.notice(LineRenderer.describe(list))]
+            return [.show(.users(list))]
         case .rooms(let list):
-            return [.notice(LineRenderer.describe(list))]
+            return [.show(.rooms(list))]
         case .whois(let target, let who):
             guard let who else { return [.error("No user named \(target) is online.")] }
             var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"

@@ -24,10 +24,11 @@ struct SessionStateMachineAccountTests {
     static func atPasswordPrompt() -> SessionStateMachine {
         var machine = machine()
         #expect(machine.receive(.line("alice"), now: now) == [.lookUpAccount(alice)])
-        #expect(
-            machine.receive(.registered(alice, certificateMatches: false, hasPassword: true), for: alice) == [
-                .notice("alice is registered. Type its password (it shows on your screen), or another name:")
-            ])
+        let prompt = machine.receive(.registered(alice, certificateMatches: false, hasPassword: true), for: alice)
+        let text = "alice is registered. Type its password (it shows on your screen), or another name:"
+        // Typed, so a page can show a password field; on the line protocol, the notice it always was.
+        #expect(prompt == [.show(.passwordRequired(name: "alice", text: text))])
+        #expect(SessionStateMachineTests.rendered(prompt) == ["* " + text])
         return machine
     }
 

@@ -29,6 +29,17 @@ struct SessionStateMachineTests {
 
     static let prompt = SessionAction.notice("Choose a username (1-24 characters: letters, digits, _ and -):")
 
+    /// The lines a line-protocol client reads for `actions` (without their `\n`): what the machine's typed
+    /// events must still look like on `nc`, byte for byte.
+    static func rendered(_ actions: [SessionAction]) -> [String] {
+        actions.compactMap { action in
+            guard case .show(let event) = action else { return nil }
+            let line = LineRenderer.render(event)
+            #expect(line.readableBytesView.last == UInt8(ascii: "\n"))
+            return String(decoding: line.readableBytesView.dropLast(), as: UTF8.self)
+        }
+    }
+
     // MARK: - Greeting and login
 
     @Test("the greeting says whether the link is encrypted, who is here, and prompts")
@@ -283,10 +294,6 @@ struct SessionStateMachineTests {
                 [.error("bob is an operator; operators cannot kick or ban each other.")]
             ),
             (.whois("dave", nil), [.error("No user named dave is online.")]),
-            (
-                .rooms(RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)),
-                [.notice("1 room: #lobby (2)")]
-            ),
         ]
     )
     func replies(reply: HubReply, lines: [SessionAction]) throws {
@@ -294,20 +301,27 @@ struct SessionStateMachineTests {
         #expect(machine.receive(reply) == lines)
     }
 
-    @Test("a /users reply over the list limit says how many more")
-    func longUserList() throws {
+    @Test("/users and /rooms answers are typed events, shown on the line protocol as the notices they were")
+    func lists() throws {
         var machine = try Self.chatting()
+        let rooms = RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)
+        let roomsAnswer = machine.receive(.rooms(rooms))
+        #expect(roomsAnswer == [.show(.rooms(rooms))])
+        #expect(Self.rendered(roomsAnswer) == ["* 1 room: #lobby (2)"])
         let entries = (1...2).map {
             UserListing(name: "u\($0)", room: .lobby, isOperator: $0 == 1, transport: .plaintext)
         }
+        // Over the list limit, it says how many more.
+        let inRoom = UserList(room: .lobby, entries: entries, total: 5)
+        let inRoomAnswer = machine.receive(.users(inRoom))
+        #expect(inRoomAnswer == [.show(.users(inRoom))])
         #expect(
-            machine.receive(.users(UserList(room: .lobby, entries: entries, total: 5)))
-                == [.notice("5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more")]
-        )
+            Self.rendered(inRoomAnswer) == ["* 5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more"])
+        let everyone = UserList(room: nil, entries: entries, total: 2)
+        let everyoneAnswer = machine.receive(.users(everyone))
+        #expect(everyoneAnswer == [.show(.users(everyone))])
         #expect(
-            machine.receive(.users(UserList(room: nil, entries: entries, total: 2)))
-                == [.notice("2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]")]
-        )
+            Self.rendered(everyoneAnswer) == ["* 2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]"])
     }
 
     // MARK: - Close reasons
