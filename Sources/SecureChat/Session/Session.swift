@@ -60,24 +60,11 @@ final class Session: Sendable {
         switch input {
         case .line(var bytes):
             context.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
-            if outbox.format == .json, let marker = bytes.readableBytesView.first,
-                let role = ClientMessage.Role(rawValue: marker)
-            {
-                bytes.moveReaderIndex(forwardBy: 1)
-                if let refusal = Self.apply(role, to: &machine) {
-                    outbox.send(.error(refusal))
-                    return (machine, [])
-                }
-            }
+            let role = outbox.format == .json ? Self.takeRole(from: &bytes) : nil
             let text = TextSanitizer.sanitize(bytes)
             let now = NIODeadline.now()
-            // Charged in bytes after sanitising: what the address's lines cost their recipients.
-            if machine.isLoggedIn, !text.isEmpty,
-                !context.addressBudget.admit(keys: budgetKeys, bytes: text.utf8.count, now: now)
-            {
-                actions = machine.refuseOverAddressBudget(now: now)
-            } else {
-                actions = machine.receive(.line(text), now: now)
+            actions = machine.receive(.line(text, role: role), now: now) { bytes in
+                context.addressBudget.admit(keys: budgetKeys, bytes: bytes, now: now)
             }
         case .overlong:
             actions = machine.receive(.overlong, now: .now())
@@ -87,19 +74,16 @@ final class Session: Sendable {
         return await perform(actions, machine)
     }
 
-    /// A JSON request's role against the machine's state: a password only when one is asked for (else the
-    /// refusal), and a name at the password prompt gives that prompt up.
-    private static func apply(_ role: ClientMessage.Role, to machine: inout SessionStateMachine) -> String? {
-        switch (role, machine.state) {
-        case (.password, .awaitingPassword), (.login, .awaitingName):
+    /// Takes off the role marker the WebSocket codec puts in front of a `login` or `password` request's line
+    /// (``ClientMessage/Role``): the machine decides what the role allows.
+    private static func takeRole(from bytes: inout ByteBuffer) -> SessionInput.Role? {
+        guard let marker = bytes.readableBytesView.first, let role = ClientMessage.Role(rawValue: marker) else {
             return nil
-        case (.password, _):
-            return "No password was asked for: send a \"login\" first."
-        case (.login, .awaitingPassword(_, let failures)):
-            machine.state = .awaitingName(failures: failures)
-            return nil
-        case (.login, _):
-            return "You are logged in already."
+        }
+        bytes.moveReaderIndex(forwardBy: 1)
+        switch role {
+        case .password: return .password
+        case .login: return .login
         }
     }
 

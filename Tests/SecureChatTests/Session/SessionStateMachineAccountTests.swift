@@ -126,6 +126,65 @@ struct SessionStateMachineAccountTests {
                 .error("The name alice is not available; choose another."), Self.prompt,
             ])
     }
+
+    // MARK: - Typed requests' roles (the WebSocket codec's `login` and `password`)
+
+    static let noPasswordAsked = SessionAction.error("No password was asked for: send a \"login\" first.")
+
+    @Test("a password is taken only at the password prompt: before it, it is refused and never becomes a name")
+    func passwordOnlyAtThePrompt() {
+        var machine = Self.machine()
+        #expect(machine.receive(.line("alice", role: .password), now: Self.now) == [Self.noPasswordAsked])
+        guard case .awaitingName(failures: 0) = machine.state else {
+            Issue.record("a refused password changed the login state: \(machine.state)")
+            return
+        }
+        machine = Self.atPasswordPrompt()
+        #expect(
+            machine.receive(.line("correct horse", role: .password), now: Self.now) == [
+                .checkPassword(Self.alice, password: "correct horse")
+            ])
+    }
+
+    @Test("a login at the password prompt is a name however long, and gives the prompt up")
+    func loginAtThePasswordPrompt() throws {
+        var machine = Self.atPasswordPrompt()
+        let long = try Username.validate("a_long_enough_name").get()
+        // Typed, the same line would be the password: it is long enough to be one.
+        #expect(machine.receive(.line("a_long_enough_name", role: .login), now: Self.now) == [.lookUpAccount(long)])
+        guard case .awaitingName(failures: 0) = machine.state else {
+            Issue.record("still at the password prompt: \(machine.state)")
+            return
+        }
+        var typed = Self.atPasswordPrompt()
+        #expect(
+            typed.receive(.line("a_long_enough_name"), now: Self.now) == [
+                .checkPassword(Self.alice, password: "a_long_enough_name")
+            ])
+    }
+
+    @Test("after login, a login or a password request is refused without charging the budget or the rate limit")
+    func rolesAfterLogin() {
+        var machine = Self.machine()
+        _ = machine.receive(.line("bob", role: .login), now: Self.now)
+        let bob = try! Username.validate("bob").get()
+        #expect(machine.receive(.unregistered, for: bob) == [.login(bob)])
+        #expect(machine.receive(.login(bob, .loggedIn(room: .lobby, isOperator: false))) == [.loggedIn])
+        var charged = 0
+        let admit: (Int) -> Bool = { _ in
+            charged += 1
+            return true
+        }
+        #expect(
+            machine.receive(.line("carol", role: .login), now: Self.now, admit: admit) == [
+                .error("You are logged in already.")
+            ])
+        #expect(
+            machine.receive(.line("a password", role: .password), now: Self.now, admit: admit) == [Self.noPasswordAsked]
+        )
+        #expect(charged == 0)
+        #expect(machine.isLoggedIn)
+    }
 }
 
 extension SessionAction {

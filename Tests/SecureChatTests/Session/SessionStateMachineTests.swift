@@ -246,6 +246,37 @@ struct SessionStateMachineTests {
         #expect(machine.receive(.line("late"), now: Self.start + .seconds(1)) == [])
     }
 
+    @Test("a logged-in user's non-empty lines are charged to the address budget by their bytes; a refusal drops one")
+    func addressBudget() throws {
+        var asked: [Int] = []
+        var admits = true
+        let budget: (Int) -> Bool = { bytes in
+            asked.append(bytes)
+            return admits
+        }
+        var machine = Self.machine()
+        // Not before login: names are bounded by count and the login timeout.
+        #expect(machine.receive(.line("alice"), now: Self.start, admit: budget).count == 1)
+        let alice = try Username.validate("alice").get()
+        _ = machine.receive(.login(alice, .loggedIn(room: .lobby, isOperator: false)))
+        #expect(machine.receive(.line(""), now: Self.start, admit: budget) == [])
+        #expect(asked == [])
+        #expect(machine.receive(.line("héllo"), now: Self.start, admit: budget) == [.active, .request(.say("héllo"))])
+        #expect(asked == [6])
+        admits = false
+        #expect(
+            machine.receive(.line("again"), now: Self.start, admit: budget) == [
+                .count(.rateLimitedLine),
+                .error("Your address is sending too fast (all its connections together); that line was dropped."),
+            ])
+        // Refused by the budget counts towards the flood guard (3 refusals in its window close the connection).
+        _ = machine.receive(.line("again"), now: Self.start, admit: budget)
+        #expect(
+            machine.receive(.line("again"), now: Self.start, admit: budget) == [
+                .error("Disconnected for flooding."), .close(.flooding),
+            ])
+    }
+
     @Test("the bucket refills with time")
     func refill() throws {
         var machine = try Self.chatting()
