@@ -141,7 +141,8 @@ public struct SessionStateMachine: Sendable {
 
     mutating func close(_ reason: CloseReason) -> [SessionAction] {
         state = .closing(reason)
-        return [.close(reason)]
+        // In a cluster, a chat line refused at commit is still reported before the connection ends.
+        return settings.clustered ? [.settleLines, .close(reason)] : [.close(reason)]
     }
 
     private var tooFast: String {
@@ -165,7 +166,7 @@ public struct SessionStateMachine: Sendable {
             return [.error("Cannot use that name: \(problem)."), Self.prompt]
         case .success(let name):
             // With accounts on, the name is looked up first: a registered one (or a look-alike) needs its owner.
-            return [settings.accounts ? .lookUpAccount(name) : .login(name)]
+            return [settings.accounts ? .lookUpAccount(name) : logIn(name, account: nil)]
         }
     }
 
