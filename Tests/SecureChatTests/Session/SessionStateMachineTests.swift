@@ -355,6 +355,76 @@ struct SessionStateMachineTests {
             Self.rendered(everyoneAnswer) == ["* 2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]"])
     }
 
+    @Test("/whois is a typed event, shown on the line protocol as the notice it was; registration only with accounts")
+    func whois() throws {
+        let bob = WhoisListing(
+            name: "bob", room: .lobby, isOperator: true, transport: .plaintext,
+            connectedAt: Timestamp(secondsSinceEpoch: 1_796_655_601), certificateFingerprint: "AB:CD", account: nil)
+        var machine = try Self.chatting()
+        let answer = machine.receive(.whois("bob", bob))
+        #expect(answer == [.show(.whois(bob, showsAccount: false))])
+        #expect(
+            Self.rendered(answer) == [
+                "* bob (operator): in #lobby, connected since 2026-12-07 15:00:01 UTC, over plaintext, client certificate SHA-256 AB:CD."
+            ])
+        var settings = Self.settings
+        settings.accounts = true
+        var withAccounts = SessionStateMachine(
+            settings: settings, transport: .plaintext, connectedAt: Timestamp(secondsSinceEpoch: 0))
+        withAccounts.state = .chatting(name: try Username.validate("alice").get(), throttle: settings.throttle)
+        var registered = bob
+        registered.account = .certificate
+        let registeredAnswer = withAccounts.receive(.whois("bob", registered))
+        #expect(registeredAnswer == [.show(.whois(registered, showsAccount: true))])
+        #expect(
+            Self.rendered(registeredAnswer).first?.hasSuffix("; registered, logged in with a client certificate.")
+                == true)
+        #expect(Self.rendered(withAccounts.receive(.whois("bob", bob))).first?.hasSuffix("; not registered.") == true)
+        // JSON: the fields, and the line's text for a client that shows only text.
+        let json = String(buffer: JSONRenderer.render(.whois(registered, showsAccount: true)))
+        #expect(json.hasPrefix(##"{"type":"whois","name":"bob","room":"#lobby","operator":true,"encrypted":false,"##))
+        #expect(
+            json.contains(#""connected_since":"2026-12-07T15:00:01Z","certificate":"AB:CD","account":"certificate""#))
+        #expect(json.contains(##""text":"bob (operator): in #lobby"##))
+    }
+
+    @Test("/stats is a typed event with the asker's own connection; the line protocol shows its two or three notices")
+    func stats() throws {
+        let transport = Transport.tls(version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256")
+        var machine = SessionStateMachine(
+            settings: Self.settings, transport: transport, connectedAt: Timestamp(secondsSinceEpoch: 1000))
+        machine.state = .chatting(name: try Username.validate("alice").get(), throttle: Self.settings.throttle)
+        let server = HubStatistics(
+            usersOnline: 1, rooms: 2, startedAt: Timestamp(secondsSinceEpoch: 0), messages: 1, deliveries: 9,
+            logins: 3, overflowEvictions: 0)
+        let alone = StatisticsReport(messagesSent: 1, server: server, now: Timestamp(secondsSinceEpoch: 4600))
+        let answer = machine.receive(.stats(alone))
+        #expect(
+            answer == [.show(.stats(alone, connectedAt: Timestamp(secondsSinceEpoch: 1000), transport: transport))])
+        #expect(
+            Self.rendered(answer) == [
+                "* You: 1 message sent, connected since 1970-01-01 00:16:40 UTC (1h 0m), over TLS (TLSv1.3, TLS_AES_128_GCM_SHA256).\n"
+                    + "* Server: 1 user online in 2 rooms, 1 message relayed, up 1h 16m."
+            ])
+        var clustered = alone
+        clustered.node = NodeReport(name: "n1", nodesUp: 2)
+        let clusterAnswer = Self.rendered(machine.receive(.stats(clustered)))
+        #expect(clusterAnswer.first?.hasSuffix("\n* Cluster: you are on node n1; 2 nodes up.") == true)
+        let json = String(
+            buffer: JSONRenderer.render(
+                .stats(clustered, connectedAt: .init(secondsSinceEpoch: 1000), transport: transport)))
+        #expect(json.hasPrefix(#"{"type":"stats","sent":1,"connected_since":"1970-01-01T00:16:40Z","#))
+        #expect(
+            json.contains(
+                #""users_online":1,"rooms":2,"messages":1,"up_since":"1970-01-01T00:00:00Z","node":"n1","nodes_up":2,"#)
+        )
+        #expect(
+            String(
+                buffer: JSONRenderer.render(
+                    .stats(alone, connectedAt: .init(secondsSinceEpoch: 1000), transport: transport))
+            ).contains(#""node":null,"nodes_up":null"#))
+    }
+
     // MARK: - Close reasons
 
     @Test(
