@@ -1,12 +1,14 @@
 import Logging
 import NIOCore
 
-/// Carries out one connection's ``SessionStateMachine``: renders its lines into the outbox, asks the hub what
-/// it requests and feeds the replies back, and ends the connection when the machine says so. It holds no
-/// mutable state but its uncommitted lines: the machine is handed in and back out by the connection's driver,
-/// which never runs two calls at once, so nothing here can race.
+/// Carries out one connection's ``SessionStateMachine``: sends the events it shows to the outbox (whose format
+/// renders them), asks the hub, the accounts and the cluster's database what it asks and feeds the answers
+/// back, and ends the connection when the machine says so. Every rule is the machine's; this is the I/O. It
+/// holds no mutable state but its uncommitted lines: the machine is handed in and back out by the connection's
+/// driver, which never runs two calls at once, so nothing here can race.
 ///
-/// A session only ever talks to the hub and to its own outbox; it never touches another session.
+/// A session only ever talks to the server's services (``SessionServices``) and to its own outbox; it never
+/// touches another session.
 final class Session: Sendable {
     let info: ClientInfo
     let outbox: any ClientOutbox

@@ -1,6 +1,7 @@
 /// Turning the hub's answers into the lines the user reads.
 extension SessionStateMachine {
-    /// The hub's reply to the last `.request` action.
+    /// The hub's reply to the last `.request` action, once it is not `.pending` a commit (`receive(_:to:)`
+    /// decides what a pending reply waits for).
     public mutating func receive(_ reply: HubReply) -> [SessionAction] {
         if case .closing = state { return [] }
         switch reply {
