@@ -31,6 +31,11 @@ public indirect enum ChatEvent: Sendable, Equatable {
     case users(UserList)
     /// `/rooms`.
     case rooms(RoomList)
+    /// `/whois`. `showsAccount` on a server with accounts: only there does the answer say whether the name is
+    /// registered.
+    case whois(WhoisListing, showsAccount: Bool)
+    /// `/stats`: the hub's report, with the asker's own connection time and transport (which the session keeps).
+    case stats(StatisticsReport, connectedAt: Timestamp, transport: Transport)
     /// The answer to `/ping`, after everything queued before it.
     case pong
     /// The name is registered: its password is asked for.

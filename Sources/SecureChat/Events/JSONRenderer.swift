@@ -79,6 +79,32 @@ public enum JSONRenderer {
                 room.field("name", entry.name.value)
                 room.field("members", entry.members)
             }
+        case .whois(let who, _):
+            json.field("type", "whois")
+            json.field("name", who.name)
+            json.field("room", who.room.value)
+            json.field("operator", who.isOperator)
+            json.field("encrypted", who.transport.isEncrypted)
+            json.field("transport", who.transport.description)
+            json.field("connected_since", who.connectedAt.iso8601)
+            json.field("certificate", who.certificateFingerprint)
+            json.field("account", who.account?.description)
+            json.field("text", LineRenderer.noticeText(event)!)
+        case .stats(let report, let connectedAt, let transport):
+            json.field("type", "stats")
+            json.field("sent", report.messagesSent)
+            json.field("connected_since", connectedAt.iso8601)
+            json.field("transport", transport.description)
+            json.field("encrypted", transport.isEncrypted)
+            json.field("users_online", report.server.usersOnline)
+            json.field("rooms", report.server.rooms)
+            json.field("messages", report.server.messages)
+            json.field("up_since", report.server.startedAt.iso8601)
+            json.field("node", report.node?.name)
+            json.field("nodes_up", report.node?.nodesUp)
+            json.field(
+                "text",
+                LineRenderer.describe(report, connectedAt: connectedAt, transport: transport).joined(separator: "\n"))
         case .pong:
             json.field("type", "pong")
         case .passwordRequired(let name, let text):

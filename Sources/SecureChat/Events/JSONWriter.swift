@@ -32,6 +32,15 @@ struct JSONWriter {
         buffer.writeString(String(value))
     }
 
+    mutating func field(_ name: StaticString, _ value: Int?) {
+        guard let value else {
+            key(name)
+            buffer.writeStaticString("null")
+            return
+        }
+        field(name, value)
+    }
+
     mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         buffer.writeStaticString(value ? "true" : "false")

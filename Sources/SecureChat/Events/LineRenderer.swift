@@ -12,7 +12,15 @@ public enum LineRenderer {
         case .replayed(let event, let time): return ServerLine.replayed(render(event), at: time)
         case .pong: return pong
         case .preformatted(let line): return line
-        case .notice, .welcome, .entered, .joined, .left, .historyStart, .historyEnd, .users, .rooms,
+        case .stats(let report, let connectedAt, let transport):
+            // Two or three notices, in one buffer.
+            var lines = ByteBuffer()
+            for text in describe(report, connectedAt: connectedAt, transport: transport) {
+                var line = ServerLine.notice(text)
+                lines.writeBuffer(&line)
+            }
+            return lines
+        case .notice, .welcome, .entered, .joined, .left, .historyStart, .historyEnd, .users, .rooms, .whois,
             .passwordRequired:
             return ServerLine.notice(noticeText(event)!)
         }
@@ -39,8 +47,9 @@ public enum LineRenderer {
         case .historyEnd: return "End of history."
         case .users(let list): return describe(list)
         case .rooms(let list): return describe(list)
+        case .whois(let who, let showsAccount): return describe(who, showsAccount: showsAccount)
         case .pong: return "pong"
-        case .error, .said, .directMessage, .directMessageSent, .replayed, .preformatted: return nil
+        case .error, .said, .directMessage, .directMessageSent, .replayed, .stats, .preformatted: return nil
         }
     }
 
@@ -59,6 +68,39 @@ public enum LineRenderer {
         if list.total > list.entries.count { names += ", ... and \(list.total - list.entries.count) more" }
         let count = "\(list.total) user\(list.total == 1 ? "" : "s")"
         return "\(count) \(list.room.map { "in \($0)" } ?? "online"): \(names)"
+    }
+
+    /// `/whois`: `bob (operator): in #lobby, connected since 2026-12-07 15:00:01 UTC, over plaintext; not
+    /// registered.` (the registration only where `showsAccount`).
+    public static func describe(_ who: WhoisListing, showsAccount: Bool) -> String {
+        var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
+        line += " connected since \(who.connectedAt.dateTime), over \(who.transport)"
+        if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
+        if showsAccount {
+            switch who.account {
+            case nil: line += "; not registered"
+            case .password: line += "; registered, logged in with a password"
+            case .certificate: line += "; registered, logged in with a client certificate"
+            }
+        }
+        return line + "."
+    }
+
+    /// `/stats`: the asker's messages, connection time and transport; the server's figures; in a cluster, the
+    /// node. One notice each.
+    public static func describe(_ report: StatisticsReport, connectedAt: Timestamp, transport: Transport) -> [String] {
+        let now = report.now.secondsSinceEpoch
+        let sent = report.messagesSent
+        var mine = "You: \(sent) message\(sent == 1 ? "" : "s") sent, connected since \(connectedAt.dateTime)"
+        mine += " (\(Timestamp.describe(seconds: now - connectedAt.secondsSinceEpoch))), over \(transport)."
+        let server = report.server
+        var line = "Server: \(server.usersOnline) user\(server.usersOnline == 1 ? "" : "s") online"
+        line += " in \(server.rooms) room\(server.rooms == 1 ? "" : "s"),"
+        line += " \(server.messages) message\(server.messages == 1 ? "" : "s") relayed,"
+        line += " up \(Timestamp.describe(seconds: now - server.startedAt.secondsSinceEpoch))."
+        guard let node = report.node else { return [mine, line] }
+        let cluster = "Cluster: you are on node \(node.name); \(node.nodesUp) node\(node.nodesUp == 1 ? "" : "s") up."
+        return [mine, line, cluster]
     }
 
     /// `/rooms`: `2 rooms: #dev (1), #lobby (2)`.

@@ -23,14 +23,3 @@ public enum HubReply: Sendable, Equatable {
     case bans(BanPage?)
     case ignore(IgnoreOutcome)
 }
-
-extension HubReply {
-    /// `/users` and `/rooms` as events, for formats that carry them typed.
-    var listing: ChatEvent? {
-        switch self {
-        case .users(let list): .users(list)
-        case .rooms(let list): .rooms(list)
-        default: nil
-        }
-    }
-}

@@ -90,14 +90,6 @@ final class ServerContext: Sendable {
 
     var isAccepting: Bool { accepting.withLockedValue { $0 } }
 
-    /// The rules every session starts with.
-    var sessionSettings: SessionSettings {
-        SessionSettings(
-            maximumLineBytes: configuration.maximumLineBytes, throttle: LineThrottle(following: liveThrottle),
-            tlsPort: tlsPort, accounts: accounts != nil
-        )
-    }
-
     /// Takes a reloaded configuration's reloadable settings: new connections get its timeouts and limits, online
     /// sessions its rate, burst and flood settings from their next line on.
     func apply(reloaded: Configuration) {

@@ -1,26 +1,28 @@
 import Logging
 import NIOCore
 
-/// Carries out one connection's ``SessionStateMachine``: renders its lines into the outbox, asks the hub what
-/// it requests and feeds the replies back, and ends the connection when the machine says so. It holds no
-/// mutable state but its uncommitted lines: the machine is handed in and back out by the connection's driver,
-/// which never runs two calls at once, so nothing here can race.
+/// Carries out one connection's ``SessionStateMachine``: sends the events it shows to the outbox (whose format
+/// renders them), asks the hub, the accounts and the cluster's database what it asks and feeds the answers
+/// back, and ends the connection when the machine says so. Every rule is the machine's; this is the I/O. It
+/// holds no mutable state but its uncommitted lines: the machine is handed in and back out by the connection's
+/// driver, which never runs two calls at once, so nothing here can race.
 ///
-/// A session only ever talks to the hub and to its own outbox; it never touches another session.
+/// A session only ever talks to the server's services (``SessionServices``) and to its own outbox; it never
+/// touches another session.
 final class Session: Sendable {
     let info: ClientInfo
     let outbox: any ClientOutbox
-    let context: ServerContext
+    let services: any SessionServices
     let log: ConnectionLog
     /// In a cluster, the chat lines sent and not yet committed.
     private let uncommitted = UncommittedLines()
     /// What this connection's lines are charged to in the address budget: its address and its /48.
     private let budgetKeys: [String]
 
-    init(info: ClientInfo, outbox: any ClientOutbox, context: ServerContext, log: ConnectionLog) {
+    init(info: ClientInfo, outbox: any ClientOutbox, context services: any SessionServices, log: ConnectionLog) {
         self.info = info
         self.outbox = outbox
-        self.context = context
+        self.services = services
         self.log = log
         self.budgetKeys = AddressLineBudget.keys(for: info.address)
     }
@@ -38,15 +40,16 @@ final class Session: Sendable {
 
     /// A new machine for this connection.
     func makeMachine() -> SessionStateMachine {
-        SessionStateMachine(settings: context.sessionSettings, transport: info.transport, connectedAt: info.connectedAt)
+        SessionStateMachine(
+            settings: services.sessionSettings, transport: info.transport, connectedAt: info.connectedAt)
     }
 
     /// The greeting, with the number of users online as of the hub's last step. Synchronous: the count is the
     /// one thing it needs from the hub, and the hub publishes it.
     func greet(_ machine: SessionStateMachine) {
-        for action in machine.greeting(usersOnline: context.hub.publishedOnlineCount) {
-            guard case .notice(let text) = action else { preconditionFailure("a greeting is notices only") }
-            outbox.send(.notice(text))
+        for action in machine.greeting(usersOnline: services.hub.publishedOnlineCount) {
+            guard case .show(let event) = action else { preconditionFailure("a greeting is events only") }
+            outbox.send(event)
         }
     }
 
@@ -59,47 +62,33 @@ final class Session: Sendable {
         let actions: [SessionAction]
         switch input {
         case .line(var bytes):
-            context.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
-            if outbox.format == .json, let marker = bytes.readableBytesView.first,
-                let role = ClientMessage.Role(rawValue: marker)
-            {
-                bytes.moveReaderIndex(forwardBy: 1)
-                if let refusal = Self.apply(role, to: &machine) {
-                    outbox.send(.error(refusal))
-                    return (machine, [])
-                }
-            }
+            services.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
+            let role = outbox.format == .json ? Self.takeRole(from: &bytes) : nil
             let text = TextSanitizer.sanitize(bytes)
             let now = NIODeadline.now()
-            // Charged in bytes after sanitising: what the address's lines cost their recipients.
-            if machine.isLoggedIn, !text.isEmpty,
-                !context.addressBudget.admit(keys: budgetKeys, bytes: text.utf8.count, now: now)
-            {
-                actions = machine.refuseOverAddressBudget(now: now)
-            } else {
-                actions = machine.receive(.line(text), now: now)
+            actions = machine.receive(.line(text, role: role), now: now) { bytes in
+                services.addressBudget.admit(keys: budgetKeys, bytes: bytes, now: now)
             }
         case .overlong:
             actions = machine.receive(.overlong, now: .now())
         case .tlsOnPlaintextPort:
             actions = machine.receive(.tlsOnPlaintextPort, now: .now())
         }
-        return await perform(actions, machine)
+        var progress: Progress = []
+        await perform(actions, &machine, &progress)
+        return (machine, progress)
     }
 
-    /// A JSON request's role against the machine's state: a password only when one is asked for (else the
-    /// refusal), and a name at the password prompt gives that prompt up.
-    private static func apply(_ role: ClientMessage.Role, to machine: inout SessionStateMachine) -> String? {
-        switch (role, machine.state) {
-        case (.password, .awaitingPassword), (.login, .awaitingName):
+    /// Takes off the role marker the WebSocket codec puts in front of a `login` or `password` request's line
+    /// (``ClientMessage/Role``): the machine decides what the role allows.
+    private static func takeRole(from bytes: inout ByteBuffer) -> SessionInput.Role? {
+        guard let marker = bytes.readableBytesView.first, let role = ClientMessage.Role(rawValue: marker) else {
             return nil
-        case (.password, _):
-            return "No password was asked for: send a \"login\" first."
-        case (.login, .awaitingPassword(_, let failures)):
-            machine.state = .awaitingName(failures: failures)
-            return nil
-        case (.login, _):
-            return "You are logged in already."
+        }
+        bytes.moveReaderIndex(forwardBy: 1)
+        switch role {
+        case .password: return .password
+        case .login: return .login
         }
     }
 
@@ -107,7 +96,7 @@ final class Session: Sendable {
     /// connection that never logged in ends while no line is being processed, its driver calls only `logEnd`:
     /// the hub never knew it.
     func end(reason: CloseReason, readError: (any Error)?) async {
-        await context.hub.remove(info.id, reason: reason)
+        await services.hub.remove(info.id, reason: reason)
         logEnd(reason: reason, readError: readError)
     }
 
@@ -119,111 +108,98 @@ final class Session: Sendable {
         log.log(.info, "connection closed", metadata: ["reason": "\(reason.leaveText)"])
     }
 
-    /// Logs in: at once when alone; in a cluster the name is first claimed in the database, between the hub's
-    /// reservation and its admission, so two nodes can never both give it out.
-    private func logIn(_ name: Username) async -> LoginOutcome {
-        guard let cluster = context.cluster else {
-            return await context.hub.login(info, name: name, outbox: outbox)
-        }
-        if let refusal = await context.hub.reserveLogin(info, name: name) { return refusal }
-        let claim = await cluster.claim(name, for: info)
-        return await context.hub.completeLogin(info, name: name, outbox: outbox, claim: claim)
-    }
-
-    /// Asks the hub. In a cluster, joining a room that no user of this node is in first reads its history from
-    /// the database, here, outside the hub (the hub keeps the lines only of rooms its users are in).
-    private func ask(_ request: HubRequest) async -> HubReply {
-        guard case .join(let room) = request, let cluster = context.cluster,
-            await context.hub.needsSnapshot(of: room)
-        else {
-            return await context.hub.handle(request, from: info.id)
-        }
-        guard let snapshot = await cluster.roomSnapshot(of: room) else { return .join(room, .clusterUnavailable) }
-        return await context.hub.join(info.id, loading: snapshot)
-    }
-
-    /// Carries out `actions` in order; a hub reply's actions run right after the request that caused them.
+    /// Carries out `actions` in order. The machine's actions for an action's answer run right after that
+    /// action, before the next one: a depth-first walk, which ends because no chain of answers comes back to a
+    /// question asked before it (the longest is a cluster log-in: reserve, claim, complete, logged in).
     private func perform(
-        _ actions: [SessionAction],
-        _ machine: SessionStateMachine
-    ) async -> (SessionStateMachine, Progress) {
-        var machine = machine
-        var progress: Progress = []
-        var pending = actions
-        var next = 0
-        while next < pending.count {
-            let action = pending[next]
-            next += 1
-            switch action {
-            case .notice(let text):
-                outbox.send(.notice(text))
-            case .error(let text):
-                outbox.send(.error(text))
-            case .login(let name):
-                let outcome = await logIn(name)
-                pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
-            case .lookUpAccount(let name):
-                let lookup = context.accounts?.lookUp(name, certificate: info.certificateFingerprint) ?? .unregistered
-                let actions = machine.receive(lookup, for: name)
-                // The password prompt, typed for JSON clients (a page shows a password field).
-                if outbox.format == .json, case .registered(let account, _, _) = lookup, actions.count == 1,
-                    case .notice(let prompt) = actions[0]
-                {
-                    outbox.send(.passwordRequired(name: account.display, text: prompt))
-                    continue
-                }
-                pending.insert(contentsOf: actions, at: next)
-            case .checkPassword(let account, let password):
-                let check = await checkPassword(password, for: account)
-                pending.insert(contentsOf: machine.receive(check, for: account), at: next)
-            case .account(let request):
-                let reply = await perform(request)
-                pending.insert(contentsOf: machine.receive(reply), at: next)
-            case .logInToAccount(let name, let method):
-                let outcome = await logIn(to: name, by: method)
-                pending.insert(contentsOf: machine.receive(.login(name, outcome)), at: next)
-            case .request(let request):
-                let isChatLine = if case .say = request { true } else { false }
-                if !isChatLine { await uncommitted.settle() }
-                var reply = await ask(request)
-                if isChatLine, case .pending(let receipt, _) = reply {
-                    // Not awaited (see UncommittedLines): the sender reads on while the line is committed.
-                    receipt.whenResolved { [outbox] outcome in
-                        if let refusal = SessionStateMachine.refusal(outcome) { outbox.send(.error(refusal)) }
-                    }
-                    await uncommitted.add(receipt)
-                    continue
-                }
-                if case .pending(let receipt, let confirmation) = reply {
-                    // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
-                    let outcome = await receipt.outcome
-                    if outcome == .committed, let confirmation { outbox.send(confirmation) }
-                    reply = .commit(outcome)
-                }
-                let actions = machine.receive(reply)
-                // Lists, typed for JSON clients; the line protocol gets the machine's notice.
-                if outbox.format == .json, actions.count == 1, case .notice = actions[0], let listing = reply.listing {
-                    outbox.send(listing)
-                    continue
-                }
-                pending.insert(contentsOf: actions, at: next)
-            case .loggedIn:
-                progress.insert(.loggedIn)
-            case .active:
-                progress.insert(.active)
-            case .count(let event):
-                context.counters.increment(event)
-            case .close(let reason):
-                progress.insert(.closing)
-                // A refused line is still reported before the connection ends.
-                await uncommitted.settle()
-                if reason.isNoteworthy {
-                    log.log(.notice, "closing the connection", metadata: ["reason": "\(reason.leaveText)"])
-                }
-                await context.hub.remove(info.id, reason: reason)
-                outbox.close(reason: reason)
-            }
+        _ actions: [SessionAction], _ machine: inout SessionStateMachine, _ progress: inout Progress
+    ) async {
+        for action in actions {
+            let answer = await carryOut(action, &machine, &progress)
+            if !answer.isEmpty { await perform(answer, &machine, &progress) }
         }
-        return (machine, progress)
+    }
+
+    /// One action: its I/O, and the machine's actions for what it asked (none when it asked nothing).
+    private func carryOut(
+        _ action: SessionAction, _ machine: inout SessionStateMachine, _ progress: inout Progress
+    ) async -> [SessionAction] {
+        switch action {
+        case .show(let event):
+            outbox.send(event)
+        case .login(let name):
+            let outcome = await services.hub.login(info, name: name, outbox: outbox)
+            return machine.receive(.login(name, outcome))
+        case .lookUpAccount(let name):
+            let lookup = services.accounts?.lookUp(name, certificate: info.certificateFingerprint) ?? .unregistered
+            return machine.receive(lookup, for: name)
+        case .checkPassword(let account, let password):
+            let check = await checkPassword(password, for: account)
+            return machine.receive(check, for: account)
+        case .account(let request):
+            let reply = await perform(request)
+            return machine.receive(reply)
+        case .logInToAccount(let name, let method):
+            let outcome = await services.hub.login(info, name: name, outbox: outbox, account: method)
+            await loggedIn(to: name, by: method, outcome)
+            return machine.receive(.login(name, outcome))
+        case .request(let request):
+            let reply = await services.hub.handle(request, from: info.id)
+            return machine.receive(reply, to: request)
+        case .settleLines:
+            await uncommitted.settle()
+        case .reserveName(let name, let account):
+            let refusal = await services.hub.reserveLogin(info, name: name, account: account)
+            return machine.receive(reservation: refusal, for: name, account: account)
+        case .commitDepartures(let name, let account):
+            let committed = await services.cluster?.queuedCommitted() ?? true
+            return machine.receive(departuresCommitted: committed, for: name, account: account)
+        case .claimName(let name, let takingOver, let account):
+            let claim = await services.cluster?.claim(name, for: info, takingOver: takingOver) ?? .unavailable
+            return machine.receive(claim, for: name, account: account)
+        case .completeLogin(let name, let claim, let account):
+            let outcome = await services.hub.completeLogin(
+                info, name: name, outbox: outbox, claim: claim, account: account)
+            if let account { await loggedIn(to: name, by: account, outcome) }
+            return machine.receive(.login(name, outcome))
+        case .loadRoom(let room):
+            let load = await load(room)
+            return machine.receive(load, for: room)
+        case .joinLoaded(let loaded):
+            let reply = await services.hub.join(info.id, loading: loaded.snapshot)
+            return machine.receive(reply, to: .join(loaded.room))
+        case .watchCommit(let receipt):
+            // Not awaited (see UncommittedLines): the sender reads on while the line is committed.
+            receipt.whenResolved { [outbox] outcome in
+                if let refusal = SessionStateMachine.refusal(outcome) { outbox.send(.error(refusal)) }
+            }
+            await uncommitted.add(receipt)
+        case .awaitCommit(let receipt, let confirmation):
+            // Awaited here, outside the hub: the hub goes on with everyone else meanwhile.
+            let outcome = await receipt.outcome
+            return machine.receive(committed: outcome, confirmation: confirmation)
+        case .loggedIn:
+            progress.insert(.loggedIn)
+        case .active:
+            progress.insert(.active)
+        case .count(let event):
+            services.counters.increment(event)
+        case .close(let reason):
+            progress.insert(.closing)
+            if reason.isNoteworthy {
+                log.log(.notice, "closing the connection", metadata: ["reason": "\(reason.leaveText)"])
+            }
+            await services.hub.remove(info.id, reason: reason)
+            outbox.close(reason: reason)
+        }
+        return []
+    }
+
+    /// Whether the hub keeps `room`'s lines, and if not, its history from the database: read here, outside the
+    /// hub, which keeps the lines only of rooms its users are in.
+    private func load(_ room: RoomName) async -> SessionStateMachine.RoomLoad {
+        guard await services.hub.needsSnapshot(of: room) else { return .held }
+        guard let snapshot = await services.cluster?.roomSnapshot(of: room) else { return .unavailable }
+        return .loaded(LoadedRoom(snapshot))
     }
 }

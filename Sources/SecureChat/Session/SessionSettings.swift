@@ -13,15 +13,19 @@ public struct SessionSettings: Sendable {
     public var accounts: Bool
     /// Wrong passwords one connection may type; the last one closes it.
     public var maximumWrongPasswords = 3
+    /// The server is a node of a cluster (`--cluster`): names are claimed in the database, chat lines are
+    /// committed before they are delivered, rooms may have to be read from the database.
+    public var clustered: Bool
 
     public init(
         maximumLineBytes: Int, throttle: LineThrottle, tlsPort: Int?, maximumFailedLogins: Int = 10,
-        accounts: Bool = false
+        accounts: Bool = false, clustered: Bool = false
     ) {
         self.maximumLineBytes = maximumLineBytes
         self.throttle = throttle
         self.tlsPort = tlsPort
         self.maximumFailedLogins = maximumFailedLogins
         self.accounts = accounts
+        self.clustered = clustered
     }
 }

@@ -5,13 +5,13 @@ extension SessionStateMachine {
         guard case .awaitingName(let failures) = state else { return [] }
         switch lookup {
         case .unregistered:
-            return [.login(name)]
+            return [logIn(name, account: nil)]
         case .held:
             state = .awaitingName(failures: failures + 1)
             return [.error("The name \(name) is not available; choose another."), Self.prompt]
         case .registered(let account, certificateMatches: true, _):
             accountMethod = .certificate
-            return [.logInToAccount(account, .certificate)]
+            return [logIn(account, account: .certificate)]
         case .registered(let account, certificateMatches: false, let hasPassword):
             state = .awaitingName(failures: failures + 1)
             guard transport.isEncrypted else {
@@ -31,7 +31,8 @@ extension SessionStateMachine {
             // storm of log-ins answered busy would otherwise close its connections). Wrong passwords have their
             // own count, and the login timeout bounds the rest.
             state = .awaitingPassword(account: account, failures: failures)
-            return [.notice("\(account) is registered. Type its password (it shows on your screen), or another name:")]
+            let prompt = "\(account) is registered. Type its password (it shows on your screen), or another name:"
+            return [.show(.passwordRequired(name: account.display, text: prompt))]
         }
     }
 
@@ -51,7 +52,7 @@ extension SessionStateMachine {
         switch check {
         case .correct:
             accountMethod = .password
-            return [.logInToAccount(account, .password)]
+            return [logIn(account, account: .password)]
         case .wrong:
             wrongPasswords += 1
             state = .awaitingName(failures: failures)

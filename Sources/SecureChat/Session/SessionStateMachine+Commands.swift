@@ -22,22 +22,22 @@ extension SessionStateMachine {
             guard let room = RoomName(parsing: typed) else {
                 return [.error("Room names are # and 1-\(RoomName.maximumLength) of a-z, 0-9, _ and -.")]
             }
-            return [.request(.join(room))]
-        case .users(let all): return [.request(.users(all: all))]
-        case .stats: return [.request(.stats)]
-        case .message(let target, let text): return [.request(.directMessage(to: target, text: text))]
-        case .leave: return [.request(.leave)]
-        case .rooms: return [.request(.rooms)]
-        case .whois(let target): return [.request(.whois(target))]
+            return request(.join(room))
+        case .users(let all): return request(.users(all: all))
+        case .stats: return request(.stats)
+        case .message(let target, let text): return request(.directMessage(to: target, text: text))
+        case .leave: return request(.leave)
+        case .rooms: return request(.rooms)
+        case .whois(let target): return request(.whois(target))
         // Through the hub, so the answer comes after everything the hub sent this user before: a client (or
         // a test) can use /ping as a barrier.
-        case .ping: return [.request(.ping)]
-        case .kick(let target, let reason): return [.request(.kick(target, reason: reason))]
-        case .ban(let target, let reason): return [.request(.ban(target, reason: reason))]
-        case .unban(let target): return [.request(.unban(target))]
-        case .bans(let page): return [.request(.bans(page: page ?? 1))]
-        case .ignore(let target): return [.request(.ignore(target))]
-        case .unignore(let target): return [.request(.unignore(target))]
+        case .ping: return request(.ping)
+        case .kick(let target, let reason): return request(.kick(target, reason: reason))
+        case .ban(let target, let reason): return request(.ban(target, reason: reason))
+        case .unban(let target): return request(.unban(target))
+        case .bans(let page): return request(.bans(page: page ?? 1))
+        case .ignore(let target): return request(.ignore(target))
+        case .unignore(let target): return request(.unignore(target))
         case .account(let command): return execute(command)
         }
     }

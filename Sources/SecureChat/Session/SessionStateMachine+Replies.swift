@@ -1,6 +1,7 @@
 /// Turning the hub's answers into the lines the user reads.
 extension SessionStateMachine {
-    /// The hub's reply to the last `.request` action.
+    /// The hub's reply to the last `.request` action, once it is not `.pending` a commit (`receive(_:to:)`
+    /// decides what a pending reply waits for).
     public mutating func receive(_ reply: HubReply) -> [SessionAction] {
         if case .closing = state { return [] }
         switch reply {
@@ -21,24 +22,14 @@ extension SessionStateMachine {
                 return [.error("\(target) is getting too many direct messages; yours was not sent. Try again soon.")]
             }
         case .users(let list):
-            return [.notice(LineRenderer.describe(list))]
+            return [.show(.users(list))]
         case .rooms(let list):
-            return [.notice(LineRenderer.describe(list))]
+            return [.show(.rooms(list))]
         case .whois(let target, let who):
             guard let who else { return [.error("No user named \(target) is online.")] }
-            var line = "\(who.name)\(who.isOperator ? " (operator)" : ""): in \(who.room),"
-            line += " connected since \(who.connectedAt.dateTime), over \(who.transport)"
-            if let fingerprint = who.certificateFingerprint { line += ", client certificate SHA-256 \(fingerprint)" }
-            if settings.accounts {
-                switch who.account {
-                case nil: line += "; not registered"
-                case .password: line += "; registered, logged in with a password"
-                case .certificate: line += "; registered, logged in with a client certificate"
-                }
-            }
-            return [.notice(line + ".")]
+            return [.show(.whois(who, showsAccount: settings.accounts))]
         case .stats(let report):
-            return describe(report)
+            return [.show(.stats(report, connectedAt: connectedAt, transport: transport))]
         case .join(let room, let outcome):
             switch outcome {
             case .joined: return []
@@ -75,21 +66,6 @@ extension SessionStateMachine {
 
     /// What a user is told when something needs the cluster's database and it cannot be reached.
     static let pausedLine = "Chat is paused: this server has lost its link to the cluster's database."
-
-    private func describe(_ report: StatisticsReport) -> [SessionAction] {
-        let now = report.now.secondsSinceEpoch
-        let sent = report.messagesSent
-        var mine = "You: \(sent) message\(sent == 1 ? "" : "s") sent, connected since \(connectedAt.dateTime)"
-        mine += " (\(Timestamp.describe(seconds: now - connectedAt.secondsSinceEpoch))), over \(transport)."
-        let server = report.server
-        var line = "Server: \(server.usersOnline) user\(server.usersOnline == 1 ? "" : "s") online"
-        line += " in \(server.rooms) room\(server.rooms == 1 ? "" : "s"),"
-        line += " \(server.messages) message\(server.messages == 1 ? "" : "s") relayed,"
-        line += " up \(Timestamp.describe(seconds: now - server.startedAt.secondsSinceEpoch))."
-        guard let node = report.node else { return [.notice(mine), .notice(line)] }
-        let cluster = "Cluster: you are on node \(node.name); \(node.nodesUp) node\(node.nodesUp == 1 ? "" : "s") up."
-        return [.notice(mine), .notice(line), .notice(cluster)]
-    }
 
     private static func describe(_ page: BanPage) -> [SessionAction] {
         let count = "\(page.total) ban\(page.total == 1 ? "" : "s")"

@@ -51,8 +51,13 @@ public struct SessionStateMachine: Sendable {
 
     static let prompt = SessionAction.notice("Choose a username (1-24 characters: letters, digits, _ and -):")
 
-    /// One input from the connection, at monotonic time `now` (for the rate limit).
-    public mutating func receive(_ input: SessionInput, now: NIODeadline) -> [SessionAction] {
+    /// One input from the connection, at monotonic time `now` (for the rate limit). `admit` charges a logged-in
+    /// user's line, by its size in bytes, to their address's shared budget (see `AddressLineBudget`) and says
+    /// whether the budget took it; it is asked only for lines that would otherwise be handled, and the default
+    /// (a budget without limit) is for callers that have none.
+    public mutating func receive(
+        _ input: SessionInput, now: NIODeadline, admit: (_ bytes: Int) -> Bool = { _ in true }
+    ) -> [SessionAction] {
         if case .closing = state { return [] }
         switch input {
         case .tlsOnPlaintextPort:
@@ -61,33 +66,58 @@ public struct SessionStateMachine: Sendable {
             return [.error(message)] + close(.tlsOnPlaintextPort)
         case .overlong:
             return [.error("Line too long (over \(settings.maximumLineBytes) bytes); it was discarded.")]
-        case .line(let text):
+        case .line(let text, let role):
+            if let role, let refusal = apply(role) { return [.error(refusal)] }
             if text.isEmpty { return [] }
             switch state {
             case .awaitingName(let failures):
                 return chooseName(text, failures: failures)
             case .awaitingPassword(let account, let failures):
                 return passwordLine(text, for: account, failures: failures)
-            case .chatting(let name, var throttle):
-                let decision = throttle.check(now: now)
-                state = .chatting(name: name, throttle: throttle)
-                switch decision {
-                case .accept:
-                    return [.active] + handle(text)
-                case .refuse:
-                    return [.count(.rateLimitedLine), .error(tooFast)]
-                case .disconnect:
-                    return [.error("Disconnected for flooding.")] + close(.flooding)
-                }
+            case .chatting:
+                // Charged in bytes after sanitising: what the address's lines cost their recipients.
+                guard admit(text.utf8.count) else { return refuseOverAddressBudget(now: now) }
+                return chat(text, now: now)
             case .closing:
                 return []
             }
         }
     }
 
+    /// A typed request's role against the state: a password only when one is asked for, a name only before
+    /// login; a name at the password prompt gives that prompt up. The refusal, or nil to take the line.
+    private mutating func apply(_ role: SessionInput.Role) -> String? {
+        switch (role, state) {
+        case (.password, .awaitingPassword), (.login, .awaitingName):
+            return nil
+        case (.password, _):
+            return "No password was asked for: send a \"login\" first."
+        case (.login, .awaitingPassword(_, let failures)):
+            state = .awaitingName(failures: failures)
+            return nil
+        case (.login, _):
+            return "You are logged in already."
+        }
+    }
+
+    /// A logged-in user's line that the address budget took: the user's own rate limit, then the line.
+    private mutating func chat(_ text: String, now: NIODeadline) -> [SessionAction] {
+        guard case .chatting(let name, var throttle) = state else { return [] }
+        let decision = throttle.check(now: now)
+        state = .chatting(name: name, throttle: throttle)
+        switch decision {
+        case .accept:
+            return [.active] + handle(text)
+        case .refuse:
+            return [.count(.rateLimitedLine), .error(tooFast)]
+        case .disconnect:
+            return [.error("Disconnected for flooding.")] + close(.flooding)
+        }
+    }
+
     /// A logged-in user's line that their address's shared budget refused (see `AddressLineBudget`): dropped
     /// with an error, and counted like a line over the user's own rate limit.
-    public mutating func refuseOverAddressBudget(now: NIODeadline) -> [SessionAction] {
+    private mutating func refuseOverAddressBudget(now: NIODeadline) -> [SessionAction] {
         guard case .chatting(let name, var throttle) = state else { return [] }
         let decision = throttle.refuse(now: now)
         state = .chatting(name: name, throttle: throttle)
@@ -111,7 +141,8 @@ public struct SessionStateMachine: Sendable {
 
     mutating func close(_ reason: CloseReason) -> [SessionAction] {
         state = .closing(reason)
-        return [.close(reason)]
+        // In a cluster, a chat line refused at commit is still reported before the connection ends.
+        return settings.clustered ? [.settleLines, .close(reason)] : [.close(reason)]
     }
 
     private var tooFast: String {
@@ -135,7 +166,7 @@ public struct SessionStateMachine: Sendable {
             return [.error("Cannot use that name: \(problem)."), Self.prompt]
         case .success(let name):
             // With accounts on, the name is looked up first: a registered one (or a look-alike) needs its owner.
-            return [settings.accounts ? .lookUpAccount(name) : .login(name)]
+            return [settings.accounts ? .lookUpAccount(name) : logIn(name, account: nil)]
         }
     }
 

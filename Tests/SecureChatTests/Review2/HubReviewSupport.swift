@@ -42,11 +42,9 @@ struct ReviewHub {
             transport: .plaintext, connectedAt: .now()
         )
         return machine.receive(reply).compactMap { action in
-            switch action {
-            case .notice(let text): "* " + text
-            case .error(let text): "! " + text
-            default: nil
-            }
+            guard case .show(let event) = action else { return nil }
+            var line = LineRenderer.render(event)
+            return line.readString(length: line.readableBytes - 1)
         }
     }
 

@@ -24,10 +24,11 @@ struct SessionStateMachineAccountTests {
     static func atPasswordPrompt() -> SessionStateMachine {
         var machine = machine()
         #expect(machine.receive(.line("alice"), now: now) == [.lookUpAccount(alice)])
-        #expect(
-            machine.receive(.registered(alice, certificateMatches: false, hasPassword: true), for: alice) == [
-                .notice("alice is registered. Type its password (it shows on your screen), or another name:")
-            ])
+        let prompt = machine.receive(.registered(alice, certificateMatches: false, hasPassword: true), for: alice)
+        let text = "alice is registered. Type its password (it shows on your screen), or another name:"
+        // Typed, so a page can show a password field; on the line protocol, the notice it always was.
+        #expect(prompt == [.show(.passwordRequired(name: "alice", text: text))])
+        #expect(SessionStateMachineTests.rendered(prompt) == ["* " + text])
         return machine
     }
 
@@ -124,6 +125,65 @@ struct SessionStateMachineAccountTests {
             machine.receive(.held, for: Self.alice) == [
                 .error("The name alice is not available; choose another."), Self.prompt,
             ])
+    }
+
+    // MARK: - Typed requests' roles (the WebSocket codec's `login` and `password`)
+
+    static let noPasswordAsked = SessionAction.error("No password was asked for: send a \"login\" first.")
+
+    @Test("a password is taken only at the password prompt: before it, it is refused and never becomes a name")
+    func passwordOnlyAtThePrompt() {
+        var machine = Self.machine()
+        #expect(machine.receive(.line("alice", role: .password), now: Self.now) == [Self.noPasswordAsked])
+        guard case .awaitingName(failures: 0) = machine.state else {
+            Issue.record("a refused password changed the login state: \(machine.state)")
+            return
+        }
+        machine = Self.atPasswordPrompt()
+        #expect(
+            machine.receive(.line("correct horse", role: .password), now: Self.now) == [
+                .checkPassword(Self.alice, password: "correct horse")
+            ])
+    }
+
+    @Test("a login at the password prompt is a name however long, and gives the prompt up")
+    func loginAtThePasswordPrompt() throws {
+        var machine = Self.atPasswordPrompt()
+        let long = try Username.validate("a_long_enough_name").get()
+        // Typed, the same line would be the password: it is long enough to be one.
+        #expect(machine.receive(.line("a_long_enough_name", role: .login), now: Self.now) == [.lookUpAccount(long)])
+        guard case .awaitingName(failures: 0) = machine.state else {
+            Issue.record("still at the password prompt: \(machine.state)")
+            return
+        }
+        var typed = Self.atPasswordPrompt()
+        #expect(
+            typed.receive(.line("a_long_enough_name"), now: Self.now) == [
+                .checkPassword(Self.alice, password: "a_long_enough_name")
+            ])
+    }
+
+    @Test("after login, a login or a password request is refused without charging the budget or the rate limit")
+    func rolesAfterLogin() {
+        var machine = Self.machine()
+        _ = machine.receive(.line("bob", role: .login), now: Self.now)
+        let bob = try! Username.validate("bob").get()
+        #expect(machine.receive(.unregistered, for: bob) == [.login(bob)])
+        #expect(machine.receive(.login(bob, .loggedIn(room: .lobby, isOperator: false))) == [.loggedIn])
+        var charged = 0
+        let admit: (Int) -> Bool = { _ in
+            charged += 1
+            return true
+        }
+        #expect(
+            machine.receive(.line("carol", role: .login), now: Self.now, admit: admit) == [
+                .error("You are logged in already.")
+            ])
+        #expect(
+            machine.receive(.line("a password", role: .password), now: Self.now, admit: admit) == [Self.noPasswordAsked]
+        )
+        #expect(charged == 0)
+        #expect(machine.isLoggedIn)
     }
 }
 

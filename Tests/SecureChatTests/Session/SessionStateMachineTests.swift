@@ -29,6 +29,17 @@ struct SessionStateMachineTests {
 
     static let prompt = SessionAction.notice("Choose a username (1-24 characters: letters, digits, _ and -):")
 
+    /// The lines a line-protocol client reads for `actions` (without their `\n`): what the machine's typed
+    /// events must still look like on `nc`, byte for byte.
+    static func rendered(_ actions: [SessionAction]) -> [String] {
+        actions.compactMap { action in
+            guard case .show(let event) = action else { return nil }
+            let line = LineRenderer.render(event)
+            #expect(line.readableBytesView.last == UInt8(ascii: "\n"))
+            return String(decoding: line.readableBytesView.dropLast(), as: UTF8.self)
+        }
+    }
+
     // MARK: - Greeting and login
 
     @Test("the greeting says whether the link is encrypted, who is here, and prompts")
@@ -235,6 +246,37 @@ struct SessionStateMachineTests {
         #expect(machine.receive(.line("late"), now: Self.start + .seconds(1)) == [])
     }
 
+    @Test("a logged-in user's non-empty lines are charged to the address budget by their bytes; a refusal drops one")
+    func addressBudget() throws {
+        var asked: [Int] = []
+        var admits = true
+        let budget: (Int) -> Bool = { bytes in
+            asked.append(bytes)
+            return admits
+        }
+        var machine = Self.machine()
+        // Not before login: names are bounded by count and the login timeout.
+        #expect(machine.receive(.line("alice"), now: Self.start, admit: budget).count == 1)
+        let alice = try Username.validate("alice").get()
+        _ = machine.receive(.login(alice, .loggedIn(room: .lobby, isOperator: false)))
+        #expect(machine.receive(.line(""), now: Self.start, admit: budget) == [])
+        #expect(asked == [])
+        #expect(machine.receive(.line("héllo"), now: Self.start, admit: budget) == [.active, .request(.say("héllo"))])
+        #expect(asked == [6])
+        admits = false
+        #expect(
+            machine.receive(.line("again"), now: Self.start, admit: budget) == [
+                .count(.rateLimitedLine),
+                .error("Your address is sending too fast (all its connections together); that line was dropped."),
+            ])
+        // Refused by the budget counts towards the flood guard (3 refusals in its window close the connection).
+        _ = machine.receive(.line("again"), now: Self.start, admit: budget)
+        #expect(
+            machine.receive(.line("again"), now: Self.start, admit: budget) == [
+                .error("Disconnected for flooding."), .close(.flooding),
+            ])
+    }
+
     @Test("the bucket refills with time")
     func refill() throws {
         var machine = try Self.chatting()
@@ -283,10 +325,6 @@ struct SessionStateMachineTests {
                 [.error("bob is an operator; operators cannot kick or ban each other.")]
             ),
             (.whois("dave", nil), [.error("No user named dave is online.")]),
-            (
-                .rooms(RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)),
-                [.notice("1 room: #lobby (2)")]
-            ),
         ]
     )
     func replies(reply: HubReply, lines: [SessionAction]) throws {
@@ -294,20 +332,97 @@ struct SessionStateMachineTests {
         #expect(machine.receive(reply) == lines)
     }
 
-    @Test("a /users reply over the list limit says how many more")
-    func longUserList() throws {
+    @Test("/users and /rooms answers are typed events, shown on the line protocol as the notices they were")
+    func lists() throws {
         var machine = try Self.chatting()
+        let rooms = RoomList(entries: [RoomListing(name: .lobby, members: 2)], total: 1)
+        let roomsAnswer = machine.receive(.rooms(rooms))
+        #expect(roomsAnswer == [.show(.rooms(rooms))])
+        #expect(Self.rendered(roomsAnswer) == ["* 1 room: #lobby (2)"])
         let entries = (1...2).map {
             UserListing(name: "u\($0)", room: .lobby, isOperator: $0 == 1, transport: .plaintext)
         }
+        // Over the list limit, it says how many more.
+        let inRoom = UserList(room: .lobby, entries: entries, total: 5)
+        let inRoomAnswer = machine.receive(.users(inRoom))
+        #expect(inRoomAnswer == [.show(.users(inRoom))])
         #expect(
-            machine.receive(.users(UserList(room: .lobby, entries: entries, total: 5)))
-                == [.notice("5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more")]
+            Self.rendered(inRoomAnswer) == ["* 5 users in #lobby: u1 [op] [plaintext], u2 [plaintext], ... and 3 more"])
+        let everyone = UserList(room: nil, entries: entries, total: 2)
+        let everyoneAnswer = machine.receive(.users(everyone))
+        #expect(everyoneAnswer == [.show(.users(everyone))])
+        #expect(
+            Self.rendered(everyoneAnswer) == ["* 2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]"])
+    }
+
+    @Test("/whois is a typed event, shown on the line protocol as the notice it was; registration only with accounts")
+    func whois() throws {
+        let bob = WhoisListing(
+            name: "bob", room: .lobby, isOperator: true, transport: .plaintext,
+            connectedAt: Timestamp(secondsSinceEpoch: 1_796_655_601), certificateFingerprint: "AB:CD", account: nil)
+        var machine = try Self.chatting()
+        let answer = machine.receive(.whois("bob", bob))
+        #expect(answer == [.show(.whois(bob, showsAccount: false))])
+        #expect(
+            Self.rendered(answer) == [
+                "* bob (operator): in #lobby, connected since 2026-12-07 15:00:01 UTC, over plaintext, client certificate SHA-256 AB:CD."
+            ])
+        var settings = Self.settings
+        settings.accounts = true
+        var withAccounts = SessionStateMachine(
+            settings: settings, transport: .plaintext, connectedAt: Timestamp(secondsSinceEpoch: 0))
+        withAccounts.state = .chatting(name: try Username.validate("alice").get(), throttle: settings.throttle)
+        var registered = bob
+        registered.account = .certificate
+        let registeredAnswer = withAccounts.receive(.whois("bob", registered))
+        #expect(registeredAnswer == [.show(.whois(registered, showsAccount: true))])
+        #expect(
+            Self.rendered(registeredAnswer).first?.hasSuffix("; registered, logged in with a client certificate.")
+                == true)
+        #expect(Self.rendered(withAccounts.receive(.whois("bob", bob))).first?.hasSuffix("; not registered.") == true)
+        // JSON: the fields, and the line's text for a client that shows only text.
+        let json = String(buffer: JSONRenderer.render(.whois(registered, showsAccount: true)))
+        #expect(json.hasPrefix(##"{"type":"whois","name":"bob","room":"#lobby","operator":true,"encrypted":false,"##))
+        #expect(
+            json.contains(#""connected_since":"2026-12-07T15:00:01Z","certificate":"AB:CD","account":"certificate""#))
+        #expect(json.contains(##""text":"bob (operator): in #lobby"##))
+    }
+
+    @Test("/stats is a typed event with the asker's own connection; the line protocol shows its two or three notices")
+    func stats() throws {
+        let transport = Transport.tls(version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256")
+        var machine = SessionStateMachine(
+            settings: Self.settings, transport: transport, connectedAt: Timestamp(secondsSinceEpoch: 1000))
+        machine.state = .chatting(name: try Username.validate("alice").get(), throttle: Self.settings.throttle)
+        let server = HubStatistics(
+            usersOnline: 1, rooms: 2, startedAt: Timestamp(secondsSinceEpoch: 0), messages: 1, deliveries: 9,
+            logins: 3, overflowEvictions: 0)
+        let alone = StatisticsReport(messagesSent: 1, server: server, now: Timestamp(secondsSinceEpoch: 4600))
+        let answer = machine.receive(.stats(alone))
+        #expect(
+            answer == [.show(.stats(alone, connectedAt: Timestamp(secondsSinceEpoch: 1000), transport: transport))])
+        #expect(
+            Self.rendered(answer) == [
+                "* You: 1 message sent, connected since 1970-01-01 00:16:40 UTC (1h 0m), over TLS (TLSv1.3, TLS_AES_128_GCM_SHA256).\n"
+                    + "* Server: 1 user online in 2 rooms, 1 message relayed, up 1h 16m."
+            ])
+        var clustered = alone
+        clustered.node = NodeReport(name: "n1", nodesUp: 2)
+        let clusterAnswer = Self.rendered(machine.receive(.stats(clustered)))
+        #expect(clusterAnswer.first?.hasSuffix("\n* Cluster: you are on node n1; 2 nodes up.") == true)
+        let json = String(
+            buffer: JSONRenderer.render(
+                .stats(clustered, connectedAt: .init(secondsSinceEpoch: 1000), transport: transport)))
+        #expect(json.hasPrefix(#"{"type":"stats","sent":1,"connected_since":"1970-01-01T00:16:40Z","#))
+        #expect(
+            json.contains(
+                #""users_online":1,"rooms":2,"messages":1,"up_since":"1970-01-01T00:00:00Z","node":"n1","nodes_up":2,"#)
         )
         #expect(
-            machine.receive(.users(UserList(room: nil, entries: entries, total: 2)))
-                == [.notice("2 users online: u1 #lobby [op] [plaintext], u2 #lobby [plaintext]")]
-        )
+            String(
+                buffer: JSONRenderer.render(
+                    .stats(alone, connectedAt: .init(secondsSinceEpoch: 1000), transport: transport))
+            ).contains(#""node":null,"nodes_up":null"#))
     }
 
     // MARK: - Close reasons
