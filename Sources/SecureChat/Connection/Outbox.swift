@@ -45,6 +45,9 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     private struct Queue {
         var lines = Lines()
         var bytes = 0
+        /// Most bytes queued: past it the connection is closed. Under the lock with the queue, because it grows
+        /// once (``speak(_:)``) while the hub may be queueing.
+        var limit: Int
         /// A drain is scheduled, or will run when the channel becomes writable again.
         var drainPending = false
         var closing = false
@@ -60,7 +63,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     // The hot path's fields, first (see above).
     private let lock = NIOLock()
-    private var queue = Queue()
+    private var queue: Queue
     let eventLoop: any EventLoop
     // Event-loop confined.
     private var context: ChannelHandlerContext?
@@ -69,7 +72,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     /// The channel's allocator, kept at `handlerAdded` (`context.channel` costs a retain and a pipeline walk).
     private var allocator = ByteBufferAllocator()
     private let counters: ServerCounters?
-    private let limit: Int
+    /// The limit once the connection speaks JSON (see `Configuration.jsonOutboxBytes`).
+    private let jsonLimit: Int
 
     private let writeTimeout: TimeAmount
     private let log: ConnectionLog
@@ -96,6 +100,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     init(
         channel: any Channel,
         limit: Int,
+        jsonLimit: Int? = nil,
         writeTimeout: TimeAmount,
         counters: ServerCounters?,
         log: ConnectionLog,
@@ -104,7 +109,8 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         self.evictionLog = evictionLog
         self.eventLoop = channel.eventLoop
         self.closeFuture = channel.closeFuture
-        self.limit = limit
+        self.queue = Queue(limit: limit)
+        self.jsonLimit = jsonLimit ?? limit
         self.writeTimeout = writeTimeout
         self.counters = counters
         self.log = log
@@ -114,8 +120,10 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         log.logger
     }
 
-    /// The connection turned out to speak `format` (a WebSocket speaks JSON). Before the session starts.
+    /// The connection turned out to speak `format` (a WebSocket speaks JSON): JSON gets its own limit, as its
+    /// longest lines are longer. Before the session starts.
     func speak(_ format: WireFormat) {
+        if format == .json { lock.withLock { queue.limit = jsonLimit } }
         speaksJSON.store(format == .json, ordering: .relaxed)
     }
 
@@ -129,7 +137,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     func enqueue(_ line: ByteBuffer) -> EnqueueResult {
         let result: EnqueueResult = lock.withLock {
             if queue.closing { return .closed }
-            if queue.bytes + line.readableBytes > limit {
+            if queue.bytes + line.readableBytes > queue.limit {
                 queue.closing = true
                 queue.closeReason = .sendQueueOverflow
                 queue.lines = Lines()

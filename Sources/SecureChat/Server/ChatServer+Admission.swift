@@ -136,6 +136,7 @@ extension ChatServer {
         let outbox = Outbox(
             channel: channel,
             limit: configuration.outboxBytes,
+            jsonLimit: configuration.jsonOutboxBytes,
             writeTimeout: configuration.writeTimeout,
             counters: context.counters,
             log: log,

@@ -129,8 +129,17 @@ public struct Configuration: Sendable {
     /// Bytes a server line may add around a user's text: prefix, names, room, wording and newline. The longest
     /// today, a leave notice carrying its `/quit` reason (`* NAME left #ROOM (quit: REASON)`), adds under 80.
     static let lineOverhead = 128
+    /// Bytes a JSON object may add around a user's text: field names, the name and the room (a `left` object has
+    /// both twice, in its fields and in its text), quotes and newline. The longest, a `left` object carrying a
+    /// `/quit` reason, adds under 200.
+    static let jsonOverhead = 256
+    /// How many times longer than typed a user's text can be in JSON: a quit reason's quotes and backslashes are
+    /// escaped in its leave notice, then again as JSON, so one typed `"` becomes four bytes (`\\\"`).
+    static let jsonExpansion = 4
     /// The `[HH:MM:SS] ` mark in front of each replayed history line.
     static let replayMarkBytes = 11
+    /// What a replayed event adds in JSON: its `"time"` and `"replayed":true` fields.
+    static let jsonReplayMarkBytes = 64
     /// The two notices around a history replay (`* Last N lines of #ROOM:` and `* End of history.`).
     static let replayFramingBytes = 128
 
@@ -147,6 +156,26 @@ public struct Configuration: Sendable {
     public var longestReplayBytes: Int {
         let line = Self.saturating(longestServerLineBytes, plus: Self.replayMarkBytes)
         return Self.saturating(Self.saturating(max(historyLines, 0), times: line), plus: Self.replayFramingBytes)
+    }
+
+    /// The most bytes one JSON object carrying a user's text can take in an outbox (saturating at `Int.max`).
+    public var longestJSONLineBytes: Int {
+        Self.saturating(Self.saturating(maximumLineBytes, times: Self.jsonExpansion), plus: Self.jsonOverhead)
+    }
+
+    /// The most bytes a history replay can put into a JSON client's outbox in one step (saturating at `Int.max`).
+    public var longestJSONReplayBytes: Int {
+        let line = Self.saturating(longestJSONLineBytes, plus: Self.jsonReplayMarkBytes)
+        return Self.saturating(Self.saturating(max(historyLines, 0), times: line), plus: Self.replayFramingBytes)
+    }
+
+    /// The outbox of a client that speaks JSON (a WebSocket): `outboxBytes` grown by what JSON can add to the
+    /// longest line and the longest replay, so that what `validate` promises for the line protocol (one line,
+    /// one replay never overflows an outbox) holds for JSON clients too, whatever `--outbox-bytes` is.
+    public var jsonOutboxBytes: Int {
+        let line = max(longestServerLineBytes, longestReplayBytes)
+        let json = max(longestJSONLineBytes, longestJSONReplayBytes)
+        return Self.saturating(outboxBytes, plus: max(0, json - line))
     }
 
     private static func saturating(_ value: Int, times factor: Int) -> Int {
