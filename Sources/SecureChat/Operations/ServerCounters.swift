@@ -58,11 +58,10 @@ public final class ServerCounters: Sendable {
     public init() {}
 
     /// Counts a connection opening (+1) or closing (-1) on a listener.
-    func adjustOpenConnections(tls: Bool, by delta: Int) {
-        if tls {
-            openTLSConnections.add(delta, ordering: .relaxed)
-        } else {
-            openPlaintextConnections.add(delta, ordering: .relaxed)
+    func adjustOpenConnections(on listener: ListenerKind, by delta: Int) {
+        switch listener {
+        case .plaintext: openPlaintextConnections.add(delta, ordering: .relaxed)
+        case .tls: openTLSConnections.add(delta, ordering: .relaxed)
         }
     }
 

@@ -4,7 +4,6 @@ import NIOCore
 struct AcceptedConnection: Sendable {
     let id: ConnectionID
     let kind: ListenerKind
-    let acceptedAt: NIODeadline
     let channel: any Channel
     /// The pipeline's last handler, which runs the session.
     let driver: SessionDriver
@@ -12,8 +11,9 @@ struct AcceptedConnection: Sendable {
     let address: String
     /// Holds the connection's place under the connection limits until the session ends.
     let ticket: ConnectionTicket
-    /// Completed by the TLS handshake; nil on the plaintext port.
-    let handshake: EventLoopFuture<TLSHandshakeCompleted>?
+    /// Succeeds once the transport layer is established (at once on plaintext, after the TLS handshake), and
+    /// fails, already counted and logged by the transport, when it never will be.
+    let established: EventLoopFuture<EstablishedTransport>
     /// The login timer (running since accept) and, after login, the idle monitor.
     let timers: SessionTimers
     let log: ConnectionLog

@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The composition root: binds the listeners (plaintext and TLS), admits connections and runs one `Session`
-/// per connection, all in front of one `Hub`.
+/// The composition root: binds the listeners (a `ChatListener` over plaintext and one over TLS), which admit
+/// connections and run one `Session` per connection, all in front of one `Hub`.
 ///
 /// `bind` opens the listening sockets (port 0 works; `plaintextPort` / `tlsPort` tell the ports chosen), then
 /// `run()` serves until `shutdown()` (or, under a `ServiceGroup`, SIGTERM/SIGINT) or cancellation.
@@ -26,13 +26,13 @@ public final class ChatServer: Service, Sendable {
     public var tlsContexts: TLSContextStore? { context.tlsContexts }
 
     let context: ServerContext
-    let listeners: [any Channel]
+    let listeners: [ChatListener]
     let metricsServer: MetricsHTTPServer?
     var logger: Logger { context.logger }
 
     private init(
         context: ServerContext,
-        listeners: [any Channel],
+        listeners: [ChatListener],
         metricsServer: MetricsHTTPServer?,
         plaintextPort: Int,
         tlsPort: Int?
@@ -111,23 +111,27 @@ public final class ChatServer: Service, Sendable {
             group: group
         )
 
-        let plaintext: any Channel
+        let plaintext: ChatListener
         do {
-            plaintext = try await listen(on: configuration.plaintextPort, kind: .plaintext, context)
+            plaintext = try await ChatListener.bind(
+                port: configuration.plaintextPort, name: "plaintext", portFlag: "--port",
+                transport: PlaintextTransport(), context)
         } catch {
             await cluster?.retire()
             throw error
         }
         var listeners = [plaintext]
         var tlsPort: Int?
-        if let port = configuration.tlsPort {
+        if let port = configuration.tlsPort, let tlsContexts {
             do {
-                let tls = try await listen(on: port, kind: .tls, context)
+                let tls = try await ChatListener.bind(
+                    port: port, name: "TLS", portFlag: "--tls-port", transport: tlsTransport(tlsContexts, context),
+                    context)
                 listeners.append(tls)
-                tlsPort = tls.localAddress?.port
+                tlsPort = tls.port
                 if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
-                try? await plaintext.close()
+                try? await plaintext.channel.close()
                 await cluster?.retire()
                 throw error
             }
@@ -145,7 +149,7 @@ public final class ChatServer: Service, Sendable {
                     "metrics endpoint",
                     metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
-                for listener in listeners { try? await listener.close() }
+                for listener in listeners { try? await listener.channel.close() }
                 await cluster?.retire()
                 throw ListenerBindError(
                     listener: "metrics", host: configuration.metricsHost, port: port, flag: "--metrics-port",
@@ -157,7 +161,7 @@ public final class ChatServer: Service, Sendable {
             context: context,
             listeners: listeners,
             metricsServer: metricsServer,
-            plaintextPort: plaintext.localAddress?.port ?? configuration.plaintextPort,
+            plaintextPort: plaintext.port ?? configuration.plaintextPort,
             tlsPort: tlsPort
         )
     }
@@ -232,10 +236,10 @@ public final class ChatServer: Service, Sendable {
     /// Accepts until the listeners close, then waits until every connection has ended. Cancelled, it closes the
     /// listeners and every connection, still waits for their sessions to end, and throws `CancellationError`.
     ///
-    /// Each accepted connection is served on its event loop as the listener accepts it (`listen`): no task and
-    /// no thread hop per connection.
+    /// Each accepted connection is served on its event loop as the listener accepts it (`ChatListener`): no
+    /// task and no thread hop per connection.
     private func serveConnections() async throws {
-        let listeners = self.listeners
+        let listeners = self.listeners.map(\.channel)
         await withTaskCancellationHandler {
             for listener in listeners { try? await listener.closeFuture.get() }
         } onCancel: {
@@ -280,43 +284,18 @@ public final class ChatServer: Service, Sendable {
         logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(certificate)"])
     }
 
-    private static func listen(on port: Int, kind: ListenerKind, _ context: ServerContext) async throws -> any Channel {
-        do {
-            return try await bindListener(on: port, kind: kind, context)
-        } catch {
-            throw ListenerBindError(
-                listener: kind == .tls ? "TLS" : "plaintext", host: context.configuration.host, port: port,
-                flag: kind == .tls ? "--tls-port" : "--port", hostFlag: "--host", underlying: error
-            )
-        }
-    }
-
-    private static func bindListener(
-        on port: Int,
-        kind: ListenerKind,
-        _ context: ServerContext
-    ) async throws -> any Channel {
-        let listener = try await ServerBootstrap(group: context.group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
-            .childChannelOption(.maxMessagesPerRead, value: 1)
-            .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
-            .childChannelInitializer { channel in
-                admit(channel, kind: kind, context).map { admission in
-                    if case .accepted(let connection) = admission { serve(connection, context) }
-                }
+    /// The TLS port's transport. An operator certificate may let a banned address through to the handshake
+    /// only while operator fingerprints are configured and clients are asked for certificates; a reload may
+    /// change either, so it is read from the live configuration at every accept.
+    private static func tlsTransport(_ contexts: TLSContextStore, _ context: ServerContext) -> TLSTransport {
+        TLSTransport(
+            contexts: contexts, shutdownTimeout: context.configuration.tlsShutdownTimeout, counters: context.counters,
+            metrics: context.metrics, refusalLog: context.refusalLog,
+            operatorsMayHoldCertificates: {
+                let configuration = context.configuration
+                return !configuration.operatorFingerprints.isEmpty
+                    && (configuration.clientCAPath != nil || configuration.anyClientCertificate)
             }
-            .bind(host: context.configuration.host, port: port)
-            .get()
-        context.logger.info(
-            "listening",
-            metadata: [
-                "transport": "\(kind)",
-                "address": "\(listener.localAddress.map { "\($0)" } ?? "?")",
-            ]
         )
-        return listener
     }
 }

@@ -1,34 +1,31 @@
 import Logging
 import NIOCore
 
-extension ChatServer {
+extension ChatListener {
     /// Runs on the new channel's event loop, before it is active: applies the connection limits, the socket
-    /// options and the pipeline. A refused connection gets nothing but (on the plaintext port) one error line.
-    static func admit(_ channel: any Channel, kind: ListenerKind, _ context: ServerContext) -> EventLoopFuture<
-        Admission
-    > {
+    /// options and the pipeline. A refused connection gets nothing but (where the transport can say it) one
+    /// error line.
+    static func admit(
+        _ channel: any Channel, over transport: any TransportLayer, _ context: ServerContext
+    ) -> EventLoopFuture<Admission> {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
-        // A banned address gets no handshake, no login state and no slot. The one exception: on the TLS port
-        // with configured operator certificates, a holder must never be locked out, and only the handshake
-        // can tell who holds one, so there the hub refuses at login instead.
-        let operatorsMayHoldCertificates =
-            kind == .tls && !context.configuration.operatorFingerprints.isEmpty
-            && (context.configuration.clientCAPath != nil || context.configuration.anyClientCertificate)
-        if !operatorsMayHoldCertificates, let peer = channel.remoteAddress.flatMap(IPAddress.init),
+        // A banned address gets no handshake, no login state and no slot, unless the transport says only its
+        // handshake can tell whether the client is an operator (TLS with operator certificates).
+        if !transport.letsBannedAddressesReachHandshake, let peer = channel.remoteAddress.flatMap(IPAddress.init),
             context.bans.matching(address: peer) != nil
         {
-            return refuse(channel, kind: kind, address: address, reason: .banned, context)
+            return refuse(channel, over: transport, address: address, reason: .banned, context)
         }
         let addressKey = ConnectionLimiter.addressKey(for: channel.remoteAddress)
         guard context.acceptThrottle.admit(address: addressKey, now: .now()) else {
-            return refuse(channel, kind: kind, address: address, reason: .connectRate, context)
+            return refuse(channel, over: transport, address: address, reason: .connectRate, context)
         }
         let ticket: ConnectionTicket
         switch context.limiter.tryAcquire(address: addressKey) {
         case .admitted(let admitted):
             ticket = admitted
         case .refused(let reason):
-            return refuse(channel, kind: kind, address: address, reason: .limit(reason), context)
+            return refuse(channel, over: transport, address: address, reason: .limit(reason), context)
         }
         context.counters.increment(.connectionAccepted)
         let tuning = SocketTuning.apply(
@@ -36,7 +33,7 @@ extension ChatServer {
         return tuning.flatMapThrowing {
             let id = context.nextConnectionID()
             return .accepted(
-                try setUpPipeline(channel, id: id, kind: kind, address: address, ticket: ticket, context)
+                try setUpPipeline(channel, id: id, over: transport, address: address, ticket: ticket, context)
             )
         }
     }
@@ -58,7 +55,7 @@ extension ChatServer {
 
     private static func refuse(
         _ channel: any Channel,
-        kind: ListenerKind,
+        over transport: any TransportLayer,
         address: String,
         reason: Refusal,
         _ context: ServerContext
@@ -80,18 +77,18 @@ extension ChatServer {
         }
         context.refusalLog.log(
             "connection refused",
-            metadata: ["peer": "\(address)", "transport": "\(kind)", "reason": "\(reason)"],
+            metadata: ["peer": "\(address)", "transport": "\(transport.kind)", "reason": "\(reason)"],
             to: context.logger
         )
         return channel.eventLoop.makeCompletedFuture {
-            // The refused connection's whole pipeline is an outbox: say why (plaintext only), then close.
+            // The refused connection's whole pipeline is an outbox: say why (if the transport can), then close.
             // Whatever the client sends is never read by anyone.
             let outbox = Outbox(
                 channel: channel, limit: 1024, writeTimeout: context.configuration.writeTimeout, counters: nil,
                 log: ConnectionLog(plain: context.logger)
             )
             try channel.pipeline.syncOperations.addHandler(outbox)
-            if kind == .plaintext { outbox.send(ServerLine.error(message)) }
+            if transport.tellsRefusalsInALine { outbox.send(ServerLine.error(message)) }
             outbox.close(reason: .refused)
             return .refused
         }
@@ -100,38 +97,19 @@ extension ChatServer {
     private static func setUpPipeline(
         _ channel: any Channel,
         id: ConnectionID,
-        kind: ListenerKind,
+        over transport: any TransportLayer,
         address: String,
         ticket: ConnectionTicket,
         _ context: ServerContext
     ) throws -> AcceptedConnection {
         let configuration = context.configuration
-        let log = ConnectionLog(base: context.logger, id: id, address: address, kind: kind)
+        let log = ConnectionLog(base: context.logger, id: id, address: address, kind: transport.kind)
         let pipeline = channel.pipeline.syncOperations
-
-        var handshake: EventLoopFuture<TLSHandshakeCompleted>?
-        if kind == .tls, let contexts = context.tlsContexts {
-            let tls = try OpenSSLHandler(
-                context: contexts.current, mode: .server, shutdownTimeout: configuration.tlsShutdownTimeout,
-                counters: context.counters, log: log
-            )
-            // Its promise must always be completed, even when the pipeline cannot take the handlers.
-            let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)
-            do {
-                try pipeline.addHandler(tls)
-                try pipeline.addHandler(observer)
-            } catch {
-                observer.handshake.fail(error)
-                throw error
-            }
-            handshake = observer.handshake.futureResult
-        }
+        let acceptedAt = NIODeadline.now()
+        let established = try transport.install(on: channel, log: log, acceptedAt: acceptedAt)
         let sniffer = configuration.web.enabled ? ProtocolSniffer(eventLoop: channel.eventLoop) : nil
         if let sniffer { try pipeline.addHandler(sniffer) }
-        let decoder = LineDecoder(
-            maximumLength: configuration.maximumLineBytes, detectTLSClientHello: kind == .plaintext,
-            lastLineNeedsCleanEnd: kind == .tls
-        )
+        let decoder = transport.lineDecoder(maximumLength: configuration.maximumLineBytes)
         try pipeline.addHandler(ByteToMessageHandler(decoder), name: LineDecoder.handlerName)
         let outbox = Outbox(
             channel: channel,
@@ -150,8 +128,8 @@ extension ChatServer {
         try pipeline.addHandler(driver)
         log.log(.debug, "connection accepted")
         return AcceptedConnection(
-            id: id, kind: kind, acceptedAt: .now(), channel: channel, driver: driver, outbox: outbox, address: address,
-            ticket: ticket, handshake: handshake, timers: timers, log: log, sniffer: sniffer
+            id: id, kind: transport.kind, channel: channel, driver: driver, outbox: outbox, address: address,
+            ticket: ticket, established: established, timers: timers, log: log, sniffer: sniffer
         )
     }
 }
