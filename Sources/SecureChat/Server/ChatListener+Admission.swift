@@ -30,12 +30,17 @@ extension ChatListener {
         context.counters.increment(.connectionAccepted)
         let tuning = SocketTuning.apply(
             context.configuration.keepalive, sendBuffer: context.configuration.sendBufferBytes, to: channel)
-        return tuning.flatMapThrowing {
+        let admitted = tuning.flatMapThrowing {
             let id = context.nextConnectionID()
-            return .accepted(
+            return Admission.accepted(
                 try setUpPipeline(channel, id: id, over: transport, address: address, ticket: ticket, context)
             )
         }
+        // A connection that could not be set up (a socket option refused on a socket its peer already reset, a TLS
+        // session that could not be made) is closed by NIO and never served: its slot must come back here, or
+        // enough such connections would fill the server for good.
+        admitted.whenFailure { _ in ticket.release() }
+        return admitted
     }
 
     /// Why a connection is refused at accept.
