@@ -514,6 +514,12 @@ public actor Hub {
     /// overflows are removed afterwards, which announces their departure (and may, in turn, overflow someone
     /// else: handled the same way).
     func deliver(_ event: ChatEvent, to delivery: Delivery) {
+        // One recipient (a reply, a DM, a notice): rendered in their format only.
+        if case .connection(let id) = delivery {
+            guard let format = members[id]?.outbox?.format else { return }
+            deliver(line: format.render(event), json: nil, to: delivery)
+            return
+        }
         deliver(event, line: LineRenderer.render(event), to: delivery)
     }
 
