@@ -23,9 +23,11 @@ import Synchronization
 /// channel context) comes first, together. The lock is NIO's (a pthread mutex in an allocation of its own), not
 /// `Synchronization.Mutex`, which would sit inline and save that cache line, but whose futex ThreadSanitizer cannot
 /// see on Linux: every access to the queue is reported as a race.
+/// It is the pipeline's last handler, behind the `SessionDriver` that consumes every line: no read passes through
+/// it. It is an inbound handler only for the channel's events (active, writability, inactive).
 final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox, @unchecked Sendable {
-    typealias InboundIn = InboundLine
-    typealias InboundOut = InboundLine
+    /// Nothing: the driver in front of it consumes every line.
+    typealias InboundIn = Never
     typealias OutboundOut = ByteBuffer
 
     /// Queued lines. The first one is held inline and the rest in an Array that is handed over whole to the
@@ -213,10 +215,6 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         } else {
             drain()
         }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,7 +1,8 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The last handler of a client pipeline: queues the decoded lines and runs the connection's ``Session`` over
+/// The last handler of a client pipeline's inbound path (only the ``Outbox`` is behind it, for the channel's
+/// events; no line reaches it): queues the decoded lines and runs the connection's ``Session`` over
 /// them, in order, in a task that exists only while there is something to do. It also owns the connection's
 /// two session timers: the login timeout (armed at accept, stopped at login) and the idle monitor.
 ///
@@ -139,8 +140,10 @@ final class SessionDriver: ChannelDuplexHandler, RemovableChannelHandler, @unche
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        endInput(.closed)
+        // The outbox behind this handler learns first that the channel is gone (it stops taking lines, and a
+        // close asked for afterwards is not counted as a reason of its own), then the input ends.
         context.fireChannelInactive()
+        endInput(.closed)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

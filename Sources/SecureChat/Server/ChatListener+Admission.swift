@@ -125,12 +125,14 @@ extension ChatListener {
             log: log,
             evictionLog: context.evictionLog
         )
-        try pipeline.addHandler(outbox)
         let timers = SessionTimers(
             outbox: outbox, loginTimeout: configuration.loginTimeout, idleTimeout: configuration.idleTimeout, log: log
         )
         let driver = SessionDriver(outbox: outbox, timers: timers)
         try pipeline.addHandler(driver)
+        // Last, behind the driver, which consumes every line: the writer is out of the inbound path and sees only
+        // the channel's events (active, writable, inactive), which it needs.
+        try pipeline.addHandler(outbox)
         log.log(.debug, "connection accepted")
         return AcceptedConnection(
             id: id, kind: transport.kind, channel: channel, driver: driver, outbox: outbox, address: address,
