@@ -55,20 +55,22 @@ struct FloodBudgetTests {
     @Test("two connections of one address share the line budget end to end")
     func connectionsShareTheBudget() async throws {
         try await withTestServer({
-            $0.addressLinesPerSecond = 1  // burst 2
+            // Burst 1: one line, then one every 2 s. (At 1/s with a burst of 2, a loaded sanitizer run once took
+            // over a second between bob's line and carol's second, and the refilled token let it through.)
+            $0.addressLinesPerSecond = 0.5
         }) { server in
             let alice = try await Self.loginFromElsewhere("alice", server)
             let bob = try await server.login("bob")
             let carol = try await server.login("carol")
-            _ = try await alice.sync()
+            // (No sync of alice's before the end: her address's budget has one line too, for her closing ping.)
             bob.send("one")
-            _ = try await alice.readUntil { $0 == "bob: one" }
+            _ = try await alice.readUntil("bob's line") { $0 == "bob: one" }
+            // Carol's own connection has sent nothing: only a budget shared with bob's refuses her first line.
             carol.send("two")
-            carol.send("three")
-            let refusal = try await carol.readUntil { $0.hasPrefix("! ") }
+            let refusal = try await carol.readUntil("carol's refusal") { $0.hasPrefix("! ") }
             #expect(refusal.hasPrefix("! Your address is sending too fast"))
             let received = try await alice.sync()
-            #expect(received.filter { !$0.hasPrefix("* ") } == ["carol: two"])
+            #expect(received.filter { !$0.hasPrefix("* ") }.isEmpty)
         }
     }
 
