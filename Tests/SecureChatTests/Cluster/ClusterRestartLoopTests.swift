@@ -26,14 +26,15 @@ struct ClusterRestartLoopTests {
                 try await postgres.resume()
                 try await Self.lineGoesThrough("after restart \(restart)", from: alice, to: bob, sender: "alice")
                 try await Self.lineGoesThrough("after restart \(restart)", from: bob, to: alice, sender: "bob")
-                // Within a heartbeat the node beats again on a fresh connection; pruning and the work queue open
-                // theirs only when used. None ever holds two.
+                // Within a heartbeat the node beats again on a fresh connection, and its listener listens again;
+                // the publisher, pruning and the work queue open theirs only when used (a node that a loaded machine
+                // got declared down rejoins with a closed publisher until its next line). None ever holds two.
                 var seen: [String: Int] = [:]
-                try await eventually("every node's heartbeat, listener and publisher to be connected again") {
+                try await eventually("every node's heartbeat and listener to be connected again") {
                     let backends = try await Self.backendsByName(postgres)
                     seen = backends
                     return ["node1", "node2"].allSatisfy { node in
-                        ["heartbeat", "listener", "publisher"].allSatisfy { backends["securechat \(node) \($0)"] == 1 }
+                        ["heartbeat", "listener"].allSatisfy { backends["securechat \(node) \($0)"] == 1 }
                     }
                 } lastSeen: {
                     "after restart \(restart), backends \(seen.sorted { $0.key < $1.key })"
