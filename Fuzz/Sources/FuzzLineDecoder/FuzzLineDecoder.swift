@@ -24,6 +24,7 @@ private final class EventRecorder: ChannelInboundHandler {
         case .line(let buffer): events.append(.line(Array(buffer.readableBytesView)))
         case .overlong: events.append(.overlong)
         case .tlsOnPlaintextPort: events.append(.tlsOnPlaintextPort)
+        case .meant: require(false, "the line decoder never says what a line is meant as")
         }
     }
 }

@@ -4,6 +4,9 @@ import NIOCore
 public enum InboundLine: Sendable, Equatable {
     /// One line without its terminator (`\n` or `\r\n`).
     case line(ByteBuffer)
+    /// A line that a typed request says is meant as a name or a password (a WebSocket's `login` or `password`):
+    /// what a typed line cannot say. Only the WebSocket codec makes these.
+    case meant(ByteBuffer, as: LineRole)
     /// A line grew past the limit. Its bytes were discarded as they arrived, up to and including its newline.
     case overlong
     /// The first bytes of a plaintext connection were a TLS handshake record: the client dialled the wrong port.

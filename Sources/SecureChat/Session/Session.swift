@@ -61,14 +61,10 @@ final class Session: Sendable {
         var machine = machine
         let actions: [SessionAction]
         switch input {
-        case .line(var bytes):
-            services.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
-            let role = outbox.format == .json ? Self.takeRole(from: &bytes) : nil
-            let text = TextSanitizer.sanitize(bytes)
-            let now = NIODeadline.now()
-            actions = machine.receive(.line(text, role: role), now: now) { bytes in
-                services.addressBudget.admit(keys: budgetKeys, bytes: bytes, now: now)
-            }
+        case .line(let bytes):
+            actions = receive(bytes, role: nil, &machine)
+        case .meant(let bytes, let role):
+            actions = receive(bytes, role: role, &machine)
         case .overlong:
             actions = machine.receive(.overlong, now: .now())
         case .tlsOnPlaintextPort:
@@ -79,16 +75,14 @@ final class Session: Sendable {
         return (machine, progress)
     }
 
-    /// Takes off the role marker the WebSocket codec puts in front of a `login` or `password` request's line
-    /// (``ClientMessage/Role``): the machine decides what the role allows.
-    private static func takeRole(from bytes: inout ByteBuffer) -> SessionInput.Role? {
-        guard let marker = bytes.readableBytesView.first, let role = ClientMessage.Role(rawValue: marker) else {
-            return nil
-        }
-        bytes.moveReaderIndex(forwardBy: 1)
-        switch role {
-        case .password: return .password
-        case .login: return .login
+    /// A line's actions: sanitised, with the role its client gave it, and charged to the address's budget.
+    private func receive(_ bytes: ByteBuffer, role: LineRole?, _ machine: inout SessionStateMachine) -> [SessionAction]
+    {
+        services.counters.bytesReceived.add(bytes.readableBytes + 1, ordering: .relaxed)
+        let text = TextSanitizer.sanitize(bytes)
+        let now = NIODeadline.now()
+        return machine.receive(.line(text, role: role), now: now) { bytes in
+            services.addressBudget.admit(keys: budgetKeys, bytes: bytes, now: now)
         }
     }
 

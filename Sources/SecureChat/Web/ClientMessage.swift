@@ -17,8 +17,9 @@ struct ClientMessage: Decodable {
     let all: Bool?
     let reason: String?
 
-    /// The line for `frame`, or why there is none (worded for the client).
-    static func line(from frame: ByteBuffer) -> Result<String, Problem> {
+    /// The line for `frame` with what it is meant as (a name, a password; nil for anything else), or why there is
+    /// none (worded for the client).
+    static func line(from frame: ByteBuffer) -> Result<(line: String, role: LineRole?), Problem> {
         let message: ClientMessage
         do {
             message = try JSONDecoder().decode(ClientMessage.self, from: Data(frame.readableBytesView))
@@ -27,10 +28,10 @@ struct ClientMessage: Decodable {
         } catch {
             return .failure(.invalid("That was not a JSON object."))
         }
-        return message.translated().map { marked(message.role, $0) }
+        return message.translated().map { (line: $0, role: message.role) }
     }
 
-    private var role: Role? {
+    private var role: LineRole? {
         switch type {
         case "password": .password
         case "login": .login
@@ -40,22 +41,6 @@ struct ClientMessage: Decodable {
 
     enum Problem: Error, Equatable {
         case invalid(String)
-    }
-
-    /// What a JSON request says that a typed line cannot: this line is meant as a password, or as a name. The
-    /// codec puts it in the line's first byte (a control character, which no sanitised line keeps), and the
-    /// session takes it off (``Session``): so a `password` never becomes a name shown to everyone when the
-    /// server was not asking for one, and a `login` at the password prompt is a name, however long.
-    enum Role: UInt8 {
-        case password = 0x00
-        case login = 0x01
-    }
-
-    /// The line with its role in front; any line starts with a control character only by a role.
-    private static func marked(_ role: Role?, _ line: String) -> String {
-        let line = String(line.drop { $0 == "\u{0}" || $0 == "\u{1}" })
-        guard let role else { return line }
-        return String(UnicodeScalar(role.rawValue)) + line
     }
 
     private func translated() -> Result<String, Problem> {

@@ -97,8 +97,10 @@ final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The session's line for one text frame, or why there is none.
     static func line(from payload: ByteBuffer, limit: Int) -> Result<InboundLine, ClientMessage.Problem> {
-        ClientMessage.line(from: payload).map { line in
-            line.utf8.count > limit ? .overlong : .line(ByteBuffer(string: line))
+        ClientMessage.line(from: payload).map { request in
+            if request.line.utf8.count > limit { return .overlong }
+            let bytes = ByteBuffer(string: request.line)
+            return request.role.map { .meant(bytes, as: $0) } ?? .line(bytes)
         }
     }
 

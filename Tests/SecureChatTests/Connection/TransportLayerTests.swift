@@ -58,14 +58,21 @@ import Testing
         _ = try server.pipeline.syncOperations.handler(type: OpenSSLHandler.self)
     }
 
+    /// A TLS transport installed on `server`, its channel connected, no byte from the client yet.
+    private func connectedTLS(_ server: EmbeddedChannel, counters: ServerCounters) throws
+        -> EventLoopFuture<EstablishedTransport>
+    {
+        let established = try Self.tls(try TLSTestPKI().serverContext(), counters: counters)
+            .install(on: server, log: log, acceptedAt: .now())
+        server.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
+        return established
+    }
+
     @Test func aFailedHandshakeIsCountedByItsReasonAndFailsTheFuture() throws {
-        let pki = try TLSTestPKI()
         let counters = ServerCounters()
         let server = EmbeddedChannel()
         defer { server.tearDown() }
-        let established = try Self.tls(try pki.serverContext(), counters: counters)
-            .install(on: server, log: log, acceptedAt: .now())
-        server.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
+        let established = try connectedTLS(server, counters: counters)
         // A plaintext client on the TLS port.
         _ = try server.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 
@@ -81,13 +88,10 @@ import Testing
 
     /// A peer that connects and leaves (a port scanner) fails the handshake too: counted, by OpenSSL's reason.
     @Test func aPeerLeavingBeforeTheHandshakeIsCountedAsAFailure() throws {
-        let pki = try TLSTestPKI()
         let counters = ServerCounters()
         let server = EmbeddedChannel()
         defer { server.tearDown() }
-        let established = try Self.tls(try pki.serverContext(), counters: counters)
-            .install(on: server, log: log, acceptedAt: .now())
-        server.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
+        let established = try connectedTLS(server, counters: counters)
         server.pipeline.fireChannelInactive()
 
         guard case .failure(let error) = Self.outcome(of: established) else {

@@ -63,6 +63,7 @@ struct LineDecoderProperties {
             case .line(let buffer): events.append(.line(Array(buffer.readableBytesView)))
             case .overlong: events.append(.overlong)
             case .tlsOnPlaintextPort: events.append(.tls)
+            case .meant: Issue.record("the line decoder never says what a line is meant as")
             }
         }
         return events

@@ -23,7 +23,7 @@ private final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .line(let bytes):
+        case .line(let bytes), .meant(let bytes, _):
             deliver(Array(bytes.readableBytesView))
         case .overlong, .tlsOnPlaintextPort:
             overlongCount += 1
