@@ -69,6 +69,10 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     let eventLoop: any EventLoop
     // Event-loop confined.
     private var context: ChannelHandlerContext?
+    /// Set when nothing between this handler and the connection's `SocketWriter` changes what it writes (a
+    /// plaintext line session): then it writes there directly, which spares each delivery a walk down the
+    /// pipeline (see ``write(directlyTo:)``).
+    private var directWriter: SocketWriter?
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     /// The channel's allocator, kept at `handlerAdded` (`context.channel` costs a retain and a pipeline walk).
@@ -127,6 +131,13 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     func speak(_ format: WireFormat) {
         if format == .json { lock.withLock { queue.limit = jsonLimit } }
         speaksJSON.store(format == .json, ordering: .relaxed)
+    }
+
+    /// From now on, writes go to `writer` directly instead of down the pipeline. Only for a connection where every
+    /// handler between the two passes bytes through unchanged; on the event loop, before the session starts.
+    func write(directlyTo writer: SocketWriter) {
+        eventLoop.assertInEventLoop()
+        directWriter = writer
     }
 
     /// Why the connection was closed by the server side, if it was.
@@ -259,13 +270,31 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         guard let first = lines.first else { return }
         if lines.more.isEmpty {
             // The usual batch at light load: one line, and one pass down the pipeline instead of two.
-            context.writeAndFlush(wrapOutboundOut(first), promise: nil)
+            if let directWriter {
+                directWriter.write(first, promise: nil)
+                directWriter.flush()
+            } else {
+                context.writeAndFlush(wrapOutboundOut(first), promise: nil)
+            }
             counters?.bytesSent.add(first.readableBytes, ordering: .relaxed)
             return
         }
         let bytes = write(lines, context: context, promise: nil)
         counters?.bytesSent.add(bytes, ordering: .relaxed)
-        context.flush()
+        flush(context)
+    }
+
+    /// One buffer, to the socket writer directly or down the pipeline.
+    private func write(_ buffer: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if let directWriter {
+            directWriter.write(buffer, promise: promise)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        }
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        if let directWriter { directWriter.flush() } else { context.flush() }
     }
 
     /// Largest buffer one coalesced write carries.
@@ -278,7 +307,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     private func write(_ lines: Lines, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Int {
         guard let first = lines.first else { return 0 }
         if lines.more.isEmpty {
-            context.write(wrapOutboundOut(first), promise: promise)
+            write(first, context: context, promise: promise)
             return first.readableBytes
         }
         var total = first.readableBytes
@@ -288,14 +317,14 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
         func add(_ line: ByteBuffer) {
             if batch.readableBytes > 0, batch.readableBytes + line.readableBytes > Self.coalescedWriteLimit {
                 remaining -= batch.readableBytes
-                context.write(wrapOutboundOut(batch), promise: nil)
+                write(batch, context: context, promise: nil)
                 batch = allocator.buffer(capacity: min(remaining, Self.coalescedWriteLimit))
             }
             batch.writeImmutableBuffer(line)
         }
         add(first)
         for line in lines.more { add(line) }
-        context.write(wrapOutboundOut(batch), promise: promise)
+        write(batch, context: context, promise: promise)
         return total
     }
 
@@ -315,11 +344,11 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
             // Lines already handed to NIO (a farewell, the shutdown notice) may still wait in its write buffer,
             // and a close would fail them. NIO completes writes in order, so an empty write's promise says
             // they are out.
-            context.write(wrapOutboundOut(ByteBuffer()), promise: written)
+            write(ByteBuffer(), context: context, promise: written)
         } else {
             _ = write(lines, context: context, promise: written)
         }
-        context.flush()
+        flush(context)
         let channel = context.channel
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         // A client that stopped reading never lets that write complete, writable channel or not: the close

@@ -6,6 +6,8 @@ struct PlaintextTransport: TransportLayer {
 
     var tellsRefusalsInALine: Bool { true }
 
+    var passesBytesUnchanged: Bool { true }
+
     /// Without a handshake no client can show an operator certificate: a banned address is refused at accept.
     var letsBannedAddressesReachHandshake: Bool { false }
 

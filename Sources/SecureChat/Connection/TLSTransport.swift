@@ -19,6 +19,9 @@ struct TLSTransport: TransportLayer {
 
     var tellsRefusalsInALine: Bool { false }
 
+    /// Every byte goes through `OpenSSLHandler`.
+    var passesBytesUnchanged: Bool { false }
+
     var letsBannedAddressesReachHandshake: Bool { operatorsMayHoldCertificates() }
 
     /// A TLS connection cut without close_notify may have been cut by anyone on the path, at any byte: its

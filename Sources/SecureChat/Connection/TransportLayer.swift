@@ -16,6 +16,10 @@ protocol TransportLayer: Sendable {
     /// login.
     var letsBannedAddressesReachHandshake: Bool { get }
 
+    /// Whether the bytes a session writes reach the socket as they are (plaintext): then its outbox may hand them
+    /// to the connection's `SocketWriter` itself, past the pipeline between them.
+    var passesBytesUnchanged: Bool { get }
+
     /// The line decoder for the bytes this layer hands up.
     func lineDecoder(maximumLength: Int) -> LineDecoder
 

@@ -6,7 +6,7 @@ extension ChatListener {
     /// options and the pipeline. A refused connection gets nothing but (where the transport can say it) one
     /// error line.
     static func admit(
-        _ channel: any Channel, over transport: any TransportLayer, _ context: ServerContext
+        _ channel: any Channel, socket: CInt, over transport: any TransportLayer, _ context: ServerContext
     ) -> EventLoopFuture<Admission> {
         let address = channel.remoteAddress?.displayAddress ?? "unknown"
         // A banned address gets no handshake, no login state and no slot, unless the transport says only its
@@ -33,7 +33,8 @@ extension ChatListener {
         let admitted = tuning.flatMapThrowing {
             let id = context.nextConnectionID()
             return Admission.accepted(
-                try setUpPipeline(channel, id: id, over: transport, address: address, ticket: ticket, context)
+                try setUpPipeline(
+                    channel, socket: socket, id: id, over: transport, address: address, ticket: ticket, context)
             )
         }
         // A connection that could not be set up (a socket option refused on a socket its peer already reset, a TLS
@@ -101,6 +102,7 @@ extension ChatListener {
 
     private static func setUpPipeline(
         _ channel: any Channel,
+        socket: CInt,
         id: ConnectionID,
         over transport: any TransportLayer,
         address: String,
@@ -111,6 +113,9 @@ extension ChatListener {
         let log = ConnectionLog(base: context.logger, id: id, address: address, kind: transport.kind)
         let pipeline = channel.pipeline.syncOperations
         let acceptedAt = NIODeadline.now()
+        // First, next to NIO's head: every write of every handler above goes through it.
+        let socketWriter = SocketWriter(socket: socket)
+        try pipeline.addHandler(socketWriter)
         let established = try transport.install(on: channel, log: log, acceptedAt: acceptedAt)
         let sniffer = configuration.web.enabled ? ProtocolSniffer(eventLoop: channel.eventLoop) : nil
         if let sniffer { try pipeline.addHandler(sniffer) }
@@ -136,7 +141,8 @@ extension ChatListener {
         log.log(.debug, "connection accepted")
         return AcceptedConnection(
             id: id, kind: transport.kind, channel: channel, driver: driver, outbox: outbox, address: address,
-            ticket: ticket, established: established, timers: timers, log: log, sniffer: sniffer
+            ticket: ticket, established: established, timers: timers, log: log, sniffer: sniffer,
+            directWriter: transport.passesBytesUnchanged ? socketWriter : nil
         )
     }
 }

@@ -49,6 +49,9 @@ extension ChatListener {
     ) {
         let start: @Sendable (WireFormat) -> Void = { format in
             connection.outbox.speak(format)
+            // A line session's bytes go out as they are: nothing between its outbox and the socket writer (a
+            // WebSocket session has its framing there, a TLS one its encryption).
+            if format == .line, let writer = connection.directWriter { connection.outbox.write(directlyTo: writer) }
             let session = makeSession(connection, established, context)
             connection.driver.start(session, onEnd: ended)
         }

@@ -5,13 +5,16 @@ import NIOPosix
 /// transport layer, then the chat pipeline every port shares (sniffer, `LineDecoder`, `Outbox`,
 /// `SessionDriver`), and starts the session once the transport is established. What differs between the
 /// plaintext and the TLS port is all in the `TransportLayer`, which the listener never asks about its kind.
+///
+/// The socket is our own (`ListeningSocket`), so that each connection's `SocketWriter` knows its socket; NIO serves
+/// every accepted connection from then on.
 struct ChatListener: Sendable {
     /// The listening socket; closing it stops accepting.
-    let channel: any Channel
+    let socket: ListeningSocket
     let transport: any TransportLayer
 
     /// The bound port (the real one when port 0 was asked for).
-    var port: Int? { channel.localAddress?.port }
+    var port: Int? { socket.address.port }
 
     /// Binds `port` on the configured host. A port that cannot be opened throws a `ListenerBindError` naming
     /// the listener (`name`) and the flag that sets its port.
@@ -19,7 +22,7 @@ struct ChatListener: Sendable {
         port: Int, name: String, portFlag: String, transport: any TransportLayer, _ context: ServerContext
     ) async throws -> ChatListener {
         do {
-            return try await bindSocket(on: port, transport: transport, context)
+            return try bindSocket(on: port, transport: transport, context)
         } catch {
             throw ListenerBindError(
                 listener: name, host: context.configuration.host, port: port, flag: portFlag, hostFlag: "--host",
@@ -30,28 +33,32 @@ struct ChatListener: Sendable {
 
     private static func bindSocket(
         on port: Int, transport: any TransportLayer, _ context: ServerContext
-    ) async throws -> ChatListener {
-        let channel = try await ServerBootstrap(group: context.group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
-            .childChannelOption(.maxMessagesPerRead, value: 1)
-            .childChannelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
-            .childChannelInitializer { channel in
-                admit(channel, over: transport, context).map { admission in
-                    if case .accepted(let connection) = admission { serve(connection, context) }
-                }
+    ) throws -> ChatListener {
+        let group = context.group
+        let logger = context.logger
+        let socket = try ListeningSocket(
+            host: context.configuration.host, port: port, backlog: 1024, eventLoop: group.next(),
+            threadName: "accept-\(transport.kind)",
+            onError: { error in
+                context.refusalLog.log(
+                    "cannot accept", metadata: ["transport": "\(transport.kind)", "error": "\(error)"],
+                    level: .warning, to: logger)
+            },
+            accepted: { descriptor in
+                _ = ClientBootstrap(group: group)
+                    .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    // No receive buffer kept per idle connection (see IdleFriendlyRecvAllocator).
+                    .channelOption(.maxMessagesPerRead, value: 1)
+                    .channelOption(.recvAllocator, value: IdleFriendlyRecvAllocator())
+                    .channelInitializer { channel in
+                        admit(channel, socket: descriptor, over: transport, context).map { admission in
+                            if case .accepted(let connection) = admission { serve(connection, context) }
+                        }
+                    }
+                    .withConnectedSocket(descriptor)
             }
-            .bind(host: context.configuration.host, port: port)
-            .get()
-        context.logger.info(
-            "listening",
-            metadata: [
-                "transport": "\(transport.kind)",
-                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
-            ]
         )
-        return ChatListener(channel: channel, transport: transport)
+        logger.info("listening", metadata: ["transport": "\(transport.kind)", "address": "\(socket.address)"])
+        return ChatListener(socket: socket, transport: transport)
     }
 }

@@ -13,7 +13,7 @@ extension ChatServer {
         let outboxes = context.connections.withLockedValue { Array($0.outboxes.values) }
         logger.notice("shutting down", metadata: ["connections": "\(outboxes.count)"])
         for listener in listeners {
-            listener.channel.close(promise: nil)
+            listener.socket.close()
         }
         let notice = ChatEvent.notice("The server is shutting down. Goodbye!")
         let hub = self.hub

@@ -131,7 +131,7 @@ public final class ChatServer: Service, Sendable {
                 tlsPort = tls.port
                 if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
-                try? await plaintext.channel.close()
+                plaintext.socket.close()
                 await cluster?.retire()
                 throw error
             }
@@ -149,7 +149,7 @@ public final class ChatServer: Service, Sendable {
                     "metrics endpoint",
                     metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
-                for listener in listeners { try? await listener.channel.close() }
+                for listener in listeners { listener.socket.close() }
                 await cluster?.retire()
                 throw ListenerBindError(
                     listener: "metrics", host: configuration.metricsHost, port: port, flag: "--metrics-port",
@@ -239,11 +239,11 @@ public final class ChatServer: Service, Sendable {
     /// Each accepted connection is served on its event loop as the listener accepts it (`ChatListener`): no
     /// task and no thread hop per connection.
     private func serveConnections() async throws {
-        let listeners = self.listeners.map(\.channel)
+        let listeners = self.listeners.map(\.socket)
         await withTaskCancellationHandler {
             for listener in listeners { try? await listener.closeFuture.get() }
         } onCancel: {
-            for listener in listeners { listener.close(promise: nil) }
+            for listener in listeners { listener.close() }
         }
         await withTaskCancellationHandler {
             await connectionsEnded()
