@@ -52,7 +52,7 @@ LOAD_PIN=(taskset -c 1)
 prepare_work
 
 EVENTS=task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_write,syscalls:sys_enter_writev
-EVENTS+=,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex
+EVENTS+=,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex
 for server in "${SERVERS[@]}"; do
     start_server "$server"
     tls_args=()

@@ -18,9 +18,10 @@ C_LIBRARIES = ("libc.so", "libstdc++", "ld-linux", "libm.so", "libpthread")
 SWIFT_RUNTIME = ("libswift", "libdispatch", "libFoundation", "libBlocksRuntime")
 NIO_PREFIXES = ("$s8NIOPosix", "$s7NIOCore", "$s21NIOConcurrencyHelpers")
 OURS_PREFIX = "$s10SecureChat"
-SYSTEM_CALLS = {"write", "writev", "sendmsg", "read", "readv", "recvmsg", "epoll_wait", "epoll_ctl", "futex",
+SYSTEM_CALLS = {"write", "writev", "sendmsg", "sendto", "read", "readv", "recvmsg", "epoll_wait", "epoll_ctl", "futex",
                 "accept4", "close", "setsockopt", "getsockopt", "timerfd_settime", "clock_nanosleep"}
-WRITES = ("syscalls:sys_enter_write", "syscalls:sys_enter_writev", "syscalls:sys_enter_sendmsg")
+WRITES = ("syscalls:sys_enter_write", "syscalls:sys_enter_writev", "syscalls:sys_enter_sendmsg",
+          "syscalls:sys_enter_sendto")
 
 
 def read_stat(path):
@@ -54,7 +55,7 @@ def classify(frames, server):
             for prefix in ("__x64_sys_", "ksys_", "__do_sys_", "__sys_", "do_"):
                 if s.startswith(prefix) and s[len(prefix):] in SYSTEM_CALLS:
                     call = s[len(prefix):]
-        if call in ("writev", "sendmsg"):
+        if call in ("writev", "sendmsg", "sendto"):
             call = "write"
         return "kernel: " + call
     if base.startswith(TLS_LIBRARIES):
@@ -94,7 +95,7 @@ def main():
     work, servers = sys.argv[1], sys.argv[2:]
     stats = {s: read_stat(f"{work}/{s}.stat") for s in servers}
     rows = [("CPU time (task-clock, ms)", "task-clock"), ("context switches", "context-switches"),
-            ("system calls", "raw_syscalls:sys_enter"), ("of them writes (write, writev, sendmsg)", None),
+            ("system calls", "raw_syscalls:sys_enter"), ("of them writes (write, writev, sendmsg, send)", None),
             ("epoll_wait", "syscalls:sys_enter_epoll_wait"), ("epoll_ctl", "syscalls:sys_enter_epoll_ctl"),
             ("futex", "syscalls:sys_enter_futex")]
     print("| per 4 s | " + " | ".join(servers) + " |")

@@ -69,10 +69,9 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
     let eventLoop: any EventLoop
     // Event-loop confined.
     private var context: ChannelHandlerContext?
-    /// Set when nothing between this handler and the connection's `SocketWriter` changes what it writes (a
-    /// plaintext line session): then it writes there directly, which spares each delivery a walk down the
-    /// pipeline (see ``write(directlyTo:)``).
-    private var directWriter: SocketWriter?
+    /// Set for a line session: the transport's handler (`OutboundByteWriter`), which it writes to directly. That
+    /// spares each delivery a walk down the pipeline (see ``write(directlyTo:)``).
+    private var directWriter: (any OutboundByteWriter)?
     /// Mirrors `channel.isWritable`, which is false until the channel is active: lines queued before that wait.
     private var writable = false
     /// The channel's allocator, kept at `handlerAdded` (`context.channel` costs a retain and a pipeline walk).
@@ -135,7 +134,7 @@ final class Outbox: ChannelInboundHandler, RemovableChannelHandler, ClientOutbox
 
     /// From now on, writes go to `writer` directly instead of down the pipeline. Only for a connection where every
     /// handler between the two passes bytes through unchanged; on the event loop, before the session starts.
-    func write(directlyTo writer: SocketWriter) {
+    func write(directlyTo writer: any OutboundByteWriter) {
         eventLoop.assertInEventLoop()
         directWriter = writer
     }

@@ -6,7 +6,10 @@ struct PlaintextTransport: TransportLayer {
 
     var tellsRefusalsInALine: Bool { true }
 
-    var passesBytesUnchanged: Bool { true }
+    /// Nothing between the session and the socket writer.
+    func outboundWriter(in channel: any Channel, socketWriter: SocketWriter) -> (any OutboundByteWriter)? {
+        socketWriter
+    }
 
     /// Without a handshake no client can show an operator certificate: a banned address is refused at accept.
     var letsBannedAddressesReachHandshake: Bool { false }

@@ -25,11 +25,11 @@ import NIOCore
 /// loop, and marks the channel inactive before any callout can run, so a closed (and reused) descriptor is never
 /// written to.
 ///
-/// On a plaintext line connection the outbox writes to it directly (``write(_:promise:)``, ``flush()``), past the
-/// handlers between them, none of which changes a byte it writes.
+/// On a plaintext line connection the outbox writes to it directly (`OutboundByteWriter`), past the handlers
+/// between them, none of which changes a byte it writes.
 ///
 /// `@unchecked Sendable`: event-loop confined, like every handler; the outbox that holds it calls it there.
-final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, @unchecked Sendable {
+final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, OutboundByteWriter, @unchecked Sendable {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -19,8 +19,10 @@ struct TLSTransport: TransportLayer {
 
     var tellsRefusalsInALine: Bool { false }
 
-    /// Every byte goes through `OpenSSLHandler`.
-    var passesBytesUnchanged: Bool { false }
+    /// Every byte goes through `OpenSSLHandler`, which is next to the socket writer.
+    func outboundWriter(in channel: any Channel, socketWriter: SocketWriter) -> (any OutboundByteWriter)? {
+        try? channel.pipeline.syncOperations.handler(type: OpenSSLHandler.self)
+    }
 
     var letsBannedAddressesReachHandshake: Bool { operatorsMayHoldCertificates() }
 

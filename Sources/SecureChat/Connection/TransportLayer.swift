@@ -16,9 +16,9 @@ protocol TransportLayer: Sendable {
     /// login.
     var letsBannedAddressesReachHandshake: Bool { get }
 
-    /// Whether the bytes a session writes reach the socket as they are (plaintext): then its outbox may hand them
-    /// to the connection's `SocketWriter` itself, past the pipeline between them.
-    var passesBytesUnchanged: Bool { get }
+    /// The handler a line session's outbox may write to directly (`OutboundByteWriter`): this layer's first handler
+    /// that changes the bytes, or `socketWriter` (the pipeline's first handler) if none does. After ``install``.
+    func outboundWriter(in channel: any Channel, socketWriter: SocketWriter) -> (any OutboundByteWriter)?
 
     /// The line decoder for the bytes this layer hands up.
     func lineDecoder(maximumLength: Int) -> LineDecoder

@@ -19,7 +19,6 @@ struct AcceptedConnection: Sendable {
     let log: ConnectionLog
     /// Tells a browser's request from a line-protocol client; nil with `--no-web`.
     let sniffer: ProtocolSniffer?
-    /// The pipeline's first handler; the outbox may write to it directly once a line session starts, where the
-    /// transport passes bytes unchanged (plaintext). Nil where it may not (TLS).
-    let directWriter: SocketWriter?
+    /// Where a line session's outbox writes directly (the transport's `outboundWriter`): nil if nowhere.
+    let directWriter: NIOLoopBound<any OutboundByteWriter>?
 }

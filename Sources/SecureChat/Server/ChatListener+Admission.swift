@@ -142,7 +142,9 @@ extension ChatListener {
         return AcceptedConnection(
             id: id, kind: transport.kind, channel: channel, driver: driver, outbox: outbox, address: address,
             ticket: ticket, established: established, timers: timers, log: log, sniffer: sniffer,
-            directWriter: transport.passesBytesUnchanged ? socketWriter : nil
+            directWriter: transport.outboundWriter(in: channel, socketWriter: socketWriter).map {
+                NIOLoopBound($0, eventLoop: channel.eventLoop)
+            }
         )
     }
 }

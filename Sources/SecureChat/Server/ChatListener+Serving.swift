@@ -49,9 +49,11 @@ extension ChatListener {
     ) {
         let start: @Sendable (WireFormat) -> Void = { format in
             connection.outbox.speak(format)
-            // A line session's bytes go out as they are: nothing between its outbox and the socket writer (a
-            // WebSocket session has its framing there, a TLS one its encryption).
-            if format == .line, let writer = connection.directWriter { connection.outbox.write(directlyTo: writer) }
+            // Nothing between a line session's outbox and its transport changes its bytes (a WebSocket session has
+            // its framing there): it writes to the transport's handler directly.
+            if format == .line, let writer = connection.directWriter {
+                connection.outbox.write(directlyTo: writer.value)
+            }
             let session = makeSession(connection, established, context)
             connection.driver.start(session, onEnd: ended)
         }

@@ -37,7 +37,7 @@ struct ChatListener: Sendable {
         let group = context.group
         let logger = context.logger
         let socket = try ListeningSocket(
-            host: context.configuration.host, port: port, backlog: 1024, eventLoop: group.next(),
+            host: context.configuration.host, port: port, backlog: 1024,
             threadName: "accept-\(transport.kind)",
             onError: { error in
                 context.refusalLog.log(

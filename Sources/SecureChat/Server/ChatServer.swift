@@ -131,7 +131,7 @@ public final class ChatServer: Service, Sendable {
                 tlsPort = tls.port
                 if let tlsPort { context.tlsListenerBound(port: tlsPort) }
             } catch {
-                plaintext.socket.close()
+                await plaintext.socket.closeAndWait()
                 await cluster?.retire()
                 throw error
             }
@@ -149,7 +149,7 @@ public final class ChatServer: Service, Sendable {
                     "metrics endpoint",
                     metadata: ["address": "\(configuration.metricsHost):\(metricsServer?.port ?? port)"])
             } catch {
-                for listener in listeners { listener.socket.close() }
+                for listener in listeners { await listener.socket.closeAndWait() }
                 await cluster?.retire()
                 throw ListenerBindError(
                     listener: "metrics", host: configuration.metricsHost, port: port, flag: "--metrics-port",
@@ -241,7 +241,7 @@ public final class ChatServer: Service, Sendable {
     private func serveConnections() async throws {
         let listeners = self.listeners.map(\.socket)
         await withTaskCancellationHandler {
-            for listener in listeners { try? await listener.closeFuture.get() }
+            for listener in listeners { await listener.waitUntilClosed() }
         } onCancel: {
             for listener in listeners { listener.close() }
         }

@@ -19,25 +19,27 @@ final class ListeningSocket: Sendable {
     /// Where it listens (the real port when port 0 was asked for).
     let address: SocketAddress
     private let descriptor: CInt
-    private let state = NIOLockedValueBox(State.listening)
-    private let closed: EventLoopPromise<Void>
+    private let state = NIOLockedValueBox(State.listening(waiters: []))
 
     private enum State {
-        case listening
+        /// `waiters` wait for the end of the accepting thread (``waitUntilClosed()``).
+        case listening(waiters: [CheckedContinuation<Void, Never>])
         /// `close()` shut the socket down; the accepting thread closes it on its way out.
-        case closing
+        case closing(waiters: [CheckedContinuation<Void, Never>])
         case closed
-    }
 
-    /// Completed once the socket is closed and its thread has ended.
-    var closeFuture: EventLoopFuture<Void> { closed.futureResult }
+        var isListening: Bool {
+            if case .listening = self { return true }
+            return false
+        }
+    }
 
     /// Binds `host`:`port` (resolved as NIO's `bind(host:port:)` does: the first address `getaddrinfo` gives),
     /// listens, and starts the thread that accepts until ``close()``. `accepted` gets each new socket (close on
     /// exec) and owns it. `onError` hears of an accept that failed for want of resources
     /// (descriptors, memory): the thread waits 100 ms and tries again, while the connection waits in the backlog.
     init(
-        host: String, port: Int, backlog: CInt, eventLoop: any EventLoop, threadName: String,
+        host: String, port: Int, backlog: CInt, threadName: String,
         onError: @escaping @Sendable (IOError) -> Void, accepted: @escaping @Sendable (CInt) -> Void
     ) throws {
         let wanted = try SocketAddress.makeAddressResolvingHost(host, port: port)
@@ -65,14 +67,17 @@ final class ListeningSocket: Sendable {
             throw error
         }
         self.descriptor = descriptor
-        self.closed = eventLoop.makePromise()
         let thread = Thread { [self] in
             acceptUntilClosed(onError: onError, accepted)
-            state.withLockedValue { state in
-                state = .closed
+            let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                defer { state = .closed }
                 Glibc.close(descriptor)
+                switch state {
+                case .listening(let waiters), .closing(let waiters): return waiters
+                case .closed: return []
+                }
             }
-            closed.succeed(())
+            for waiter in waiters { waiter.resume() }
         }
         thread.name = threadName
         thread.start()
@@ -116,7 +121,7 @@ final class ListeningSocket: Sendable {
                 usleep(100_000)
             default:
                 // EINVAL once `close()` has shut the socket down; anything else means it is unusable.
-                if state.withLockedValue({ $0 }) == .listening {
+                if state.withLockedValue({ $0.isListening }) {
                     onError(IOError(errnoCode: code, reason: "accept"))
                 }
                 return
@@ -128,11 +133,36 @@ final class ListeningSocket: Sendable {
     /// already accepted are not touched. Calling it again does nothing.
     func close() {
         state.withLockedValue { state in
-            guard state == .listening else { return }
-            state = .closing
+            guard case .listening(let waiters) = state else { return }
+            state = .closing(waiters: waiters)
             // Wakes the blocked `accept4` (Linux returns EINVAL from it on a listening socket shut down). Under the
             // lock, so it can never reach a descriptor that the thread has closed and the process reused.
             _ = shutdown(descriptor, CInt(SHUT_RDWR))
         }
+    }
+
+    /// Returns once the socket is closed and its accepting thread has ended (after ``close()``, or at once if that
+    /// has happened). No connection is handed over after it returns.
+    func waitUntilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { state -> Bool in
+                switch state {
+                case .listening(let waiters):
+                    state = .listening(waiters: waiters + [continuation])
+                case .closing(let waiters):
+                    state = .closing(waiters: waiters + [continuation])
+                case .closed:
+                    return true
+                }
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// ``close()``, then ``waitUntilClosed()``.
+    func closeAndWait() async {
+        close()
+        await waitUntilClosed()
     }
 }

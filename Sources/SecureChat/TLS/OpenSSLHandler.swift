@@ -70,6 +70,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var pendingWrites = TLSPendingWrites()
     private var flushedWriteCount = 0
     private var closePromise: EventLoopPromise<Void>?
+    /// Kept while in the pipeline, for the outbox's direct writes (`OutboundByteWriter`).
+    private var context: ChannelHandlerContext?
     /// The channel's allocator, kept by the connection at `handlerAdded`: `context.channel` costs a retain and a
     /// pipeline walk on every flush, about 2 % of a light-load TLS delivery.
     private var allocator: ByteBufferAllocator {
@@ -145,6 +147,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         self.connection.allocator = context.channel.allocator
         if context.channel.isActive {
             self.startHandshake(context: context)
@@ -152,6 +155,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         if case .closing(let timer) = self.state {
             timer.cancel()
         }
@@ -430,13 +434,17 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        self.hold(Self.unwrapOutboundIn(data), promise: promise)
+    }
+
+    private func hold(_ data: ByteBuffer, promise: EventLoopPromise<Void>?) {
         switch self.state {
         case .closed:
             promise?.fail(ChannelError.ioOnClosedChannel)
         case .closing:
             promise?.fail(ChannelError.outputClosed)
         case .idle, .handshaking, .active:
-            self.pendingWrites.append((data: Self.unwrapOutboundIn(data), promise: promise))
+            self.pendingWrites.append((data: data, promise: promise))
         }
     }
 
@@ -673,3 +681,20 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
 
 @available(*, unavailable)
 extension OpenSSLHandler: Sendable {}
+
+extension OpenSSLHandler: OutboundByteWriter {
+    /// A write straight from the connection's outbox (a TLS line session), as if it had come down the pipeline.
+    func write(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard self.context != nil else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        self.hold(buffer, promise: promise)
+    }
+
+    func flush() {
+        if let context = self.context {
+            self.flush(context: context)
+        }
+    }
+}
