@@ -20,7 +20,10 @@ struct PlaintextTransport: TransportLayer {
         LineDecoder(maximumLength: maximumLength, detectTLSClientHello: true, lastLineNeedsCleanEnd: false)
     }
 
-    func install(on channel: any Channel, log: ConnectionLog, acceptedAt: NIODeadline) throws
+    func install(
+        on channel: any Channel, above socketWriter: SocketWriter?, log: ConnectionLog, acceptedAt: NIODeadline
+    )
+        throws
         -> EventLoopFuture<EstablishedTransport>
     {
         channel.eventLoop.makeSucceededFuture(.plaintext)

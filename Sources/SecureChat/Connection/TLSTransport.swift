@@ -32,12 +32,16 @@ struct TLSTransport: TransportLayer {
         LineDecoder(maximumLength: maximumLength, detectTLSClientHello: false, lastLineNeedsCleanEnd: true)
     }
 
-    func install(on channel: any Channel, log: ConnectionLog, acceptedAt: NIODeadline) throws
+    func install(
+        on channel: any Channel, above socketWriter: SocketWriter?, log: ConnectionLog, acceptedAt: NIODeadline
+    )
+        throws
         -> EventLoopFuture<EstablishedTransport>
     {
         let pipeline = channel.pipeline.syncOperations
         let tls = try OpenSSLHandler(
-            context: contexts.current, mode: .server, shutdownTimeout: shutdownTimeout, counters: counters, log: log
+            context: contexts.current, mode: .server, shutdownTimeout: shutdownTimeout, counters: counters, log: log,
+            output: socketWriter
         )
         // Its promise must always be completed, even when the pipeline cannot take the handlers.
         let observer = TLSHandshakeObserver(eventLoop: channel.eventLoop)

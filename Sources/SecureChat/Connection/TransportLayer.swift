@@ -23,11 +23,15 @@ protocol TransportLayer: Sendable {
     /// The line decoder for the bytes this layer hands up.
     func lineDecoder(maximumLength: Int) -> LineDecoder
 
-    /// Adds the layer's handlers to `channel`'s (empty) pipeline, on its event loop, before the chat handlers.
+    /// Adds the layer's handlers to `channel`'s pipeline, on its event loop, after `socketWriter` (the pipeline's
+    /// first handler, if there is one; the layer may write to it directly) and before the chat handlers.
     /// The future succeeds once the layer is established, and fails when it never will be: either way it has
     /// been counted and, where it is news, logged here, so the listener only starts the session or closes.
     /// `acceptedAt` is when the listener accepted the connection (a handshake is timed from it).
-    func install(on channel: any Channel, log: ConnectionLog, acceptedAt: NIODeadline) throws
+    func install(
+        on channel: any Channel, above socketWriter: SocketWriter?, log: ConnectionLog, acceptedAt: NIODeadline
+    )
+        throws
         -> EventLoopFuture<EstablishedTransport>
 }
 

@@ -116,7 +116,8 @@ extension ChatListener {
         // First, next to NIO's head: every write of every handler above goes through it.
         let socketWriter = SocketWriter(socket: socket)
         try pipeline.addHandler(socketWriter)
-        let established = try transport.install(on: channel, log: log, acceptedAt: acceptedAt)
+        let established = try transport.install(
+            on: channel, above: socketWriter, log: log, acceptedAt: acceptedAt)
         let sniffer = configuration.web.enabled ? ProtocolSniffer(eventLoop: channel.eventLoop) : nil
         if let sniffer { try pipeline.addHandler(sniffer) }
         let decoder = transport.lineDecoder(maximumLength: configuration.maximumLineBytes)

@@ -72,6 +72,8 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var closePromise: EventLoopPromise<Void>?
     /// Kept while in the pipeline, for the outbox's direct writes (`OutboundByteWriter`).
     private var context: ChannelHandlerContext?
+    /// The handler right below, if it takes writes directly (the connection's socket writer).
+    private let output: (any OutboundByteWriter)?
     /// The channel's allocator, kept by the connection at `handlerAdded`: `context.channel` costs a retain and a
     /// pipeline walk on every flush, about 2 % of a light-load TLS delivery.
     private var allocator: ByteBufferAllocator {
@@ -106,14 +108,16 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             log: logger.map { ConnectionLog(plain: $0) })
     }
 
-    /// The server's own: `log` adds the connection's metadata only to what is logged.
+    /// The server's own: `log` adds the connection's metadata only to what is logged. `output`, if given, is the
+    /// handler right below this one, which it writes its ciphertext to directly instead of down the pipeline.
     init(
         context: TLSContext,
         mode: Mode,
         resuming session: TLSSession? = nil,
         shutdownTimeout: TimeAmount = .seconds(5),
         counters: ServerCounters? = nil,
-        log: ConnectionLog?
+        log: ConnectionLog?,
+        output: (any OutboundByteWriter)? = nil
     ) throws {
         switch (mode, context.role) {
         case (.server, .server):
@@ -131,6 +135,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.shutdownTimeout = shutdownTimeout
         self.counters = counters
         self.log = log
+        self.output = output
     }
 
     /// The session of this (client) connection, if it can be resumed by a later connection. With TLS 1.3
@@ -629,7 +634,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     ) {
         if let ciphertext = self.connection.dataForNetwork() {
             guard control else {
-                context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
+                self.send(ciphertext, context: context, promise: promise)
                 return
             }
             let size = ciphertext.readableBytes
@@ -641,11 +646,21 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
             written.futureResult.assumeIsolated().whenComplete { _ in
                 self.abuseGuard.controlOutputDone(size)
             }
-            context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: written)
+            self.send(ciphertext, context: context, promise: written)
         } else if let promise {
             // Only zero-length writes: still go through the pipeline so completion keeps write order.
             let empty = self.allocator.buffer(capacity: 0)
-            context.writeAndFlush(Self.wrapOutboundOut(empty), promise: promise)
+            self.send(empty, context: context, promise: promise)
+        }
+    }
+
+    /// Writes and flushes ciphertext: to `output` directly where there is one, else down the pipeline.
+    private func send(_ ciphertext: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if let output = self.output {
+            output.write(ciphertext, promise: promise)
+            output.flush()
+        } else {
+            context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: promise)
         }
     }
 

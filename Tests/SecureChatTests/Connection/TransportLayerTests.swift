@@ -15,7 +15,7 @@ import Testing
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let transport = PlaintextTransport()
-        let established = try transport.install(on: channel, log: log, acceptedAt: .now())
+        let established = try transport.install(on: channel, above: nil, log: log, acceptedAt: .now())
         guard case .success(let done) = Self.outcome(of: established) else {
             Issue.record("not established at once")
             return
@@ -33,7 +33,7 @@ import Testing
         let transport = Self.tls(try pki.serverContext(), counters: counters)
         let server = EmbeddedChannel()
         defer { server.tearDown() }
-        let established = try transport.install(on: server, log: log, acceptedAt: .now())
+        let established = try transport.install(on: server, above: nil, log: log, acceptedAt: .now())
         #expect(Self.outcome(of: established) == nil)
         let client = try TLSTestPeer(context: try pki.clientContext(), mode: .client(serverHostname: "localhost"))
         server.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
@@ -63,7 +63,7 @@ import Testing
         -> EventLoopFuture<EstablishedTransport>
     {
         let established = try Self.tls(try TLSTestPKI().serverContext(), counters: counters)
-            .install(on: server, log: log, acceptedAt: .now())
+            .install(on: server, above: nil, log: log, acceptedAt: .now())
         server.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9443), promise: nil)
         return established
     }
