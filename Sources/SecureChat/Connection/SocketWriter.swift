@@ -38,9 +38,8 @@ final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, Outbo
     private var context: ChannelHandlerContext?
     /// Kept at `handlerAdded`: `context.channel` costs a retain and a pipeline walk.
     private var channel: (any Channel)?
-    /// Written, not yet flushed. The first is held inline: the usual flush has one buffer.
-    private var first: (buffer: ByteBuffer, promise: EventLoopPromise<Void>?)?
-    private var more: [(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)] = []
+    /// Written, not yet flushed (the usual flush has one buffer, held inline).
+    private var pending = PendingWrites()
     /// NIO holds writes of ours that it has not finished: everything goes through NIO until it has.
     private var nioBusy = false
     /// Tells the last write handed to NIO from the ones before it.
@@ -80,11 +79,7 @@ final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, Outbo
     }
 
     private func hold(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-        if first == nil {
-            first = (buffer, promise)
-        } else {
-            more.append((buffer, promise))
-        }
+        pending.append((buffer, promise))
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -93,16 +88,13 @@ final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, Outbo
             context.flush()
             return
         }
-        while let (buffer, promise) = first {
-            first = more.isEmpty ? nil : more.removeFirst()
+        while let (buffer, promise) = pending.popFirst() {
             var rest = buffer
             if send(&rest) {
                 promise?.succeed(())
             } else {
                 // The kernel took less than all: NIO has the rest, and everything after it.
-                if first != nil { more.insert(first.unsafelyUnwrapped, at: 0) }
-                first = (rest, promise)
-                handToNIO(context: context)
+                handToNIO(context: context, first: (rest, promise))
                 context.flush()
                 return
             }
@@ -133,29 +125,22 @@ final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler, Outbo
         }
     }
 
-    /// Passes every unflushed write to NIO, in order, and goes on through NIO until NIO has written the last.
-    private func handToNIO(context: ChannelHandlerContext) {
-        guard var next = first else { return }
-        first = nil
-        var index = 0
-        while true {
-            let last = index == more.count
-            if last {
-                nioBusy = true
-                handOverCount &+= 1
-                let handOver = handOverCount
-                let written = context.eventLoop.makePromise(of: Void.self)
-                written.futureResult.assumeIsolated().whenComplete { [self] _ in
-                    if handOverCount == handOver { nioBusy = false }
-                }
-                if let promise = next.promise { written.futureResult.cascade(to: promise) }
-                context.write(wrapOutboundOut(next.buffer), promise: written)
-                break
-            }
-            context.write(wrapOutboundOut(next.buffer), promise: next.promise)
-            next = more[index]
-            index += 1
+    /// Passes `first` (if any) and every unflushed write to NIO, in order, and goes on through NIO until NIO has
+    /// written the last of them.
+    private func handToNIO(context: ChannelHandlerContext, first: PendingWrites.Write? = nil) {
+        guard var next = first ?? pending.popFirst() else { return }
+        while let after = pending.popFirst() {
+            context.write(wrapOutboundOut(next.data), promise: next.promise)
+            next = after
         }
-        more.removeAll(keepingCapacity: false)
+        nioBusy = true
+        handOverCount &+= 1
+        let handOver = handOverCount
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in
+            if handOverCount == handOver { nioBusy = false }
+        }
+        if let promise = next.promise { written.futureResult.cascade(to: promise) }
+        context.write(wrapOutboundOut(next.data), promise: written)
     }
 }

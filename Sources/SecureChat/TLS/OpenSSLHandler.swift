@@ -67,7 +67,7 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var abuseGuard = TLSAbuseGuard()
     /// Writes not yet handed to OpenSSL: everything before the handshake completes, and unflushed
     /// writes afterwards. The first `flushedWriteCount` of them have been flushed by the user.
-    private var pendingWrites = TLSPendingWrites()
+    private var pendingWrites = PendingWrites()
     private var flushedWriteCount = 0
     private var closePromise: EventLoopPromise<Void>?
     /// Kept while in the pipeline, for the outbox's direct writes (`OutboundByteWriter`).

@@ -4,12 +4,12 @@ import Testing
 @testable import SecureChat
 
 @Suite("TLS pending writes: the first inline, the rest queued behind it")
-struct TLSPendingWritesTests {
-    private static func write(_ text: String) -> TLSPendingWrites.Write {
+struct PendingWritesTests {
+    private static func write(_ text: String) -> PendingWrites.Write {
         (data: ByteBuffer(string: text), promise: nil)
     }
 
-    private static func drain(_ writes: inout TLSPendingWrites) -> [String] {
+    private static func drain(_ writes: inout PendingWrites) -> [String] {
         var texts: [String] = []
         while let write = writes.popFirst() {
             texts.append(String(buffer: write.data))
@@ -18,7 +18,7 @@ struct TLSPendingWritesTests {
     }
 
     @Test func writesComeOutInTheOrderTheyWentInWhetherInlineOrQueued() {
-        var writes = TLSPendingWrites()
+        var writes = PendingWrites()
         #expect(writes.count == 0)
         #expect(writes.popFirst() == nil)
 

@@ -1,14 +1,15 @@
 import NIOCore
 
-/// The writes ``OpenSSLHandler`` holds before handing them to OpenSSL, oldest first.
+/// Writes a handler holds before passing them on, oldest first: ``OpenSSLHandler``'s before OpenSSL takes them,
+/// `SocketWriter`'s until the flush that sends them.
 ///
 /// A chat connection almost always has at most one: the outbox coalesces a batch into one buffer and flushes it,
-/// and the handler encrypts it at once. So the oldest write is stored inline, and the queue behind it is made only
+/// and the handler passes it on at once. So the oldest write is stored inline, and the queue behind it is made only
 /// when a second write arrives before the first has gone (writes before the handshake ends, or several writes per
-/// flush). A `CircularBuffer` made up front costs every idle TLS connection its storage (160 bytes) for good; this
+/// flush). A `CircularBuffer` made up front costs every idle connection its storage (160 bytes) for good; this
 /// costs nothing until it is needed, and once made the queue is kept, so a busy connection does not allocate per
 /// write.
-struct TLSPendingWrites {
+struct PendingWrites {
     typealias Write = (data: ByteBuffer, promise: EventLoopPromise<Void>?)
 
     private var first: Write?
